@@ -1,0 +1,168 @@
+//! Wire encodings: JSON and Avro single-object encoding, told apart by their first bytes.
+//!
+//! Avro messages use the Avro specification's single-object encoding (`C3 01`, the 8-byte
+//! CRC-64-AVRO fingerprint of the writer schema, then the datum), so a reader needs no
+//! schema registry: it knows the current schema and every earlier version kept in
+//! `schemas/fixtures/`, and resolves old data to the current shape. JSON messages are a
+//! single object in the same field layout.
+
+use std::collections::HashMap;
+
+use apache_avro::rabin::Rabin;
+use apache_avro::Schema;
+
+use crate::event::DossierEvent;
+use crate::validate::{RejectKind, Rejection};
+
+/// The current schema, the source of truth.
+pub const CURRENT_SCHEMA: &str = include_str!("../../../schemas/dossier_event.avsc");
+
+/// Earlier versions still readable, oldest first (the last one may equal the current one).
+pub const PREVIOUS_SCHEMAS: &[(&str, &str)] =
+    &[("v1", include_str!("../../../schemas/fixtures/dossier_event.v1.avsc"))];
+
+const SINGLE_OBJECT_MARKER: [u8; 2] = [0xC3, 0x01];
+
+/// How an event is written to Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// Avro single-object encoding of the current schema.
+    #[default]
+    Avro,
+    /// One JSON object.
+    Json,
+}
+
+impl Encoding {
+    /// Value of the `content-type` header that accompanies the message.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Avro => "application/vnd.apache.avro.single-object",
+            Encoding::Json => "application/json",
+        }
+    }
+}
+
+impl std::str::FromStr for Encoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "avro" => Ok(Encoding::Avro),
+            "json" => Ok(Encoding::Json),
+            other => Err(format!("unknown encoding `{other}`, expected `avro` or `json`")),
+        }
+    }
+}
+
+/// Encodes and decodes events. Build once and share: parsing schemas is not free.
+#[derive(Debug)]
+pub struct Codec {
+    schema: Schema,
+    fingerprint: [u8; 8],
+    writers: HashMap<[u8; 8], Schema>,
+}
+
+fn fingerprint(schema: &Schema) -> [u8; 8] {
+    let bytes = schema.fingerprint::<Rabin>().bytes;
+    bytes.try_into().expect("rabin fingerprints are 8 bytes")
+}
+
+impl Codec {
+    /// Parses the embedded schemas.
+    pub fn new() -> Self {
+        let schema = Schema::parse_str(CURRENT_SCHEMA).expect("schemas/dossier_event.avsc parses");
+        let fingerprint = fingerprint(&schema);
+        let mut writers = HashMap::new();
+        for (version, text) in PREVIOUS_SCHEMAS {
+            let old = Schema::parse_str(text)
+                .unwrap_or_else(|e| panic!("schema fixture {version} does not parse: {e}"));
+            writers.insert(self::fingerprint(&old), old);
+        }
+        writers.insert(fingerprint, schema.clone());
+        Codec { schema, fingerprint, writers }
+    }
+
+    /// The current schema.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Encodes an event.
+    pub fn encode(&self, event: &DossierEvent, encoding: Encoding) -> Result<Vec<u8>, Rejection> {
+        match encoding {
+            Encoding::Json => serde_json::to_vec(event)
+                .map_err(|e| Rejection::new(RejectKind::Format, "", format!("json encoding: {e}"))),
+            Encoding::Avro => {
+                let avro_error =
+                    |e: apache_avro::Error| Rejection::new(RejectKind::Format, "", format!("avro encoding: {e}"));
+                let value = apache_avro::to_value(event).map_err(avro_error)?;
+                let value = value.resolve(&self.schema).map_err(avro_error)?;
+                let mut out = Vec::with_capacity(512);
+                out.extend_from_slice(&SINGLE_OBJECT_MARKER);
+                out.extend_from_slice(&self.fingerprint);
+                out.extend(apache_avro::to_avro_datum(&self.schema, value).map_err(avro_error)?);
+                Ok(out)
+            }
+        }
+    }
+
+    /// Decodes an event from either encoding. Does not validate it.
+    pub fn decode(&self, bytes: &[u8]) -> Result<DossierEvent, Rejection> {
+        if bytes.starts_with(&SINGLE_OBJECT_MARKER) {
+            return self.decode_avro(&bytes[2..]);
+        }
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => decode_json(bytes),
+            Some(_) => Err(Rejection::new(
+                RejectKind::Undecodable,
+                "",
+                "payload is neither a JSON object nor Avro single-object encoding",
+            )),
+            None => Err(Rejection::new(RejectKind::Undecodable, "", "empty payload")),
+        }
+    }
+
+    fn decode_avro(&self, rest: &[u8]) -> Result<DossierEvent, Rejection> {
+        let undecodable = |detail: String| Rejection::new(RejectKind::Undecodable, "", detail);
+        if rest.len() < 8 {
+            return Err(undecodable("avro payload shorter than its schema fingerprint".into()));
+        }
+        let (fp, mut datum) = rest.split_at(8);
+        let fp: [u8; 8] = fp.try_into().expect("8 bytes");
+        let writer = self.writers.get(&fp).ok_or_else(|| {
+            undecodable(format!("avro writer schema with fingerprint {} is not known", hex(&fp)))
+        })?;
+        let value = apache_avro::from_avro_datum(writer, &mut datum, Some(&self.schema))
+            .map_err(|e| undecodable(format!("avro datum: {e}")))?;
+        apache_avro::from_value::<DossierEvent>(&value)
+            .map_err(|e| Rejection::new(RejectKind::Format, "", format!("avro value: {e}")))
+    }
+}
+
+impl Default for Codec {
+    fn default() -> Self {
+        Codec::new()
+    }
+}
+
+/// Decodes one JSON object, naming the failing field.
+pub fn decode_json(bytes: &[u8]) -> Result<DossierEvent, Rejection> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let kind = if inner.is_syntax() || inner.is_eof() {
+            RejectKind::Undecodable
+        } else if inner.to_string().starts_with("missing field") {
+            RejectKind::Missing
+        } else {
+            RejectKind::Format
+        };
+        let field = if path == "." { String::new() } else { path };
+        Rejection::new(kind, field, inner.to_string())
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

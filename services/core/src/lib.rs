@@ -1,0 +1,26 @@
+//! motcua-core: the domain model of motcua, with no I/O.
+//!
+//! - [`event`]: the dossier event, mirroring `schemas/dossier_event.avsc`.
+//! - [`validate`]: what makes an event acceptable, with errors naming the field.
+//! - [`codec`]: JSON and Avro single-object encodings, told apart by their first bytes.
+//! - [`fold`]: a dossier's events folded into facts and classified early / on time / late.
+//! - [`pseudonym`]: keyed pseudonyms for the personal data on the forms.
+//! - [`topics`]: which topic carries which kind of event.
+//! - [`names`]: metric names, defined once.
+//!
+//! Nothing here reads the wall clock, the network or the disk: every service shares these
+//! rules, and tests exercise them synchronously.
+
+pub mod codec;
+pub mod event;
+pub mod fold;
+pub mod names;
+pub mod pseudonym;
+pub mod samples;
+pub mod topics;
+pub mod validate;
+
+pub use codec::{Codec, Encoding};
+pub use event::DossierEvent;
+pub use fold::{Classification, DossierState, Outcome};
+pub use validate::{validate, RejectKind, Rejection};

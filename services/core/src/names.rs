@@ -1,0 +1,29 @@
+//! Metric names, defined once (Prometheus conventions: `motcua_<subsystem>_<name>_<unit>`,
+//! counters end in `_total`, base units, bounded labels).
+
+/// Records read from the input topics. Label `topic`.
+pub const PROCESSOR_EVENTS_CONSUMED: &str = "motcua_processor_events_consumed_total";
+/// Valid events folded into dossier state. Label `kind`.
+pub const PROCESSOR_EVENTS_FOLDED: &str = "motcua_processor_events_folded_total";
+/// Records sent to the dead-letter topic. Label `reason` (bounded: see `RejectKind`).
+pub const PROCESSOR_EVENTS_REJECTED: &str = "motcua_processor_events_rejected_total";
+/// Events whose id had already been folded.
+pub const PROCESSOR_EVENTS_DUPLICATE: &str = "motcua_processor_events_duplicate_total";
+/// Dossiers held in state.
+pub const PROCESSOR_DOSSIERS: &str = "motcua_processor_dossiers";
+/// Dossiers whose events arrived before their receipt (held, not dropped).
+pub const PROCESSOR_DOSSIERS_AWAITING_RECEIPT: &str = "motcua_processor_dossiers_awaiting_receipt";
+/// Messages between the processor's position and the partition end. Labels `topic`, `partition`.
+pub const PROCESSOR_CONSUMER_LAG: &str = "motcua_processor_consumer_lag_messages";
+/// Event-time watermark, Unix seconds.
+pub const PROCESSOR_WATERMARK: &str = "motcua_processor_watermark_seconds";
+/// Duration of one batch from first record to offsets stored.
+pub const PROCESSOR_BATCH_DURATION: &str = "motcua_processor_batch_duration_seconds";
+/// Records per batch.
+pub const PROCESSOR_BATCH_SIZE: &str = "motcua_processor_batch_records";
+/// Duration of one ClickHouse insert. Label `table`.
+pub const CLICKHOUSE_INSERT_DURATION: &str = "motcua_clickhouse_insert_duration_seconds";
+/// Rows written to ClickHouse. Label `table`.
+pub const CLICKHOUSE_ROWS_WRITTEN: &str = "motcua_clickhouse_rows_written_total";
+/// Failed ClickHouse inserts that were retried. Label `table`.
+pub const CLICKHOUSE_INSERT_RETRIES: &str = "motcua_clickhouse_insert_retries_total";

@@ -1,0 +1,348 @@
+//! Validation: what makes an event acceptable, with an error naming the field.
+//!
+//! The same rules run in the producer library, the CLI, the processor (which dead-letters
+//! what fails) and later the HTTP gateway, so an event is judged the same way everywhere.
+
+use std::fmt;
+
+use crate::event::{
+    Applicant, DossierEvent, EventKind, FormSet, IdType, RefusalStage, SubmittedDocument,
+};
+
+/// Why a record was rejected. `kind` is a bounded label for metrics; `field` and `detail`
+/// say exactly what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Bounded category, used as a metric label and a dead-letter header.
+    pub kind: RejectKind,
+    /// Dotted path of the offending field, e.g. `received.appointment_at`; empty for the record.
+    pub field: String,
+    /// Human-readable reason.
+    pub detail: String,
+}
+
+/// Bounded categories of rejection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectKind {
+    /// The bytes are neither JSON nor Avro of a known schema, or do not parse.
+    Undecodable,
+    /// A required value is missing or empty.
+    Missing,
+    /// A value has the wrong format.
+    Format,
+    /// Values contradict each other (wrong payload for the kind, appointment before receipt...).
+    Inconsistent,
+}
+
+impl RejectKind {
+    /// Label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectKind::Undecodable => "undecodable",
+            RejectKind::Missing => "missing_field",
+            RejectKind::Format => "bad_format",
+            RejectKind::Inconsistent => "inconsistent",
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}: {}", self.kind.as_str(), self.detail)
+        } else {
+            write!(f, "{}: field `{}`: {}", self.kind.as_str(), self.field, self.detail)
+        }
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+impl Rejection {
+    /// A rejection of `field`.
+    pub fn new(kind: RejectKind, field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Rejection { kind, field: field.into(), detail: detail.into() }
+    }
+}
+
+type Check = Result<(), Rejection>;
+
+fn non_empty(field: &str, value: &str) -> Check {
+    if value.trim().is_empty() {
+        return Err(Rejection::new(RejectKind::Missing, field, "must not be empty"));
+    }
+    Ok(())
+}
+
+fn max_len(field: &str, value: &str, max: usize) -> Check {
+    if value.chars().count() > max {
+        return Err(Rejection::new(RejectKind::Format, field, format!("longer than {max} characters")));
+    }
+    Ok(())
+}
+
+/// `H15`, `H15.50`, `H15.50.05`, `000.00.00.H56`: dot-separated upper-case alphanumeric segments.
+pub fn is_agency_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 64
+        && code.split('.').all(|seg| {
+            !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        })
+}
+
+/// `{agency-id}-{yymmdd}-{seq}` with a sequence of at least 4 digits, optionally preceded by
+/// two upper-case letters (the 2026 centralised-service variant).
+pub fn is_dossier_code(code: &str) -> bool {
+    let mut parts = code.rsplitn(3, '-');
+    let (Some(seq), Some(date), Some(agency)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let seq_digits = match seq.as_bytes() {
+        [a, b, rest @ ..] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => rest,
+        all => all,
+    };
+    is_agency_code(agency)
+        && date.len() == 6
+        && date.bytes().all(|b| b.is_ascii_digit())
+        && seq_digits.len() >= 4
+        && seq_digits.iter().all(u8::is_ascii_digit)
+}
+
+/// `1.003560.000.00.00.H56`: digit groups then a local suffix.
+pub fn is_procedure_code(code: &str) -> bool {
+    let segs: Vec<&str> = code.split('.').collect();
+    segs.len() >= 5
+        && segs[..segs.len() - 1].iter().all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        && segs.last().is_some_and(|s| {
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        })
+}
+
+fn check_applicant(prefix: &str, a: &Applicant) -> Check {
+    non_empty(&format!("{prefix}.name"), &a.name)?;
+    max_len(&format!("{prefix}.name"), &a.name, 256)?;
+    match (&a.id_type, &a.id_number) {
+        (Some(kind), Some(number)) => {
+            let field = format!("{prefix}.id_number");
+            let ok = match kind {
+                IdType::Cccd => number.len() == 12 && number.bytes().all(|b| b.is_ascii_digit()),
+                IdType::Cmnd => number.len() == 9 && number.bytes().all(|b| b.is_ascii_digit()),
+                IdType::Passport => {
+                    (6..=12).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric())
+                }
+                IdType::TaxCode => {
+                    matches!(number.len(), 10 | 14)
+                        && number.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+                }
+                IdType::Other => !number.trim().is_empty(),
+            };
+            if !ok {
+                return Err(Rejection::new(
+                    RejectKind::Format,
+                    field,
+                    format!("not a valid {} number", kind.as_str()),
+                ));
+            }
+        }
+        (None, Some(_)) => {
+            return Err(Rejection::new(
+                RejectKind::Missing,
+                format!("{prefix}.id_type"),
+                "an id_number needs its id_type",
+            ))
+        }
+        _ => {}
+    }
+    if let Some(phone) = &a.phone {
+        let digits = phone.strip_prefix('+').unwrap_or(phone);
+        if !(9..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Rejection::new(RejectKind::Format, format!("{prefix}.phone"), "not a phone number"));
+        }
+    }
+    if let Some(email) = &a.email {
+        let valid = email.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty() && host.contains('.') && !email.contains(char::is_whitespace)
+        });
+        if !valid {
+            return Err(Rejection::new(RejectKind::Format, format!("{prefix}.email"), "not an email address"));
+        }
+    }
+    Ok(())
+}
+
+fn check_documents(field: &str, docs: &[SubmittedDocument], must_have: bool) -> Check {
+    if must_have && docs.is_empty() {
+        return Err(Rejection::new(RejectKind::Missing, field, "at least one document is required"));
+    }
+    for (i, d) in docs.iter().enumerate() {
+        non_empty(&format!("{field}[{i}].name"), &d.name)?;
+        if !(1..=1000).contains(&d.count) {
+            return Err(Rejection::new(
+                RejectKind::Format,
+                format!("{field}[{i}].count"),
+                format!("count {} is not between 1 and 1000", d.count),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks an event; the first problem found is returned.
+pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
+    non_empty("event_id", &e.event_id)?;
+    max_len("event_id", &e.event_id, 128)?;
+    if !is_dossier_code(&e.dossier_code) {
+        return Err(Rejection::new(
+            RejectKind::Format,
+            "dossier_code",
+            format!("`{}` is not {{agency-id}}-{{yymmdd}}-{{seq}}", e.dossier_code),
+        ));
+    }
+    if !is_agency_code(&e.agency_code) {
+        return Err(Rejection::new(
+            RejectKind::Format,
+            "agency_code",
+            format!("`{}` is not an agency identifier", e.agency_code),
+        ));
+    }
+
+    let kinds = e.payload_kinds();
+    if kinds != [e.kind] {
+        let set: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        return Err(Rejection::new(
+            RejectKind::Inconsistent,
+            "kind",
+            format!("kind {} needs exactly its own payload, found [{}]", e.kind, set.join(", ")),
+        ));
+    }
+
+    match e.kind {
+        EventKind::Received => {
+            let r = e.received.as_ref().expect("checked above");
+            if !is_procedure_code(&r.procedure_code) {
+                return Err(Rejection::new(
+                    RejectKind::Format,
+                    "received.procedure_code",
+                    format!("`{}` is not a procedure code like 1.003560.000.00.00.H56", r.procedure_code),
+                ));
+            }
+            non_empty("received.procedure_name", &r.procedure_name)?;
+            non_empty("received.field_code", &r.field_code)?;
+            non_empty("received.summary", &r.summary)?;
+            non_empty("received.receiving_officer", &r.receiving_officer)?;
+            check_applicant("received.applicant", &r.applicant)?;
+            check_documents("received.documents", &r.documents, true)?;
+            if !(1..=100).contains(&r.sets) {
+                return Err(Rejection::new(RejectKind::Format, "received.sets", "must be between 1 and 100"));
+            }
+            if !(1..=3650).contains(&r.time_limit.amount) {
+                return Err(Rejection::new(
+                    RejectKind::Format,
+                    "received.time_limit.amount",
+                    "must be between 1 and 3650",
+                ));
+            }
+            if r.appointment_at <= e.occurred_at {
+                return Err(Rejection::new(
+                    RejectKind::Inconsistent,
+                    "received.appointment_at",
+                    "appointment is not after the receipt time (occurred_at)",
+                ));
+            }
+        }
+        EventKind::SupplementRequested => {
+            let s = e.supplement_requested.as_ref().expect("checked above");
+            non_empty("supplement_requested.request_no", &s.request_no)?;
+            non_empty("supplement_requested.reason", &s.reason)?;
+            non_empty("supplement_requested.guiding_officer", &s.guiding_officer)?;
+            check_documents("supplement_requested.missing_documents", &s.missing_documents, true)?;
+        }
+        EventKind::SupplementReceived => {
+            let s = e.supplement_received.as_ref().expect("checked above");
+            non_empty("supplement_received.request_no", &s.request_no)?;
+            check_documents("supplement_received.documents", &s.documents, false)?;
+        }
+        EventKind::Refused => {
+            let r = e.refused.as_ref().expect("checked above");
+            non_empty("refused.reason", &r.reason)?;
+            non_empty("refused.officer", &r.officer)?;
+            if r.stage == RefusalStage::AtReceipt {
+                match &r.procedure_code {
+                    Some(code) if is_procedure_code(code) => {}
+                    Some(code) => {
+                        return Err(Rejection::new(
+                            RejectKind::Format,
+                            "refused.procedure_code",
+                            format!("`{code}` is not a procedure code"),
+                        ))
+                    }
+                    None => {
+                        return Err(Rejection::new(
+                            RejectKind::Missing,
+                            "refused.procedure_code",
+                            "a refusal at receipt must name the procedure",
+                        ))
+                    }
+                }
+            }
+            if let Some(a) = &r.applicant {
+                check_applicant("refused.applicant", a)?;
+            }
+        }
+        EventKind::Apology => {
+            let a = e.apology.as_ref().expect("checked above");
+            non_empty("apology.reason", &a.reason)?;
+            non_empty("apology.signed_by", &a.signed_by)?;
+            if a.new_appointment_at <= a.original_appointment_at {
+                return Err(Rejection::new(
+                    RejectKind::Inconsistent,
+                    "apology.new_appointment_at",
+                    "new appointment is not after the original one",
+                ));
+            }
+        }
+        EventKind::ProcessingStopped => {
+            let s = e.processing_stopped.as_ref().expect("checked above");
+            if e.form_set != FormSet::Tt03_2025 {
+                return Err(Rejection::new(
+                    RejectKind::Inconsistent,
+                    "form_set",
+                    "a stop notice (form 05) exists only in the 2025 form set",
+                ));
+            }
+            non_empty("processing_stopped.reason", &s.reason)?;
+            non_empty("processing_stopped.signed_by", &s.signed_by)?;
+        }
+        EventKind::Handover => {
+            let h = e.handover.as_ref().expect("checked above");
+            if !(1..=1000).contains(&h.step) {
+                return Err(Rejection::new(RejectKind::Format, "handover.step", "must be between 1 and 1000"));
+            }
+            for (field, unit) in [("handover.from_unit", &h.from_unit), ("handover.to_unit", &h.to_unit)] {
+                if !is_agency_code(unit) {
+                    return Err(Rejection::new(
+                        RejectKind::Format,
+                        field,
+                        format!("`{unit}` is not an agency identifier"),
+                    ));
+                }
+            }
+        }
+        EventKind::Withdrawn | EventKind::ResultReady | EventKind::ResultReturned => {}
+        EventKind::Survey => {
+            let s = e.survey.as_ref().expect("checked above");
+            for (i, c) in s.criteria.iter().enumerate() {
+                non_empty(&format!("survey.criteria[{i}].code"), &c.code)?;
+                if !(1..=5).contains(&c.score) {
+                    return Err(Rejection::new(
+                        RejectKind::Format,
+                        format!("survey.criteria[{i}].score"),
+                        format!("score {} is not between 1 and 5", c.score),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! The workspace root package: it exists so that `tests/` and `benches/` are Cargo targets.
