@@ -15,7 +15,7 @@ use std::hash::{Hash, Hasher};
 use chrono::{Duration, FixedOffset, NaiveDate};
 
 use crate::event::{
-    AgencyLevel, Channel, Decision, DossierEvent, EventKind, FormSet, RefusalStage, Satisfaction,
+    AgencyLevel, ApplicantKind, Channel, Decision, DossierEvent, EventKind, FormSet, RefusalStage, Satisfaction,
     TimeLimit, Timestamp,
 };
 
@@ -52,6 +52,11 @@ pub struct Receipt {
     pub time_limit: TimeLimit,
     /// Form set of the receipt.
     pub form_set: FormSet,
+    /// Citizen, business, ...
+    pub applicant_kind: ApplicantKind,
+    /// Links the applicant's dossiers: the ID number, else the phone, else the name, as the
+    /// event carried it. The processor folds pseudonymised events, so this is a pseudonym.
+    pub applicant_ref: String,
 }
 
 /// Everything the pipeline knows about one dossier.
@@ -180,6 +185,13 @@ impl DossierState {
                         appointment_at: r.appointment_at,
                         time_limit: r.time_limit,
                         form_set: e.form_set,
+                        applicant_kind: r.applicant.kind,
+                        applicant_ref: r
+                            .applicant
+                            .id_number
+                            .clone()
+                            .or_else(|| r.applicant.phone.clone())
+                            .unwrap_or_else(|| r.applicant.name.clone()),
                     });
                 }
             }

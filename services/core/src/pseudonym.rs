@@ -128,3 +128,35 @@ impl Pseudonymizer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::samples;
+
+    #[test]
+    fn pseudonyms_are_keyed_stable_and_normalised() {
+        let a = Pseudonymizer::new(b"0123456789abcdef").unwrap();
+        let b = Pseudonymizer::new(b"fedcba9876543210").unwrap();
+        let id = a.pseudonym(PiiField::IdNumber, "056090001234");
+        assert_eq!(id, a.pseudonym(PiiField::IdNumber, " 056 090 001 234 "));
+        assert_ne!(id, b.pseudonym(PiiField::IdNumber, "056090001234"), "another key, another pseudonym");
+        assert_ne!(id, a.pseudonym(PiiField::Phone, "056090001234"), "fields are tagged");
+        assert_eq!(a.pseudonym(PiiField::Phone, "+84912345678"), a.pseudonym(PiiField::Phone, "0912345678"));
+        assert_eq!(a.pseudonym(PiiField::Email, "An@Example.vn "), a.pseudonym(PiiField::Email, "an@example.vn"));
+        assert!(id.starts_with("p:") && id.len() == 34);
+        assert!(Pseudonymizer::new(b"short").is_err());
+    }
+
+    #[test]
+    fn no_clear_personal_value_survives_in_a_pseudonymised_event() {
+        let p = Pseudonymizer::new(b"0123456789abcdef").unwrap();
+        for mut e in samples::all_kinds() {
+            p.event(&mut e);
+            let json = serde_json::to_string(&e).unwrap();
+            for clear in ["Nguyễn Văn An", "056090001234", "0912345678", "an.nguyen@example.vn", "Trần Phú"] {
+                assert!(!json.contains(clear), "{clear} left in {}", e.kind);
+            }
+        }
+    }
+}
