@@ -1,0 +1,290 @@
+//! The dossier operator: pure and synchronous. It takes input records one by one and hands
+//! back what to write; it never touches Kafka, ClickHouse or the wall clock (the shell
+//! passes `now` in), so it is tested without any of them.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate};
+use motcua_core::codec::Codec;
+use motcua_core::event::{DossierEvent, Timestamp};
+use motcua_core::fold::{self, Applied, DossierState};
+use motcua_core::pseudonym::Pseudonymizer;
+use motcua_core::validate::{validate, RejectKind, Rejection};
+use motcua_runtime::store::{EventRow, StateRow};
+
+/// One record read from an input topic.
+#[derive(Debug, Clone)]
+pub struct InputRecord {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Message key (the dossier code).
+    pub key: Option<Vec<u8>>,
+    /// Message value.
+    pub payload: Option<Vec<u8>>,
+}
+
+/// What to do with one record.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A valid event, folded (or recognised as a duplicate); write its raw row.
+    Accepted {
+        /// Raw event row.
+        row: EventRow,
+        /// Whether the id had been folded before.
+        duplicate: bool,
+        /// Kind label, for metrics.
+        kind: &'static str,
+    },
+    /// An invalid record: dead-letter it with the reason.
+    Rejected(Rejection),
+}
+
+/// Folds events into per-dossier state and tracks the event-time watermark.
+pub struct DossierOperator {
+    codec: Codec,
+    pseudonymizer: Pseudonymizer,
+    states: HashMap<String, DossierState>,
+    dirty: HashSet<String>,
+    /// Highest event time seen per input partition.
+    partition_time: HashMap<(String, i32), Timestamp>,
+}
+
+impl DossierOperator {
+    /// An empty operator.
+    pub fn new(pseudonymizer: Pseudonymizer) -> Self {
+        DossierOperator {
+            codec: Codec::new(),
+            pseudonymizer,
+            states: HashMap::new(),
+            dirty: HashSet::new(),
+            partition_time: HashMap::new(),
+        }
+    }
+
+    /// Decodes, validates, pseudonymises and folds one record.
+    pub fn ingest(&mut self, record: &InputRecord, now: u32) -> Outcome {
+        match self.accept(record) {
+            Ok(mut event) => {
+                self.pseudonymizer.event(&mut event);
+                let state = self.states.entry(event.dossier_code.clone()).or_default();
+                let duplicate = state.apply(&event) == Applied::Duplicate;
+                if !duplicate {
+                    self.dirty.insert(event.dossier_code.clone());
+                }
+                let slot = self.partition_time.entry((record.topic.clone(), record.partition)).or_insert(event.occurred_at);
+                if event.occurred_at > *slot {
+                    *slot = event.occurred_at;
+                }
+                Outcome::Accepted { row: event_row(&event, record, now), duplicate, kind: event.kind.as_str() }
+            }
+            Err(rejection) => Outcome::Rejected(rejection),
+        }
+    }
+
+    fn accept(&self, record: &InputRecord) -> Result<DossierEvent, Rejection> {
+        let payload = record
+            .payload
+            .as_deref()
+            .ok_or_else(|| Rejection::new(RejectKind::Undecodable, "", "record has no value (tombstone)"))?;
+        let event = self.codec.decode(payload)?;
+        validate(&event)?;
+        // The key decides the partition; a wrong key would put the dossier's events on
+        // different partitions of the co-partitioned topics.
+        if record.key.as_deref() != Some(event.dossier_code.as_bytes()) {
+            let key = record.key.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+            return Err(Rejection::new(
+                RejectKind::Inconsistent,
+                "dossier_code",
+                format!("message key `{key}` is not the event's dossier code `{}`", event.dossier_code),
+            ));
+        }
+        Ok(event)
+    }
+
+    /// The event-time watermark: the minimum over partitions that have delivered events
+    /// of the latest event time each has delivered.
+    pub fn watermark(&self) -> Option<Timestamp> {
+        self.partition_time.values().min().copied()
+    }
+
+    /// State rows for the dossiers changed since the last call.
+    pub fn drain_dirty(&mut self, now: u32) -> Vec<StateRow> {
+        let as_of = self.watermark();
+        let mut rows: Vec<StateRow> = self
+            .dirty
+            .drain()
+            .map(|code| state_row(&code, &self.states[&code], as_of, now))
+            .collect();
+        rows.sort_by(|a, b| a.dossier_code.cmp(&b.dossier_code));
+        rows
+    }
+
+    /// Number of dossiers in state.
+    pub fn dossiers(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Dossiers held without a receipt.
+    pub fn awaiting_receipt(&self) -> usize {
+        self.states.values().filter(|s| s.receipt.is_none() && s.refused_at_receipt.is_none()).count()
+    }
+
+    /// A dossier's state.
+    pub fn state(&self, dossier_code: &str) -> Option<&DossierState> {
+        self.states.get(dossier_code)
+    }
+}
+
+fn secs(t: Timestamp) -> u32 {
+    t.timestamp().clamp(0, u32::MAX as i64) as u32
+}
+
+fn days(d: NaiveDate) -> u16 {
+    let epoch = DateTime::UNIX_EPOCH.date_naive();
+    (d - epoch).num_days().clamp(0, u16::MAX as i64) as u16
+}
+
+fn event_row(e: &DossierEvent, record: &InputRecord, now: u32) -> EventRow {
+    let procedure_code = e
+        .received
+        .as_ref()
+        .map(|r| r.procedure_code.clone())
+        .or_else(|| e.refused.as_ref().and_then(|r| r.procedure_code.clone()))
+        .unwrap_or_default();
+    EventRow {
+        dossier_code: e.dossier_code.clone(),
+        event_id: e.event_id.clone(),
+        national_dossier_code: e.national_dossier_code.clone().unwrap_or_default(),
+        agency_code: e.agency_code.clone(),
+        kind: e.kind.as_str().to_string(),
+        form_set: e.form_set.as_str().to_string(),
+        occurred_at: secs(e.occurred_at),
+        occurred_offset_minutes: (e.occurred_at.offset().local_minus_utc() / 60) as i16,
+        procedure_code,
+        payload: serde_json::to_string(e).expect("events serialise"),
+        kafka_topic: record.topic.clone(),
+        kafka_partition: record.partition as u32,
+        kafka_offset: record.offset as u64,
+        ingested_at: now,
+    }
+}
+
+/// The agency part of a dossier code `{agency}-{yymmdd}-{seq}`.
+fn agency_of(dossier_code: &str) -> &str {
+    dossier_code.rsplitn(3, '-').nth(2).unwrap_or(dossier_code)
+}
+
+fn state_row(code: &str, s: &DossierState, as_of: Option<Timestamp>, now: u32) -> StateRow {
+    let c = s.classify(as_of);
+    let r = s.receipt.as_ref();
+    let agency_code = r.map(|r| r.agency_code.clone()).unwrap_or_else(|| agency_of(code).to_string());
+    let province_code = agency_code.split('.').next().unwrap_or_default().to_string();
+    let label = |x: Option<&str>| x.unwrap_or_default().to_string();
+    StateRow {
+        dossier_code: code.to_string(),
+        version: s.version(),
+        province_code,
+        agency_level: label(r.map(|r| r.agency_level.as_str())),
+        procedure_code: label(r.map(|r| r.procedure_code.as_str())),
+        field_code: label(r.map(|r| r.field_code.as_str())),
+        channel: label(r.map(|r| r.channel.as_str())),
+        form_sets: s.form_sets.label().to_string(),
+        applicant_kind: label(r.map(|r| r.applicant_kind.as_str())),
+        applicant_ref: label(r.map(|r| r.applicant_ref.as_str())),
+        status: s.status_code(),
+        outcome: c.outcome.as_str().to_string(),
+        end_kind: label(c.end.map(|e| e.kind.as_str())),
+        received_at: r.map(|r| secs(r.received_at)),
+        appointment_at: r.map(|r| secs(r.appointment_at)),
+        end_at: c.end.map(|e| secs(e.at)),
+        effective_end_at: c.end.map(|e| secs(e.effective_at)),
+        end_date: c.end.map(|e| days(fold::local_date(e.at))),
+        waiting_seconds: c.waiting.num_seconds().clamp(0, u32::MAX as i64) as u32,
+        time_limit_amount: r.map(|r| r.time_limit.amount).unwrap_or_default(),
+        time_limit_unit: label(r.map(|r| r.time_limit.unit.as_str())),
+        supplement_requests: s.supplement_requests.len() as u16,
+        apologised: c.apologised as u8,
+        handovers: s.handovers.min(u16::MAX as u32) as u16,
+        electronic_result: s.finished.is_some_and(|f| f.2) as u8,
+        surveys: s.surveys.min(u16::MAX as u32) as u16,
+        dissatisfied: s.any_dissatisfied as u8,
+        complaint: s.any_complaint as u8,
+        last_event_at: s.last_event_at.map(secs).unwrap_or_default(),
+        updated_at: now,
+        agency_code,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use motcua_core::codec::Encoding;
+    use motcua_core::samples;
+
+    fn operator() -> DossierOperator {
+        DossierOperator::new(Pseudonymizer::new(b"test-key-0123456789").unwrap())
+    }
+
+    fn record(e: &DossierEvent, offset: i64, encoding: Encoding) -> InputRecord {
+        InputRecord {
+            topic: "t".into(),
+            partition: 0,
+            offset,
+            key: Some(e.dossier_code.as_bytes().to_vec()),
+            payload: Some(Codec::new().encode(e, encoding).unwrap()),
+        }
+    }
+
+    #[test]
+    fn folds_valid_records_and_rejects_bad_ones_without_stopping() {
+        let mut op = operator();
+        let receipt = samples::received();
+        let mut bad = record(&receipt, 1, Encoding::Json);
+        bad.payload = Some(b"{not json".to_vec());
+        let mut wrong_key = record(&receipt, 2, Encoding::Avro);
+        wrong_key.key = Some(b"other".to_vec());
+
+        assert!(matches!(op.ingest(&bad, 0), Outcome::Rejected(r) if r.kind == RejectKind::Undecodable));
+        assert!(matches!(op.ingest(&wrong_key, 0), Outcome::Rejected(r) if r.field == "dossier_code"));
+        assert!(matches!(op.ingest(&record(&receipt, 3, Encoding::Avro), 0), Outcome::Accepted { duplicate: false, .. }));
+        assert!(matches!(op.ingest(&record(&receipt, 4, Encoding::Json), 0), Outcome::Accepted { duplicate: true, .. }));
+        let rows = op.drain_dirty(0);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].version, 1);
+        assert_eq!(rows[0].outcome, "IN_PROGRESS");
+        assert!(op.drain_dirty(0).is_empty(), "nothing changed since");
+    }
+
+    #[test]
+    fn personal_data_never_reaches_the_rows() {
+        let mut op = operator();
+        let mut rows = Vec::new();
+        for (i, e) in samples::all_kinds().iter().enumerate() {
+            if let Outcome::Accepted { row, .. } = op.ingest(&record(e, i as i64, Encoding::Avro), 0) {
+                rows.push(format!("{row:?}"));
+            }
+        }
+        rows.extend(op.drain_dirty(0).iter().map(|r| format!("{r:?}")));
+        assert_eq!(rows.len(), samples::all_kinds().len() + 1);
+        for clear in ["Nguyễn Văn An", "056090001234", "0912345678", "an.nguyen@example.vn", "Trần Phú"] {
+            assert!(rows.iter().all(|r| !r.contains(clear)), "{clear} reached a row");
+        }
+    }
+
+    #[test]
+    fn the_watermark_is_the_slowest_partition() {
+        let mut op = operator();
+        let receipt = samples::received();
+        let mut later = samples::all_kinds().remove(9);
+        later.dossier_code = receipt.dossier_code.clone();
+        op.ingest(&record(&receipt, 0, Encoding::Avro), 0);
+        let mut r = record(&later, 0, Encoding::Avro);
+        r.partition = 1;
+        op.ingest(&r, 0);
+        assert_eq!(op.watermark(), Some(receipt.occurred_at));
+    }
+}
