@@ -1,1 +1,13 @@
+//! Integration tests against the real services: a Kafka-protocol broker (tansu locally,
+//! Apache Kafka in production), a ClickHouse server and Prometheus, all on loopback.
+//! Start them with `bash deploy/local/up.sh`; a test that cannot reach one fails and says so.
+//! Every test uses its own topics and database, so they run in parallel.
 
+mod common;
+mod oracle;
+
+mod dead_letter;
+mod pipeline;
+mod prometheus;
+mod python_client;
+mod replay;

@@ -11,7 +11,7 @@
 //! - **Deterministic**: everything is drawn from seeded ChaCha8 generators; the same
 //!   [`SimConfig`] gives the same events, byte for byte.
 //! - **Valid**: every event passes `motcua_core::validate`.
-//! - **Streaming**: events are produced lazily from a heap of open dossiers; memory is
+//! - **Streaming**: events are produced lazily from a queue of open dossiers; memory is
 //!   bounded by the dossiers still open, not by the length of the run, and receipts are
 //!   generated one day at a time.
 //! - **Delivery order is event time**, except the deliberate faults: a configurable share of
@@ -22,6 +22,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod names;
 pub mod province;
+mod queue;
 mod sim;
 
 pub use calendar::WorkCalendar;

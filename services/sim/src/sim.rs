@@ -2,19 +2,19 @@
 //!
 //! Each dossier is *planned* once, at the start of the day it is received: its fate, its
 //! appointment and the times of all its steps are drawn then and kept as a compact list of
-//! (time, step) pairs. The plan sits in a min-heap keyed by the time of its next step; popping
-//! it materialises that one event and pushes the plan back for the next step. Held-back
-//! (out-of-order) and re-sent (duplicate) events go into the same heap as ready events. A
-//! day of receipts is generated only when the heap's head passes the generated frontier, so
-//! the heap holds the open dossiers and a day's arrivals, never the whole run.
+//! (time, step) pairs. The plan sits in a priority queue (a binary heap for the current hour,
+//! buckets for later ones: see `queue`) keyed by the time of its next step; popping it
+//! materialises that one event and pushes the plan back for the next step. Held-back
+//! (out-of-order) and re-sent (duplicate) events go into the same queue. A day of receipts
+//! is generated only when the queue's head passes the generated frontier, so the queue holds
+//! the open dossiers and a day's arrivals, never the whole run.
 //!
 //! Randomness comes from three ChaCha8 streams: one plans dossiers, one decides delivery
 //! faults, and each step's text (names, reasons, scores) comes from a generator seeded by
 //! the dossier's seed and the step. Changing a fault rate therefore changes which events
 //! are late or repeated, not what the dossiers are.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use motcua_core::event::{
@@ -33,6 +33,7 @@ use crate::calendar::{WorkCalendar, AFTERNOON_END, MORNING_START, WORKING_DAY_SE
 use crate::catalogue::{catalogue, Procedure};
 use crate::names::{self, ApplicantProfile, Locality};
 use crate::province::{Agency, AgencyRole, Province};
+use crate::queue::DeliveryQueue;
 
 #[cfg(test)]
 mod tests;
@@ -165,9 +166,9 @@ pub struct SimStats {
     pub out_of_order: u64,
     /// Dossiers with steps still to come.
     pub open_dossiers: u64,
-    /// Heap entries now (open dossiers, held-back and re-sent events).
+    /// Queue entries now (open dossiers, held-back and re-sent events).
     pub pending: usize,
-    /// Largest heap size seen: the memory proxy.
+    /// Largest queue size seen: the memory proxy.
     pub max_pending: usize,
     /// What the plans intended.
     pub planned: PlannedOutcomes,
@@ -236,32 +237,6 @@ enum Redelivery {
 enum Item {
     Dossier(Box<Plan>),
     Event(Box<DossierEvent>, Redelivery),
-}
-
-/// A heap entry: delivered at `key` (seconds after the start); `seq` breaks ties in push order.
-#[derive(Debug)]
-struct Pending {
-    key: u64,
-    seq: u64,
-    item: Item,
-}
-
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        (self.key, self.seq) == (other.key, other.seq)
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    // Reversed: BinaryHeap is a max-heap and we want the earliest delivery first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.key, other.seq).cmp(&(self.key, self.seq))
-    }
 }
 
 /// The fate drawn for a received dossier.
@@ -450,8 +425,8 @@ pub struct Simulator {
     form_2025_from: i64,
     plan_rng: ChaCha8Rng,
     delivery_rng: ChaCha8Rng,
-    heap: BinaryHeap<Pending>,
-    push_seq: u64,
+    /// Open dossiers, held-back and re-sent events, by delivery time.
+    queue: DeliveryQueue<Item>,
     next_day: u32,
     /// Receipts are generated up to here (seconds after `base`).
     frontier: u64,
@@ -475,7 +450,7 @@ impl std::fmt::Debug for Simulator {
         f.debug_struct("Simulator")
             .field("config", &self.config)
             .field("next_day", &self.next_day)
-            .field("pending", &self.heap.len())
+            .field("pending", &self.queue.len())
             .finish_non_exhaustive()
     }
 }
@@ -549,8 +524,7 @@ impl Simulator {
             vietnam,
             plan_rng,
             delivery_rng,
-            heap: BinaryHeap::new(),
-            push_seq: 0,
+            queue: DeliveryQueue::new(),
             next_day: 0,
             frontier: 0,
             pairs,
@@ -593,7 +567,7 @@ impl Simulator {
     /// Counters of the run so far.
     pub fn stats(&self) -> SimStats {
         let mut stats = self.stats.clone();
-        stats.pending = self.heap.len();
+        stats.pending = self.queue.len();
         stats
     }
 
@@ -603,9 +577,8 @@ impl Simulator {
     }
 
     fn push(&mut self, key: u64, item: Item) {
-        self.push_seq += 1;
-        self.heap.push(Pending { key, seq: self.push_seq, item });
-        self.stats.max_pending = self.stats.max_pending.max(self.heap.len());
+        self.queue.push(key, item);
+        self.stats.max_pending = self.stats.max_pending.max(self.queue.len());
     }
 
     /// Draws one day of receipts, plans each dossier and queues the plans.
@@ -722,15 +695,15 @@ impl Simulator {
         let legal = cal.due(t0, procedure.time_limit);
         let mut appointment = legal;
         let shift: f64 = rng.gen();
-        if shift < APPOINTMENT_SHIFT / 2.0 {
-            appointment = cal.add_working_secs(legal, WORKING_DAY_SECS);
-            self.stats.planned.appointment_shifted += 1;
-        } else if shift < APPOINTMENT_SHIFT {
+        if shift < APPOINTMENT_SHIFT {
             let earlier = cal.sub_working_secs(legal, WORKING_DAY_SECS);
-            if cal.working_secs_between(t0w, earlier) >= 2 * 3600 {
-                appointment = earlier;
-                self.stats.planned.appointment_shifted += 1;
-            }
+            // Earlier only when it leaves some time to work; otherwise the error goes the other way.
+            appointment = if shift < APPOINTMENT_SHIFT / 2.0 && cal.working_secs_between(t0w, earlier) >= 2 * 3600 {
+                earlier
+            } else {
+                cal.add_working_secs(legal, WORKING_DAY_SECS)
+            };
+            self.stats.planned.appointment_shifted += 1;
         }
         let allowed = cal.working_secs_between(t0w, appointment).max(3600);
 
@@ -767,15 +740,18 @@ impl Simulator {
                 }
             }
             Fate::Late => {
+                // Lateness scales with the limit (a same-day certification is hours late, a
+                // land title weeks), with a floor so short procedures still slip a little.
                 let r: f64 = rng.gen();
-                let hour = 3600;
-                lateness = if r < 0.45 {
-                    uniform(rng, 10 * 60, 8 * hour)
+                let factor = if r < 0.45 {
+                    rng.gen_range(0.02..0.25)
                 } else if r < 0.8 {
-                    uniform(rng, 8 * hour, 3 * WORKING_DAY_SECS)
+                    rng.gen_range(0.25..0.6)
                 } else {
-                    uniform(rng, 3 * WORKING_DAY_SECS, 10 * WORKING_DAY_SECS)
+                    rng.gen_range(0.6..1.5)
                 };
+                let floor = uniform(rng, 10 * 60, 4 * 3600);
+                lateness = ((allowed as f64 * factor) as i64).max(floor).min(15 * WORKING_DAY_SECS);
                 allowed + lateness
             }
             Fate::Withdrawn | Fate::Refused | Fate::Stopped => {
@@ -848,7 +824,13 @@ impl Simulator {
         let holders = chain.len() - 1;
         let total_weight: f64 = chain[..holders].iter().map(|c| c.1).sum();
         let tail = uniform(rng, 300, 3600).min(end / 10);
-        let span = (end - tail).max(holders as i64);
+        let span = match fate {
+            // The slip runs as if the dossier would finish; the withdrawal, refusal or stop
+            // at `end` cuts it wherever it has got to.
+            Fate::Withdrawn | Fate::Refused | Fate::Stopped => (allowed as f64 * rng.gen_range(0.6..1.0)) as i64,
+            Fate::Early | Fate::Near | Fate::Late => end - tail,
+        }
+        .max(holders as i64);
         let noisy: Vec<f64> = chain[..holders].iter().map(|c| c.1 * rng.gen_range(0.5..1.5)).collect();
         let noisy_total: f64 = noisy.iter().sum();
         let mut handed_at = Vec::with_capacity(holders);
@@ -915,11 +897,14 @@ impl Simulator {
                     }
                     if fate == Fate::Late && rng.gen_bool(APOLOGY_SHARE) {
                         self.stats.planned.apologised += 1;
+                        // Placed in processing time, so a dossier waiting for a supplement
+                        // (clock paused, deadline extended) is not apologised for meanwhile.
                         let before = uniform(rng, 3600, 2 * WORKING_DAY_SECS);
-                        let apology = cal.sub_working_secs(appointment, before).max(t0 + Duration::seconds(60));
+                        let apology = clock.real((allowed - before).max(60));
                         let needed = (lateness + WORKING_DAY_SECS - 1) / WORKING_DAY_SECS;
+                        // Most new dates are kept; some are missed again.
                         let days = if rng.gen_bool(0.8) { needed + rng.gen_range(0..=2) } else { needed - 1 };
-                        let new = cal.add_working_secs(appointment, days.max(1) * WORKING_DAY_SECS);
+                        let new = clock.real(allowed + days.max(1) * WORKING_DAY_SECS);
                         plan.new_appointment = offset(self.base, new);
                         steps.push((apology, What::Apology));
                     }
@@ -927,7 +912,7 @@ impl Simulator {
                     let approved = rng.gen_bool(0.97);
                     let electronic = match delivery {
                         Delivery::Online => rng.gen_bool(0.9),
-                        Delivery::Counter | Delivery::Post => rng.gen_bool(0.45),
+                        Delivery::Counter | Delivery::Post => rng.gen_bool(0.52),
                     };
                     steps.push((ready, What::ResultReady { approved, electronic }));
                     let returned = match delivery {
@@ -1225,11 +1210,10 @@ impl Simulator {
         event
     }
 
-    /// The horizon is reached: what is left is never emitted, so let it go.
+    /// The horizon is reached (or nothing is left): what remains is never emitted, so let it go.
     fn finish(&mut self) {
         self.finished = true;
-        self.heap.clear();
-        self.heap.shrink_to_fit();
+        self.queue = DeliveryQueue::new();
     }
 }
 
@@ -1259,19 +1243,18 @@ impl Iterator for Simulator {
             // Generate receipts until the earliest pending delivery lies inside the generated
             // days: a later day's receipts can never precede it.
             while self.next_day < self.config.days
-                && self.heap.peek().is_none_or(|p| p.key >= self.frontier)
+                && self.queue.peek_key().is_none_or(|key| key >= self.frontier)
             {
                 self.generate_day();
             }
-            let Some(head) = self.heap.peek() else {
-                self.finish();
-                return None;
-            };
-            if head.key >= self.horizon {
-                self.finish();
-                return None;
+            match self.queue.peek_key() {
+                Some(key) if key < self.horizon => {}
+                _ => {
+                    self.finish();
+                    return None;
+                }
             }
-            let Pending { key, item, .. } = self.heap.pop().expect("peeked above");
+            let (key, item) = self.queue.pop().expect("peeked above");
             match item {
                 Item::Dossier(mut plan) => {
                     let index = plan.next;

@@ -1,0 +1,159 @@
+//! Shared set-up: service addresses, unique names, running the pipeline in-process.
+
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use clickhouse::Row;
+use motcua_core::codec::Encoding;
+use motcua_core::topics::TopicNames;
+use motcua_core::DossierEvent;
+use motcua_processor::{ProcessorConfig, Summary};
+use motcua_producer::{EventProducer, KafkaSettings};
+use motcua_runtime::metrics::ProcessorMetrics;
+use motcua_runtime::store::{Store, StoreSettings};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+pub const PSEUDONYM_KEY: &[u8] = b"integration-test-key-0123456789";
+
+pub fn brokers() -> String {
+    std::env::var("MOTCUA_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".into())
+}
+
+pub fn clickhouse_url() -> String {
+    std::env::var("MOTCUA_CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:18123".into())
+}
+
+pub fn prometheus_url() -> String {
+    std::env::var("MOTCUA_PROMETHEUS_URL").unwrap_or_else(|_| "http://127.0.0.1:19090".into())
+}
+
+fn host_port(url: &str) -> String {
+    url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_string()
+}
+
+/// Fails (never skips) when a service is down, saying how to start it.
+pub fn require(service: &str, addr: &str) {
+    let reachable = addr
+        .split(',')
+        .filter_map(|a| std::net::ToSocketAddrs::to_socket_addrs(a).ok())
+        .flatten()
+        .any(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok());
+    assert!(
+        reachable,
+        "{service} is not reachable at {addr}: start the local services with `bash deploy/local/up.sh` \
+         (or point the MOTCUA_* variables at running ones)"
+    );
+}
+
+/// A test's own topics and database.
+pub struct Env {
+    pub name: String,
+    pub topics: TopicNames,
+    pub kafka: KafkaSettings,
+    pub store: Store,
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl Env {
+    pub async fn new(test: &str) -> Env {
+        require("the Kafka broker", &brokers());
+        require("ClickHouse", &host_port(&clickhouse_url()));
+        let name = format!(
+            "it_{test}_{}_{}_{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_millis() % 1_000_000,
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let topics = TopicNames::with_prefix(&name.replace('_', "-"));
+        let kafka = KafkaSettings::new(brokers());
+        motcua_runtime::kafka::create_topics(&kafka, &topics, 3).await.expect("topics created");
+        let store = Store::new(self::store_settings(&name));
+        store.migrate().await.expect("migrations apply");
+        Env { name, topics, kafka, store }
+    }
+
+    pub fn processor_config(&self, group: &str) -> ProcessorConfig {
+        let mut c = ProcessorConfig::new(
+            self.kafka.clone(),
+            self.topics.clone(),
+            store_settings(&self.name),
+            PSEUDONYM_KEY.to_vec(),
+        );
+        c.group = format!("{}-{group}", self.name);
+        c.stop_at_end = true;
+        c.batch_max_records = 2_000;
+        c.batch_max_wait = Duration::from_millis(200);
+        c
+    }
+
+    /// Runs the processor until it has read everything present now.
+    pub async fn process(&self, group: &str) -> (Summary, ProcessorMetrics) {
+        let metrics = ProcessorMetrics::new();
+        let summary = tokio::time::timeout(
+            Duration::from_secs(300),
+            motcua_processor::run(self.processor_config(group), metrics.clone(), CancellationToken::new()),
+        )
+        .await
+        .expect("processor finishes within 5 minutes")
+        .expect("processor runs");
+        (summary, metrics)
+    }
+
+    pub async fn publish(&self, events: &[DossierEvent], encoding: Encoding) {
+        let producer = EventProducer::new(&self.kafka, self.topics.clone(), encoding).expect("producer");
+        let mut pending = Vec::with_capacity(events.len());
+        for e in events {
+            pending.push(producer.enqueue(e).await.expect("valid event queued"));
+        }
+        for p in pending {
+            p.await.expect("delivered").expect("acknowledged");
+        }
+    }
+
+    /// Rows of `v_ontime_agency_daily`, sorted.
+    pub async fn agency_daily(&self) -> Vec<AgencyDay> {
+        self.store
+            .client()
+            .query(
+                "SELECT agency_code, toString(day) AS day, counted, early, on_time, late, on_time_rate_percent \
+                 FROM v_ontime_agency_daily ORDER BY agency_code, day",
+            )
+            .fetch_all()
+            .await
+            .expect("view readable")
+    }
+
+    pub async fn count(&self, sql: &str) -> u64 {
+        self.store.client().query(sql).fetch_one::<u64>().await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
+pub fn store_settings(database: &str) -> StoreSettings {
+    StoreSettings { url: clickhouse_url(), database: database.to_string(), user: None, password: None }
+}
+
+#[derive(Debug, Clone, PartialEq, Row, Deserialize)]
+pub struct AgencyDay {
+    pub agency_code: String,
+    pub day: String,
+    pub counted: u64,
+    pub early: u64,
+    pub on_time: u64,
+    pub late: u64,
+    pub on_time_rate_percent: f64,
+}
+
+/// A small simulated province: a few thousand events with out-of-order and duplicate
+/// deliveries, refusals, supplements, apologies, withdrawals and surveys.
+pub fn simulated(seed: u64, days: u32, per_day: u32) -> Vec<DossierEvent> {
+    let config = motcua_sim::SimConfig {
+        seed,
+        days,
+        dossiers_per_day: per_day,
+        ..motcua_sim::SimConfig::default()
+    };
+    motcua_sim::Simulator::new(config).expect("valid sim config").collect()
+}
