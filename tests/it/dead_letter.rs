@@ -59,7 +59,7 @@ async fn invalid_records_are_dead_lettered_with_their_reason_and_valid_ones_stil
     assert_eq!(env.count("SELECT count() FROM dossier_events FINAL").await, valid.len() as u64);
 
     // Read the dead-letter topic back.
-    let consumer: BaseConsumer = env.kafka.client().create().unwrap();
+    let consumer: BaseConsumer = env.kafka.consumer(&format!("{}-dlq-reader", env.name)).create().unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in 0..3 {
         tpl.add_partition_offset(&env.topics.dead_letter, p, Offset::Beginning).unwrap();

@@ -11,3 +11,4 @@ mod pipeline;
 mod prometheus;
 mod python_client;
 mod replay;
+mod sql_dialects;

@@ -30,8 +30,8 @@ pub async fn print(store: &Store) -> anyhow::Result<()> {
     let client = store.client();
     let lines: Vec<AgencyLine> = client
         .query(
-            "SELECT agency_code, agency_level, sum(counted) AS counted, sum(early) AS early, \
-             sum(on_time) AS on_time, sum(late) AS late, \
+            "SELECT agency_code, agency_level, sum(counted) AS counted_total, sum(early) AS early_total, \
+             sum(on_time) AS on_time_total, sum(late) AS late_total, \
              round(100 * (sum(early) + sum(on_time)) / sum(counted), 2) AS rate \
              FROM v_ontime_agency_daily GROUP BY agency_code, agency_level ORDER BY agency_code",
         )

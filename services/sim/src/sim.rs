@@ -1195,8 +1195,9 @@ impl Simulator {
         e
     }
 
-    /// Counts an event on its way out and maybe queues a re-sent copy.
-    fn emit(&mut self, key: u64, event: DossierEvent, duplicate: bool) -> DossierEvent {
+    /// Counts an event on its way out and maybe queues a re-sent copy. Takes a reference:
+    /// events are large, and each move is a copy.
+    fn note_emitted(&mut self, key: u64, event: &DossierEvent, duplicate: bool) {
         self.stats.events += 1;
         if duplicate {
             self.stats.duplicates += 1;
@@ -1207,7 +1208,6 @@ impl Simulator {
                 self.push(later, Item::Event(Box::new(event.clone()), Redelivery::Duplicate));
             }
         }
-        event
     }
 
     /// The horizon is reached (or nothing is left): what remains is never emitted, so let it go.
@@ -1272,13 +1272,15 @@ impl Iterator for Simulator {
                         self.push(later, Item::Event(Box::new(event), Redelivery::Delayed));
                         continue;
                     }
-                    return Some(self.emit(key, event, false));
+                    self.note_emitted(key, &event, false);
+                    return Some(event);
                 }
                 Item::Event(event, how) => {
                     if how == Redelivery::Delayed {
                         self.stats.out_of_order += 1;
                     }
-                    return Some(self.emit(key, *event, how == Redelivery::Duplicate));
+                    self.note_emitted(key, &event, how == Redelivery::Duplicate);
+                    return Some(*event);
                 }
             }
         }

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite: starts (installing if needed) tansu, ClickHouse and Prometheus on
+# loopback, then runs every test, unit and integration, against them.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "${HERE}/../.."
+bash deploy/local/up.sh
+source deploy/local/env.sh
+# Integration tests talk to the services above; they fail (never skip) if one is missing.
+cargo test --workspace --all-targets --locked -- --test-threads 4
