@@ -184,6 +184,7 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_env("MOTCUA_LOG").unwrap_or_else(|_| "warn,motcua=info".into()),
         )
         .with_writer(io::stderr)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
         .init();
     let cli = Cli::parse();
     let common = cli.common;
@@ -317,8 +318,7 @@ async fn demo(common: Common, sim: SimArgs, process: ProcessArgs, bad_records: u
     println!("   topics {}.*  database {}  metrics http://{}/metrics", common.topic_prefix, common.database, process.metrics_addr);
 
     let store = common.store();
-    store.ping().await?;
-    store.client().query(&format!("DROP DATABASE IF EXISTS {}", common.database)).execute().await?;
+    store.drop_database().await?;
     store.migrate().await?;
     kafka::create_topics(&common.kafka(), &common.topics(), partitions).await?;
 

@@ -241,8 +241,8 @@ pub async fn run(
         if records > 0 {
             // Output first, offsets after: a crash in between re-reads the batch, which the
             // idempotent sinks absorb.
+            send_dead_letters(&dlq, &config.topics.dead_letter, &dead, &shutdown).await?;
             for d in &dead {
-                send_dead_letter(&dlq, &config.topics.dead_letter, d, &shutdown).await?;
                 metrics.rejected.with_label_values(&[d.rejection.kind.as_str()]).inc();
                 *summary.rejected_by_reason.entry(d.rejection.kind.as_str()).or_default() += 1;
                 warn!(topic = %d.record.topic, partition = d.record.partition, offset = d.record.offset,
@@ -367,20 +367,36 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, E>>,
 {
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::new();
     loop {
         match op().await {
             Ok(v) => return Ok(v),
             Err(e) => {
-                warn!(what, error = %e, backoff_ms = backoff.as_millis() as u64, "write failed, retrying");
+                warn!(what, error = %e, "write failed, retrying");
                 on_retry();
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Err(ProcessorError::Interrupted),
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
+                backoff.wait(shutdown).await?;
             }
         }
+    }
+}
+
+/// Capped exponential backoff (200 ms doubling to 10 s) that gives up on shutdown.
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Backoff { next: Duration::from_millis(200) }
+    }
+
+    async fn wait(&mut self, shutdown: &CancellationToken) -> Result<(), ProcessorError> {
+        tokio::select! {
+            _ = shutdown.cancelled() => return Err(ProcessorError::Interrupted),
+            _ = tokio::time::sleep(self.next) => {}
+        }
+        self.next = (self.next * 2).min(Duration::from_secs(10));
+        Ok(())
     }
 }
 
@@ -410,36 +426,56 @@ where
     Ok(())
 }
 
-async fn send_dead_letter(
-    dlq: &FutureProducer,
-    topic: &str,
-    d: &DeadLetter,
-    shutdown: &CancellationToken,
-) -> Result<(), ProcessorError> {
+fn dead_letter_headers(d: &DeadLetter) -> OwnedHeaders {
     let partition = d.record.partition.to_string();
     let offset = d.record.offset.to_string();
     let error = d.rejection.to_string();
-    let headers = OwnedHeaders::new()
+    OwnedHeaders::new()
         .insert(Header { key: DLQ_REASON, value: Some(d.rejection.kind.as_str()) })
         .insert(Header { key: DLQ_FIELD, value: Some(d.rejection.field.as_str()) })
         .insert(Header { key: DLQ_ERROR, value: Some(error.as_str()) })
         .insert(Header { key: DLQ_TOPIC, value: Some(d.record.topic.as_str()) })
         .insert(Header { key: DLQ_PARTITION, value: Some(partition.as_str()) })
-        .insert(Header { key: DLQ_OFFSET, value: Some(offset.as_str()) });
-    let headers = Arc::new(headers);
-    retry("dead-letter", shutdown, || {}, || {
-        let mut record: FutureRecord<'_, [u8], [u8]> =
-            FutureRecord::to(topic).headers(OwnedHeaders::clone(&headers));
-        if let Some(k) = &d.record.key {
-            record = record.key(k.as_slice());
+        .insert(Header { key: DLQ_OFFSET, value: Some(offset.as_str()) })
+}
+
+/// Publishes a batch's dead letters (original key and value, the reason in headers) and
+/// waits until Kafka has acknowledged every one; failed ones are retried.
+async fn send_dead_letters(
+    dlq: &FutureProducer,
+    topic: &str,
+    dead: &[DeadLetter],
+    shutdown: &CancellationToken,
+) -> Result<(), ProcessorError> {
+    let mut pending: Vec<&DeadLetter> = dead.iter().collect();
+    let mut backoff = Backoff::new();
+    while !pending.is_empty() {
+        let deliveries: Vec<_> = pending
+            .iter()
+            .map(|d| {
+                let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(dead_letter_headers(d));
+                if let Some(k) = &d.record.key {
+                    record = record.key(k.as_slice());
+                }
+                if let Some(p) = &d.record.payload {
+                    record = record.payload(p.as_slice());
+                }
+                dlq.send(record, Duration::from_secs(30))
+            })
+            .collect();
+        let mut failed = Vec::new();
+        for (d, delivery) in pending.iter().zip(deliveries) {
+            if let Err((e, _)) = delivery.await {
+                warn!(error = %e, "dead letter not acknowledged, retrying");
+                failed.push(*d);
+            }
         }
-        if let Some(p) = &d.record.payload {
-            record = record.payload(p.as_slice());
+        pending = failed;
+        if !pending.is_empty() {
+            backoff.wait(shutdown).await?;
         }
-        let fut = dlq.send(record, Duration::from_secs(30));
-        async move { fut.await.map(|_| ()).map_err(|(e, _)| e) }
-    })
-    .await
+    }
+    Ok(())
 }
 
 /// Reads a header value as UTF-8 (for tests and tools reading the dead-letter topic).

@@ -31,10 +31,6 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 /// Message header naming the encoding (`application/json` or Avro single-object).
 pub const HEADER_CONTENT_TYPE: &str = "content-type";
-/// Message header carrying the event id.
-pub const HEADER_EVENT_ID: &str = "motcua-event-id";
-/// Message header carrying the event kind.
-pub const HEADER_EVENT_KIND: &str = "motcua-event-kind";
 
 /// Connection settings shared by every Kafka client of motcua.
 #[derive(Debug, Clone)]
@@ -145,10 +141,10 @@ impl EventProducer {
         let (topic, payload) = self
             .prepare(event)
             .map_err(|rejection| SendError::Invalid { event_id: event.event_id.clone(), rejection })?;
+        // One header only: the payload is self-describing (its first bytes tell JSON from
+        // Avro) and carries id and kind; every header is a row the broker must store.
         let headers = OwnedHeaders::new()
-            .insert(Header { key: HEADER_CONTENT_TYPE, value: Some(self.encoding.content_type()) })
-            .insert(Header { key: HEADER_EVENT_ID, value: Some(event.event_id.as_str()) })
-            .insert(Header { key: HEADER_EVENT_KIND, value: Some(event.kind.as_str()) });
+            .insert(Header { key: HEADER_CONTENT_TYPE, value: Some(self.encoding.content_type()) });
         let mut record = FutureRecord::to(topic).key(event.dossier_code.as_str()).payload(&payload).headers(headers);
         loop {
             match self.producer.send_result(record) {

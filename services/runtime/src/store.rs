@@ -182,6 +182,13 @@ impl Store {
         Ok(applied)
     }
 
+    /// Drops the whole database (demo runs and tests start clean with it).
+    pub async fn drop_database(&self) -> Result<()> {
+        self.ping().await?;
+        self.server.query(&format!("DROP DATABASE IF EXISTS {}", self.settings.database)).execute().await?;
+        Ok(())
+    }
+
     /// Inserts rows in one request. An error aborts the whole request, so a retry
     /// re-sends the whole batch (harmless: the engines deduplicate).
     pub async fn insert<T>(&self, table: &str, rows: &[T::Value<'_>]) -> Result<()>

@@ -11,9 +11,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let defaults = SimConfig::default();
     let config = SimConfig {
-        days: args.next().map(|a| a.parse()).transpose()?.unwrap_or(defaults.days),
-        dossiers_per_day: args.next().map(|a| a.parse()).transpose()?.unwrap_or(defaults.dossiers_per_day),
-        seed: args.next().map(|a| a.parse()).transpose()?.unwrap_or(defaults.seed),
+        days: args
+            .next()
+            .map(|a| a.parse())
+            .transpose()?
+            .unwrap_or(defaults.days),
+        dossiers_per_day: args
+            .next()
+            .map(|a| a.parse())
+            .transpose()?
+            .unwrap_or(defaults.dossiers_per_day),
+        seed: args
+            .next()
+            .map(|a| a.parse())
+            .transpose()?
+            .unwrap_or(defaults.seed),
         ..defaults
     };
     let mut sim = Simulator::new(config)?;
@@ -27,6 +39,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let elapsed = started.elapsed().as_secs_f64();
     let stats = sim.stats();
     eprintln!("{stats:#?}");
-    eprintln!("{} events in {elapsed:.2}s ({:.0} events/s)", stats.events, stats.events as f64 / elapsed);
+    eprintln!(
+        "{} events in {elapsed:.2}s ({:.0} events/s)",
+        stats.events,
+        stats.events as f64 / elapsed
+    );
     Ok(())
 }

@@ -132,7 +132,11 @@ impl WorkCalendar {
         loop {
             let d = t.date();
             let s = t.time().num_seconds_from_midnight();
-            let end = if s < MORNING_END { MORNING_END } else { AFTERNOON_END };
+            let end = if s < MORNING_END {
+                MORNING_END
+            } else {
+                AFTERNOON_END
+            };
             let avail = i64::from(end - s);
             if left <= avail {
                 return t + Duration::seconds(left);
@@ -162,7 +166,11 @@ impl WorkCalendar {
         loop {
             let d = t.date();
             let s = t.time().num_seconds_from_midnight();
-            let start = if s > AFTERNOON_START { AFTERNOON_START } else { MORNING_START };
+            let start = if s > AFTERNOON_START {
+                AFTERNOON_START
+            } else {
+                MORNING_START
+            };
             let avail = i64::from(s - start);
             if left <= avail {
                 return t - Duration::seconds(left);
@@ -191,9 +199,20 @@ impl WorkCalendar {
         let last = b.date();
         while d <= last {
             if self.is_working_day(d) {
-                let lo = if d == a.date() { a.time().num_seconds_from_midnight() } else { 0 };
-                let hi = if d == last { b.time().num_seconds_from_midnight() } else { 86_400 };
-                for (s, e) in [(MORNING_START, MORNING_END), (AFTERNOON_START, AFTERNOON_END)] {
+                let lo = if d == a.date() {
+                    a.time().num_seconds_from_midnight()
+                } else {
+                    0
+                };
+                let hi = if d == last {
+                    b.time().num_seconds_from_midnight()
+                } else {
+                    86_400
+                };
+                for (s, e) in [
+                    (MORNING_START, MORNING_END),
+                    (AFTERNOON_START, AFTERNOON_END),
+                ] {
                     let (from, to) = (lo.max(s), hi.min(e));
                     if to > from {
                         total += i64::from(to - from);
@@ -236,52 +255,94 @@ mod tests {
     }
 
     fn days(n: i32) -> TimeLimit {
-        TimeLimit { amount: n, unit: TimeUnit::WorkingDays }
+        TimeLimit {
+            amount: n,
+            unit: TimeUnit::WorkingDays,
+        }
     }
 
     #[test]
     fn one_working_day_from_mid_morning_is_next_morning() {
         let cal = WorkCalendar::default();
         // Monday 5 Oct 2026, 09:00.
-        assert_eq!(cal.due(dt(2026, 10, 5, 9, 0), days(1)), dt(2026, 10, 6, 9, 0));
+        assert_eq!(
+            cal.due(dt(2026, 10, 5, 9, 0), days(1)),
+            dt(2026, 10, 6, 9, 0)
+        );
         // From the first minute, the whole day fits: due at closing the same day.
-        assert_eq!(cal.due(dt(2026, 10, 5, 7, 0), days(1)), dt(2026, 10, 5, 17, 0));
+        assert_eq!(
+            cal.due(dt(2026, 10, 5, 7, 0), days(1)),
+            dt(2026, 10, 5, 17, 0)
+        );
     }
 
     #[test]
     fn after_hours_and_weekend_receipts_count_from_next_working_start() {
         let cal = WorkCalendar::default();
         // Friday 9 Oct 18:00 -> Monday 12 Oct 07:00 + 4 h = 11:00.
-        let four_hours = TimeLimit { amount: 4, unit: TimeUnit::WorkingHours };
-        assert_eq!(cal.due(dt(2026, 10, 9, 18, 0), four_hours), dt(2026, 10, 12, 11, 0));
+        let four_hours = TimeLimit {
+            amount: 4,
+            unit: TimeUnit::WorkingHours,
+        };
+        assert_eq!(
+            cal.due(dt(2026, 10, 9, 18, 0), four_hours),
+            dt(2026, 10, 12, 11, 0)
+        );
         // Saturday receipt, same.
-        assert_eq!(cal.due(dt(2026, 10, 10, 10, 0), four_hours), dt(2026, 10, 12, 11, 0));
+        assert_eq!(
+            cal.due(dt(2026, 10, 10, 10, 0), four_hours),
+            dt(2026, 10, 12, 11, 0)
+        );
         // Lunch counts from 13:30: 13:30 + 4 h = 17:30 -> 3.5 h today, 0.5 h tomorrow.
-        assert_eq!(cal.due(dt(2026, 10, 5, 12, 0), four_hours), dt(2026, 10, 6, 7, 30));
+        assert_eq!(
+            cal.due(dt(2026, 10, 5, 12, 0), four_hours),
+            dt(2026, 10, 6, 7, 30)
+        );
     }
 
     #[test]
     fn working_days_skip_weekends_and_holidays() {
         let cal = WorkCalendar::default();
         // Thursday 8 Oct 10:00 + 3 working days = Tuesday 13 Oct 10:00.
-        assert_eq!(cal.due(dt(2026, 10, 8, 10, 0), days(3)), dt(2026, 10, 13, 10, 0));
+        assert_eq!(
+            cal.due(dt(2026, 10, 8, 10, 0), days(3)),
+            dt(2026, 10, 13, 10, 0)
+        );
         let cal = WorkCalendar::new(vec![NaiveDate::from_ymd_opt(2026, 10, 12).expect("date")]);
-        assert_eq!(cal.due(dt(2026, 10, 8, 10, 0), days(3)), dt(2026, 10, 14, 10, 0));
+        assert_eq!(
+            cal.due(dt(2026, 10, 8, 10, 0), days(3)),
+            dt(2026, 10, 14, 10, 0)
+        );
     }
 
     #[test]
     fn calendar_days_move_off_days_off() {
         let cal = WorkCalendar::default();
-        let limit = TimeLimit { amount: 5, unit: TimeUnit::CalendarDays };
+        let limit = TimeLimit {
+            amount: 5,
+            unit: TimeUnit::CalendarDays,
+        };
         // Monday 5 Oct + 5 days = Saturday 10 Oct -> Monday 12 Oct, same time.
-        assert_eq!(cal.due(dt(2026, 10, 5, 9, 0), limit), dt(2026, 10, 12, 9, 0));
+        assert_eq!(
+            cal.due(dt(2026, 10, 5, 9, 0), limit),
+            dt(2026, 10, 12, 9, 0)
+        );
     }
 
     #[test]
     fn add_sub_and_between_agree() {
         let cal = WorkCalendar::default();
         let start = dt(2026, 10, 5, 9, 17);
-        for secs in [0, 1, 3600, 9000, 28_800, 50_000, 28_800 * 7 + 123, 28_800 * 30] {
+        for secs in [
+            0,
+            1,
+            3600,
+            9000,
+            28_800,
+            50_000,
+            28_800 * 7 + 123,
+            28_800 * 30,
+        ] {
             let end = cal.add_working_secs(start, secs);
             assert_eq!(cal.working_secs_between(start, end), secs, "secs {secs}");
             assert_eq!(cal.sub_working_secs(end, secs), start, "secs {secs}");
@@ -291,10 +352,22 @@ mod tests {
     #[test]
     fn next_working_instant_cases() {
         let cal = WorkCalendar::default();
-        assert_eq!(cal.next_working_instant(dt(2026, 10, 5, 6, 0)), dt(2026, 10, 5, 7, 0));
-        assert_eq!(cal.next_working_instant(dt(2026, 10, 5, 11, 30)), dt(2026, 10, 5, 13, 30));
-        assert_eq!(cal.next_working_instant(dt(2026, 10, 5, 17, 0)), dt(2026, 10, 6, 7, 0));
-        assert_eq!(cal.next_working_instant(dt(2026, 10, 5, 15, 0)), dt(2026, 10, 5, 15, 0));
+        assert_eq!(
+            cal.next_working_instant(dt(2026, 10, 5, 6, 0)),
+            dt(2026, 10, 5, 7, 0)
+        );
+        assert_eq!(
+            cal.next_working_instant(dt(2026, 10, 5, 11, 30)),
+            dt(2026, 10, 5, 13, 30)
+        );
+        assert_eq!(
+            cal.next_working_instant(dt(2026, 10, 5, 17, 0)),
+            dt(2026, 10, 6, 7, 0)
+        );
+        assert_eq!(
+            cal.next_working_instant(dt(2026, 10, 5, 15, 0)),
+            dt(2026, 10, 5, 15, 0)
+        );
         assert!(cal.is_working_instant(dt(2026, 10, 5, 15, 0)));
         assert!(!cal.is_working_instant(dt(2026, 10, 10, 9, 0)));
     }

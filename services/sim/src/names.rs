@@ -207,7 +207,13 @@ const HAMLETS: &[&str] = &[
     "Thôn Vĩnh Thạnh",
 ];
 
-const MAIL_HOSTS: &[&str] = &["gmail.com", "gmail.com", "gmail.com", "yahoo.com", "outlook.com"];
+const MAIL_HOSTS: &[&str] = &[
+    "gmail.com",
+    "gmail.com",
+    "gmail.com",
+    "yahoo.com",
+    "outlook.com",
+];
 
 /// Mobile prefixes: Viettel, Vinaphone, Mobifone ranges starting 09, 03 and 08.
 const PHONE_PREFIXES: &[&str] = &[
@@ -255,17 +261,24 @@ fn surname<R: Rng + ?Sized>(rng: &mut R) -> (&'static str, &'static str) {
     (SURNAMES[0].0, SURNAMES[0].1)
 }
 
-fn pick<R: Rng + ?Sized>(rng: &mut R, list: &'static [(&'static str, &'static str)]) -> (&'static str, &'static str) {
+fn pick<R: Rng + ?Sized>(
+    rng: &mut R,
+    list: &'static [(&'static str, &'static str)],
+) -> (&'static str, &'static str) {
     *list.choose(rng).expect("name lists are not empty")
 }
 
 fn digits<R: Rng + ?Sized>(rng: &mut R, n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect()
 }
 
 /// A 10-digit mobile number starting 09, 03 or 08.
 pub fn phone<R: Rng + ?Sized>(rng: &mut R) -> String {
-    let prefix = PHONE_PREFIXES.choose(rng).expect("prefix list is not empty");
+    let prefix = PHONE_PREFIXES
+        .choose(rng)
+        .expect("prefix list is not empty");
     format!("{prefix}{}", digits(rng, 7))
 }
 
@@ -290,7 +303,10 @@ pub fn address<R: Rng + ?Sized>(rng: &mut R, loc: Locality<'_>) -> String {
     } else {
         (*HAMLETS.choose(rng).expect("hamlet list is not empty")).to_string()
     };
-    format!("{head}, {}, {}, tỉnh {}", loc.commune, loc.district, loc.province)
+    format!(
+        "{head}, {}, {}, tỉnh {}",
+        loc.commune, loc.district, loc.province
+    )
 }
 
 /// The inputs that shape an applicant.
@@ -315,7 +331,10 @@ pub fn applicant<R: Rng + ?Sized>(rng: &mut R, profile: ApplicantProfile<'_>) ->
     if roll < profile.business_share * 1.03 {
         let name = format!(
             "Trường Tiểu học {}",
-            BUSINESS_WORDS.choose(rng).expect("word list is not empty").0
+            BUSINESS_WORDS
+                .choose(rng)
+                .expect("word list is not empty")
+                .0
         );
         return Applicant {
             kind: ApplicantKind::OtherOrganisation,
@@ -334,18 +353,33 @@ pub fn applicant<R: Rng + ?Sized>(rng: &mut R, profile: ApplicantProfile<'_>) ->
             // 12-digit CCCD: province of birth (3), sex/century (1), year (2), serial (6).
             let century = if rng.gen_bool(0.5) { '0' } else { '1' };
             let year = rng.gen_range(40..100u32);
-            (Some(IdType::Cccd), Some(format!("{}{century}{year:02}{}", profile.id_prefix, digits(rng, 6))))
+            (
+                Some(IdType::Cccd),
+                Some(format!(
+                    "{}{century}{year:02}{}",
+                    profile.id_prefix,
+                    digits(rng, 6)
+                )),
+            )
         }
         85..=92 => (Some(IdType::Cmnd), Some(format!("2{}", digits(rng, 8)))),
         93..=95 => {
             let letter = if rng.gen_bool(0.7) { 'C' } else { 'B' };
-            (Some(IdType::Passport), Some(format!("{letter}{}", digits(rng, 7))))
+            (
+                Some(IdType::Passport),
+                Some(format!("{letter}{}", digits(rng, 7))),
+            )
         }
         _ => (None, None),
     };
     let email = rng.gen_bool(0.35).then(|| {
         let host = MAIL_HOSTS.choose(rng).expect("host list is not empty");
-        format!("{}.{}{}@{host}", name.given_ascii, name.surname_ascii, rng.gen_range(1..100))
+        format!(
+            "{}.{}{}@{host}",
+            name.given_ascii,
+            name.surname_ascii,
+            rng.gen_range(1..100)
+        )
     });
     Applicant {
         kind: ApplicantKind::Citizen,
@@ -360,7 +394,9 @@ pub fn applicant<R: Rng + ?Sized>(rng: &mut R, profile: ApplicantProfile<'_>) ->
 
 fn business<R: Rng + ?Sized>(rng: &mut R, profile: ApplicantProfile<'_>) -> Applicant {
     let form = BUSINESS_FORMS.choose(rng).expect("form list is not empty");
-    let trade = BUSINESS_TRADES.choose(rng).expect("trade list is not empty");
+    let trade = BUSINESS_TRADES
+        .choose(rng)
+        .expect("trade list is not empty");
     let (word, slug) = *BUSINESS_WORDS.choose(rng).expect("word list is not empty");
     // Tax codes start with the province's two-digit tax prefix; 10 digits for a head office.
     let tax_prefix = &profile.id_prefix[1..];
@@ -396,22 +432,41 @@ mod tests {
             assert_eq!(n.full.split(' ').count(), 3, "{}", n.full);
             let p = phone(&mut rng);
             assert_eq!(p.len(), 10);
-            assert!(p.starts_with("09") || p.starts_with("03") || p.starts_with("08"), "{p}");
+            assert!(
+                p.starts_with("09") || p.starts_with("03") || p.starts_with("08"),
+                "{p}"
+            );
         }
     }
 
     #[test]
     fn applicants_carry_valid_ids() {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let loc = Locality { commune: "phường Vĩnh Hải", district: "thành phố Nha Trang", province: "Khánh Hòa", urban: true };
+        let loc = Locality {
+            commune: "phường Vĩnh Hải",
+            district: "thành phố Nha Trang",
+            province: "Khánh Hòa",
+            urban: true,
+        };
         for share in [0.0, 0.5, 1.0] {
             for _ in 0..300 {
-                let a = applicant(&mut rng, ApplicantProfile { business_share: share, id_prefix: "056", locality: loc });
+                let a = applicant(
+                    &mut rng,
+                    ApplicantProfile {
+                        business_share: share,
+                        id_prefix: "056",
+                        locality: loc,
+                    },
+                );
                 match (a.id_type, a.id_number.as_deref()) {
-                    (Some(IdType::Cccd), Some(n)) => assert!(n.len() == 12 && n.starts_with("056"), "{n}"),
+                    (Some(IdType::Cccd), Some(n)) => {
+                        assert!(n.len() == 12 && n.starts_with("056"), "{n}")
+                    }
                     (Some(IdType::Cmnd), Some(n)) => assert_eq!(n.len(), 9),
                     (Some(IdType::Passport), Some(n)) => assert_eq!(n.len(), 8),
-                    (Some(IdType::TaxCode), Some(n)) => assert!(n.len() == 10 && n.starts_with("56"), "{n}"),
+                    (Some(IdType::TaxCode), Some(n)) => {
+                        assert!(n.len() == 10 && n.starts_with("56"), "{n}")
+                    }
                     (None, None) => {}
                     other => panic!("unexpected id {other:?}"),
                 }

@@ -90,52 +90,106 @@ pub struct Province {
 
 /// (number, name, field code, specialist units).
 const DEPARTMENTS: &[(u32, &str, &str, &[&str])] = &[
-    (10, "Sở Tư pháp", "TP", &["Phòng Hành chính tư pháp", "Phòng Bổ trợ tư pháp", "Văn phòng Sở"]),
+    (
+        10,
+        "Sở Tư pháp",
+        "TP",
+        &[
+            "Phòng Hành chính tư pháp",
+            "Phòng Bổ trợ tư pháp",
+            "Văn phòng Sở",
+        ],
+    ),
     (
         11,
         "Sở Kế hoạch và Đầu tư",
         "KHDT",
-        &["Phòng Đăng ký kinh doanh", "Phòng Doanh nghiệp, kinh tế tập thể và tư nhân", "Phòng Kinh tế đối ngoại"],
+        &[
+            "Phòng Đăng ký kinh doanh",
+            "Phòng Doanh nghiệp, kinh tế tập thể và tư nhân",
+            "Phòng Kinh tế đối ngoại",
+        ],
     ),
     (
         12,
         "Sở Xây dựng",
         "XD",
-        &["Phòng Quản lý hoạt động xây dựng", "Phòng Quy hoạch - Kiến trúc", "Phòng Kinh tế và Vật liệu xây dựng"],
+        &[
+            "Phòng Quản lý hoạt động xây dựng",
+            "Phòng Quy hoạch - Kiến trúc",
+            "Phòng Kinh tế và Vật liệu xây dựng",
+        ],
     ),
     (
         13,
         "Sở Tài nguyên và Môi trường",
         "TNMT",
-        &["Văn phòng Đăng ký đất đai", "Phòng Quản lý đất đai", "Chi cục Bảo vệ môi trường"],
+        &[
+            "Văn phòng Đăng ký đất đai",
+            "Phòng Quản lý đất đai",
+            "Chi cục Bảo vệ môi trường",
+        ],
     ),
     (
         14,
         "Sở Giao thông vận tải",
         "GTVT",
-        &["Phòng Quản lý phương tiện và người lái", "Phòng Quản lý vận tải", "Văn phòng Sở"],
+        &[
+            "Phòng Quản lý phương tiện và người lái",
+            "Phòng Quản lý vận tải",
+            "Văn phòng Sở",
+        ],
     ),
-    (15, "Sở Y tế", "YT", &["Phòng Nghiệp vụ Y", "Chi cục An toàn vệ sinh thực phẩm"]),
-    (16, "Sở Giáo dục và Đào tạo", "GDDT", &["Phòng Khảo thí và Quản lý chất lượng", "Phòng Giáo dục Trung học"]),
+    (
+        15,
+        "Sở Y tế",
+        "YT",
+        &["Phòng Nghiệp vụ Y", "Chi cục An toàn vệ sinh thực phẩm"],
+    ),
+    (
+        16,
+        "Sở Giáo dục và Đào tạo",
+        "GDDT",
+        &[
+            "Phòng Khảo thí và Quản lý chất lượng",
+            "Phòng Giáo dục Trung học",
+        ],
+    ),
     (
         17,
         "Sở Lao động - Thương binh và Xã hội",
         "LDTBXH",
         &["Phòng Việc làm - An toàn lao động", "Phòng Bảo trợ xã hội"],
     ),
-    (18, "Sở Công Thương", "CT", &["Phòng Quản lý thương mại", "Phòng Quản lý công nghiệp"]),
+    (
+        18,
+        "Sở Công Thương",
+        "CT",
+        &["Phòng Quản lý thương mại", "Phòng Quản lý công nghiệp"],
+    ),
     (
         19,
         "Sở Nông nghiệp và Phát triển nông thôn",
         "NNPTNT",
-        &["Chi cục Quản lý chất lượng Nông lâm sản và Thủy sản", "Chi cục Thủy sản"],
+        &[
+            "Chi cục Quản lý chất lượng Nông lâm sản và Thủy sản",
+            "Chi cục Thủy sản",
+        ],
     ),
-    (20, "Sở Văn hóa, Thể thao và Du lịch", "VHTTDL", &["Phòng Quản lý du lịch", "Phòng Quản lý văn hóa"]),
+    (
+        20,
+        "Sở Văn hóa, Thể thao và Du lịch",
+        "VHTTDL",
+        &["Phòng Quản lý du lịch", "Phòng Quản lý văn hóa"],
+    ),
     (
         21,
         "Sở Thông tin và Truyền thông",
         "TTTT",
-        &["Phòng Thông tin - Báo chí - Xuất bản", "Phòng Bưu chính - Viễn thông"],
+        &[
+            "Phòng Thông tin - Báo chí - Xuất bản",
+            "Phòng Bưu chính - Viễn thông",
+        ],
     ),
 ];
 
@@ -170,13 +224,54 @@ const COMMUNE_UNITS: &[(&str, &[&str])] = &[
 ];
 
 const COMMUNE_NAMES: &[&str] = &[
-    "Vĩnh Hải", "Vĩnh Phước", "Vĩnh Thọ", "Xương Huân", "Vạn Thắng", "Phương Sài", "Phước Hải",
-    "Phước Long", "Lộc Thọ", "Tân Lập", "Ninh Hiệp", "Ninh Đa", "Ninh Thủy", "Ninh Sơn", "Vạn Giã",
-    "Vạn Phú", "Vạn Lương", "Vạn Hưng", "Diên An", "Diên Toàn", "Diên Thạnh", "Diên Phú",
-    "Suối Hiệp", "Suối Tiên", "Cam Đức", "Cam Hải Tây", "Cam Thành Bắc", "Cam An Nam",
-    "Cam Phúc Bắc", "Cam Nghĩa", "Ba Ngòi", "Cam Lợi", "Khánh Bình", "Khánh Đông", "Khánh Hiệp",
-    "Khánh Trung", "Sông Cầu", "Tô Hạp", "Sơn Bình", "Sơn Lâm", "Thành Sơn", "Ninh Phụng",
-    "Ninh Quang", "Ninh Xuân", "Vạn Khánh", "Vạn Long", "Đại Lãnh", "Xuân Sơn",
+    "Vĩnh Hải",
+    "Vĩnh Phước",
+    "Vĩnh Thọ",
+    "Xương Huân",
+    "Vạn Thắng",
+    "Phương Sài",
+    "Phước Hải",
+    "Phước Long",
+    "Lộc Thọ",
+    "Tân Lập",
+    "Ninh Hiệp",
+    "Ninh Đa",
+    "Ninh Thủy",
+    "Ninh Sơn",
+    "Vạn Giã",
+    "Vạn Phú",
+    "Vạn Lương",
+    "Vạn Hưng",
+    "Diên An",
+    "Diên Toàn",
+    "Diên Thạnh",
+    "Diên Phú",
+    "Suối Hiệp",
+    "Suối Tiên",
+    "Cam Đức",
+    "Cam Hải Tây",
+    "Cam Thành Bắc",
+    "Cam An Nam",
+    "Cam Phúc Bắc",
+    "Cam Nghĩa",
+    "Ba Ngòi",
+    "Cam Lợi",
+    "Khánh Bình",
+    "Khánh Đông",
+    "Khánh Hiệp",
+    "Khánh Trung",
+    "Sông Cầu",
+    "Tô Hạp",
+    "Sơn Bình",
+    "Sơn Lâm",
+    "Thành Sơn",
+    "Ninh Phụng",
+    "Ninh Quang",
+    "Ninh Xuân",
+    "Vạn Khánh",
+    "Vạn Long",
+    "Đại Lãnh",
+    "Xuân Sơn",
 ];
 
 /// First district code number; districts are `{province}.50` upwards.
@@ -202,7 +297,11 @@ impl Province {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         // A stream of its own, so the province does not shift when the simulator's draws change.
         rng.set_stream(1);
-        let name = if code == "H56" { "Khánh Hòa".to_string() } else { code.to_string() };
+        let name = if code == "H56" {
+            "Khánh Hòa".to_string()
+        } else {
+            code.to_string()
+        };
         let digits: String = code.chars().filter(char::is_ascii_digit).collect();
         let id_prefix = if digits.is_empty() {
             "001".to_string()
@@ -297,12 +396,18 @@ impl Province {
                 head: names::person_name(&mut rng).full,
                 urban,
                 // The provincial capital is the busiest district.
-                size: if n == 0 { rng.gen_range(1.8..2.4) } else { rng.gen_range(0.6..1.4) },
+                size: if n == 0 {
+                    rng.gen_range(1.8..2.4)
+                } else {
+                    rng.gen_range(0.6..1.4)
+                },
                 late_factor: rng.gen_range(0.7..1.2),
             });
             let communes = rng.gen_range(4..=8);
             for c in 0..communes {
-                let Some(cname) = commune_names.next() else { break };
+                let Some(cname) = commune_names.next() else {
+                    break;
+                };
                 // Towns have wards; rural districts have communes and one township.
                 let ward_kind = if urban && rng.gen_bool(0.8) {
                     "phường"
@@ -335,7 +440,11 @@ impl Province {
                     officers: people(&mut rng, 2),
                     head: names::person_name(&mut rng).full,
                     urban: ward_kind != "xã",
-                    size: if ward_kind == "xã" { rng.gen_range(0.5..1.1) } else { rng.gen_range(0.9..1.8) },
+                    size: if ward_kind == "xã" {
+                        rng.gen_range(0.5..1.1)
+                    } else {
+                        rng.gen_range(0.9..1.8)
+                    },
                     late_factor: rng.gen_range(0.6..1.3),
                 });
             }
@@ -343,19 +452,33 @@ impl Province {
 
         // A couple of agencies noticeably worse, one noticeably better: dashboards should
         // show differences, not a flat province.
-        let departments: Vec<usize> = (0..agencies.len()).filter(|&i| agencies[i].role == AgencyRole::Department).collect();
-        let districts: Vec<usize> = (0..agencies.len()).filter(|&i| agencies[i].role == AgencyRole::District).collect();
-        let communes: Vec<usize> = (0..agencies.len()).filter(|&i| agencies[i].role == AgencyRole::Commune).collect();
+        let departments: Vec<usize> = (0..agencies.len())
+            .filter(|&i| agencies[i].role == AgencyRole::Department)
+            .collect();
+        let districts: Vec<usize> = (0..agencies.len())
+            .filter(|&i| agencies[i].role == AgencyRole::District)
+            .collect();
+        let communes: Vec<usize> = (0..agencies.len())
+            .filter(|&i| agencies[i].role == AgencyRole::Commune)
+            .collect();
         let bad_dept = *departments.choose(&mut rng).expect("departments exist");
         let bad_district = *districts.choose(&mut rng).expect("districts exist");
         let bad_commune = *communes.choose(&mut rng).expect("communes exist");
         for i in [bad_dept, bad_district, bad_commune] {
             agencies[i].late_factor = rng.gen_range(2.6..3.2);
         }
-        let good_dept = *departments.iter().find(|&&i| i != bad_dept).expect("two departments exist");
+        let good_dept = *departments
+            .iter()
+            .find(|&&i| i != bad_dept)
+            .expect("two departments exist");
         agencies[good_dept].late_factor = 0.35;
 
-        Province { code: code.to_string(), name, id_prefix, agencies }
+        Province {
+            code: code.to_string(),
+            name,
+            id_prefix,
+            agencies,
+        }
     }
 
     /// The provincial one-stop centre.
@@ -418,7 +541,9 @@ mod tests {
         let communes = p.with_role(AgencyRole::Commune).count();
         assert!((24..=48).contains(&communes), "{communes}");
         assert!(p.agency("H56.10").is_some_and(|a| a.name == "Sở Tư pháp"));
-        assert!(p.agency("H56.50.01").is_some_and(|a| a.level == AgencyLevel::Commune));
+        assert!(p
+            .agency("H56.50.01")
+            .is_some_and(|a| a.level == AgencyLevel::Commune));
         assert_eq!(p.id_prefix, "056");
         assert!(p.agencies.iter().any(|a| a.late_factor > 2.5));
     }

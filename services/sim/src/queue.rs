@@ -51,7 +51,13 @@ pub(crate) struct DeliveryQueue<T> {
 
 impl<T> DeliveryQueue<T> {
     pub(crate) fn new() -> Self {
-        DeliveryQueue { current: BinaryHeap::new(), current_end: 0, later: BTreeMap::new(), seq: 0, len: 0 }
+        DeliveryQueue {
+            current: BinaryHeap::new(),
+            current_end: 0,
+            later: BTreeMap::new(),
+            seq: 0,
+            len: 0,
+        }
     }
 
     /// Number of items queued.
@@ -62,7 +68,11 @@ impl<T> DeliveryQueue<T> {
     /// Queues `item` for delivery at `key`. `key` must not be below the last key popped.
     pub(crate) fn push(&mut self, key: u64, item: T) {
         self.seq += 1;
-        let entry = Entry { key, seq: self.seq, item };
+        let entry = Entry {
+            key,
+            seq: self.seq,
+            item,
+        };
         if key < self.current_end {
             self.current.push(entry);
         } else {
@@ -74,7 +84,9 @@ impl<T> DeliveryQueue<T> {
     /// Moves the next non-empty bucket into the heap when the heap is empty.
     fn refill(&mut self) {
         while self.current.is_empty() {
-            let Some((bucket, entries)) = self.later.pop_first() else { return };
+            let Some((bucket, entries)) = self.later.pop_first() else {
+                return;
+            };
             self.current_end = (bucket + 1) * BUCKET;
             self.current = BinaryHeap::from(entries);
         }
@@ -132,6 +144,8 @@ mod tests {
         got.sort_by_key(|&(key, item)| (key, item));
         assert_eq!(got, expected);
         assert!(popped.windows(2).all(|w| w[0].0 <= w[1].0));
-        assert!(popped.windows(2).all(|w| w[0].0 < w[1].0 || w[0].1 < w[1].1));
+        assert!(popped
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 || w[0].1 < w[1].1));
     }
 }

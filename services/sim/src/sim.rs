@@ -18,10 +18,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use motcua_core::event::{
-    AgencyLevel, Apology, Channel, CriterionScore, Decision, Delivery, DocumentKind,
-    DossierEvent, DossierReceived, EventKind, FormSet, Handover, ProcessingStopped, RefusalStage,
-    Refused, ResultReady, ResultReturned, Satisfaction, StepOutcome, SubmittedDocument,
-    SupplementReceived, SupplementRequested, Survey, SurveyChannel, Timestamp, Withdrawn,
+    AgencyLevel, Apology, Channel, CriterionScore, Decision, Delivery, DocumentKind, DossierEvent,
+    DossierReceived, EventKind, FormSet, Handover, ProcessingStopped, RefusalStage, Refused,
+    ResultReady, ResultReturned, Satisfaction, StepOutcome, SubmittedDocument, SupplementReceived,
+    SupplementRequested, Survey, SurveyChannel, Timestamp, Withdrawn,
 };
 use motcua_core::validate::is_agency_code;
 use rand::distributions::{Distribution, WeightedIndex};
@@ -105,11 +105,16 @@ impl SimConfig {
             ("duplicate_rate", self.duplicate_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
-                problems.push(format!("{name} {rate} is not a probability between 0 and 1"));
+                problems.push(format!(
+                    "{name} {rate} is not a probability between 0 and 1"
+                ));
             }
         }
         if self.days > MAX_DAYS {
-            problems.push(format!("days {} exceeds the maximum of {MAX_DAYS}", self.days));
+            problems.push(format!(
+                "days {} exceeds the maximum of {MAX_DAYS}",
+                self.days
+            ));
         }
         if problems.is_empty() {
             Ok(())
@@ -188,14 +193,22 @@ const SPECIALIST: UnitRef = 2;
 enum What {
     Received,
     RefusedAtReceipt,
-    Handover { step: u8, from: UnitRef, to: UnitRef, outcome: Option<StepOutcome> },
+    Handover {
+        step: u8,
+        from: UnitRef,
+        to: UnitRef,
+        outcome: Option<StepOutcome>,
+    },
     SupplementRequested(u8),
     SupplementReceived(u8),
     Apology,
     Withdrawn,
     RefusedDuring,
     Stopped,
-    ResultReady { approved: bool, electronic: bool },
+    ResultReady {
+        approved: bool,
+        electronic: bool,
+    },
     ResultReturned,
     Survey(SurveyChannel),
 }
@@ -259,8 +272,11 @@ struct Arrival {
 }
 
 /// Shares of receipts by level: communes take the bulk (certifications, civil status).
-const LEVEL_SHARES: [(AgencyLevel, f64); 3] =
-    [(AgencyLevel::Commune, 0.52), (AgencyLevel::District, 0.28), (AgencyLevel::Province, 0.20)];
+const LEVEL_SHARES: [(AgencyLevel, f64); 3] = [
+    (AgencyLevel::Commune, 0.52),
+    (AgencyLevel::District, 0.28),
+    (AgencyLevel::Province, 0.20),
+];
 /// Weekday channel mix; weekends and holidays are all online.
 const ONLINE_SHARE: f64 = 0.33;
 const POSTAL_SHARE: f64 = 0.05;
@@ -303,11 +319,13 @@ const COUNTER_SLOTS: [(u32, u32); 16] = [
     (16 * 60 + 30, 3),
 ];
 /// Online submissions by hour on working days: office hours, and evenings at home.
-const ONLINE_HOURS_WEEKDAY: [u32; 24] =
-    [2, 1, 1, 1, 1, 2, 4, 8, 12, 13, 12, 9, 5, 7, 10, 10, 9, 7, 5, 6, 7, 6, 4, 3];
+const ONLINE_HOURS_WEEKDAY: [u32; 24] = [
+    2, 1, 1, 1, 1, 2, 4, 8, 12, 13, 12, 9, 5, 7, 10, 10, 9, 7, 5, 6, 7, 6, 4, 3,
+];
 /// Online submissions by hour on days off: flatter, later.
-const ONLINE_HOURS_DAY_OFF: [u32; 24] =
-    [2, 1, 1, 1, 1, 1, 2, 4, 6, 8, 9, 9, 7, 6, 7, 8, 8, 8, 7, 8, 9, 8, 6, 4];
+const ONLINE_HOURS_DAY_OFF: [u32; 24] = [
+    2, 1, 1, 1, 1, 1, 2, 4, 6, 8, 9, 9, 7, 6, 7, 8, 8, 8, 7, 8, 9, 8, 6, 4,
+];
 
 const SUPPLEMENT_REASONS: &[&str] = &[
     "Thành phần hồ sơ còn thiếu so với quy định",
@@ -349,8 +367,20 @@ const WITHDRAWAL_REASONS: &[&str] = &[
 ];
 /// Survey criteria codes: five SIPAS elements, three criteria each (kept as data).
 const CRITERIA: [&str; 15] = [
-    "SIPAS.1.1", "SIPAS.1.2", "SIPAS.1.3", "SIPAS.2.1", "SIPAS.2.2", "SIPAS.2.3", "SIPAS.3.1",
-    "SIPAS.3.2", "SIPAS.3.3", "SIPAS.4.1", "SIPAS.4.2", "SIPAS.4.3", "SIPAS.5.1", "SIPAS.5.2",
+    "SIPAS.1.1",
+    "SIPAS.1.2",
+    "SIPAS.1.3",
+    "SIPAS.2.1",
+    "SIPAS.2.2",
+    "SIPAS.2.3",
+    "SIPAS.3.1",
+    "SIPAS.3.2",
+    "SIPAS.3.3",
+    "SIPAS.4.1",
+    "SIPAS.4.2",
+    "SIPAS.4.3",
+    "SIPAS.5.1",
+    "SIPAS.5.2",
     "SIPAS.5.3",
 ];
 const SOURCE_SYSTEM: &str = "motcua-sim";
@@ -364,7 +394,9 @@ fn uniform<R: Rng + ?Sized>(rng: &mut R, lo: i64, hi: i64) -> i64 {
 }
 
 fn at_secs(date: NaiveDate, secs: u32) -> NaiveDateTime {
-    date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(secs, 0).expect("seconds within a day"))
+    date.and_time(
+        NaiveTime::from_num_seconds_from_midnight_opt(secs, 0).expect("seconds within a day"),
+    )
 }
 
 fn pick<'a, R: Rng + ?Sized>(rng: &mut R, list: &'a [&'a str]) -> &'a str {
@@ -408,6 +440,14 @@ impl Clock<'_> {
     }
 }
 
+/// The (procedure, agency) pairs of one level and their popularity.
+struct LevelPairs {
+    /// Indices into the catalogue and the province's agencies.
+    pairs: Vec<(u16, u16)>,
+    /// Procedure weight times agency size.
+    index: WeightedIndex<f64>,
+}
+
 /// Streams the events of a simulated province; see the crate documentation.
 pub struct Simulator {
     config: SimConfig,
@@ -430,8 +470,8 @@ pub struct Simulator {
     next_day: u32,
     /// Receipts are generated up to here (seconds after `base`).
     frontier: u64,
-    /// Per level (as in `LEVEL_SHARES`), the (procedure, agency) pairs and their weights.
-    pairs: Vec<(Vec<(u16, u16)>, WeightedIndex<f64>)>,
+    /// Per level (as in `LEVEL_SHARES`), what can be asked of whom.
+    pairs: Vec<LevelPairs>,
     level_index: WeightedIndex<f64>,
     counter_slots: WeightedIndex<u32>,
     online_weekday: WeightedIndex<u32>,
@@ -464,13 +504,19 @@ impl Simulator {
         let calendar = WorkCalendar::new(config.holidays.clone());
         let base = config.start.and_time(NaiveTime::MIN);
         let vietnam = FixedOffset::east_opt(7 * 3600).expect("valid offset");
-        let cutoff = NaiveDate::from_ymd_opt(2025, 7, 1).expect("valid date").and_time(NaiveTime::MIN);
+        let cutoff = NaiveDate::from_ymd_opt(2025, 7, 1)
+            .expect("valid date")
+            .and_time(NaiveTime::MIN);
 
         let mut pairs = Vec::new();
         for (level, _) in LEVEL_SHARES {
             let mut list = Vec::new();
             let mut weights = Vec::new();
-            for (pi, p) in procedures.iter().enumerate().filter(|(_, p)| p.level == level) {
+            for (pi, p) in procedures
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.level == level)
+            {
                 for (ai, a) in province.agencies.iter().enumerate() {
                     if handles(a, level, &p.field_code) {
                         list.push((pi as u16, ai as u16));
@@ -478,8 +524,9 @@ impl Simulator {
                     }
                 }
             }
-            let index = WeightedIndex::new(&weights).expect("every level has procedures and agencies");
-            pairs.push((list, index));
+            let index =
+                WeightedIndex::new(&weights).expect("every level has procedures and agencies");
+            pairs.push(LevelPairs { pairs: list, index });
         }
 
         let all_communes: Vec<u16> = (0..province.agencies.len())
@@ -505,7 +552,11 @@ impl Simulator {
             .iter()
             .map(|p| {
                 let mut chars = p.name.chars();
-                let first: String = chars.next().into_iter().flat_map(char::to_lowercase).collect();
+                let first: String = chars
+                    .next()
+                    .into_iter()
+                    .flat_map(char::to_lowercase)
+                    .collect();
                 format!("Đề nghị {first}{}", chars.as_str())
             })
             .collect();
@@ -529,7 +580,8 @@ impl Simulator {
             frontier: 0,
             pairs,
             level_index: WeightedIndex::new(LEVEL_SHARES.map(|(_, w)| w)).expect("positive shares"),
-            counter_slots: WeightedIndex::new(COUNTER_SLOTS.map(|(_, w)| w)).expect("positive weights"),
+            counter_slots: WeightedIndex::new(COUNTER_SLOTS.map(|(_, w)| w))
+                .expect("positive weights"),
             online_weekday: WeightedIndex::new(ONLINE_HOURS_WEEKDAY).expect("positive weights"),
             online_day_off: WeightedIndex::new(ONLINE_HOURS_DAY_OFF).expect("positive weights"),
             communes_of,
@@ -590,7 +642,11 @@ impl Simulator {
             self.register_line.iter_mut().for_each(|l| *l = 0);
         }
         let working = self.calendar.is_working_day(date);
-        let count = if working { self.config.dossiers_per_day } else { self.config.dossiers_per_day / 10 };
+        let count = if working {
+            self.config.dossiers_per_day
+        } else {
+            self.config.dossiers_per_day / 10
+        };
         let mut arrivals = Vec::with_capacity(count as usize);
         for _ in 0..count {
             let rng = &mut self.plan_rng;
@@ -604,7 +660,11 @@ impl Simulator {
             };
             let at = match channel {
                 Channel::Online => {
-                    let hours = if working { &self.online_weekday } else { &self.online_day_off };
+                    let hours = if working {
+                        &self.online_weekday
+                    } else {
+                        &self.online_day_off
+                    };
                     let hour = hours.sample(rng) as u32;
                     at_secs(date, hour * 3600 + rng.gen_range(0..60) * 60)
                 }
@@ -615,9 +675,14 @@ impl Simulator {
                 }
             };
             let level = self.level_index.sample(rng);
-            let (list, index) = &self.pairs[level];
-            let (procedure, agency) = list[index.sample(rng)];
-            arrivals.push(Arrival { at, agency, procedure, channel });
+            let level = &self.pairs[level];
+            let (procedure, agency) = level.pairs[level.index.sample(rng)];
+            arrivals.push(Arrival {
+                at,
+                agency,
+                procedure,
+                channel,
+            });
         }
         // Sequence numbers follow the order of receipt within the day.
         arrivals.sort_by_key(|a| a.at);
@@ -627,7 +692,10 @@ impl Simulator {
         for arrival in arrivals {
             let ai = usize::from(arrival.agency);
             self.day_seq[ai] += 1;
-            let code = format!("{}-{yymmdd}-{:04}", self.province.agencies[ai].code, self.day_seq[ai]);
+            let code = format!(
+                "{}-{yymmdd}-{:04}",
+                self.province.agencies[ai].code, self.day_seq[ai]
+            );
             let national = self.plan_rng.gen_bool(0.3).then(|| {
                 national_seq += 1;
                 format!("G22.99-{yymmdd}-{national_seq:06}").into_boxed_str()
@@ -682,7 +750,10 @@ impl Simulator {
 
         if rng.gen_bool(REFUSED_AT_RECEIPT) {
             self.stats.refused_at_receipt += 1;
-            plan.steps = vec![Step { at: offset(self.base, t0), what: What::RefusedAtReceipt }];
+            plan.steps = vec![Step {
+                at: offset(self.base, t0),
+                what: What::RefusedAtReceipt,
+            }];
             return plan;
         }
         let ai = usize::from(arrival.agency);
@@ -698,7 +769,9 @@ impl Simulator {
         if shift < APPOINTMENT_SHIFT {
             let earlier = cal.sub_working_secs(legal, WORKING_DAY_SECS);
             // Earlier only when it leaves some time to work; otherwise the error goes the other way.
-            appointment = if shift < APPOINTMENT_SHIFT / 2.0 && cal.working_secs_between(t0w, earlier) >= 2 * 3600 {
+            appointment = if shift < APPOINTMENT_SHIFT / 2.0
+                && cal.working_secs_between(t0w, earlier) >= 2 * 3600
+            {
                 earlier
             } else {
                 cal.add_working_secs(legal, WORKING_DAY_SECS)
@@ -731,8 +804,10 @@ impl Simulator {
             Fate::Near => {
                 let a_date = appointment.date();
                 let day_start = cal.working_secs_between(t0w, at_secs(a_date, MORNING_START));
-                let prev_start =
-                    cal.working_secs_between(t0w, at_secs(cal.prev_working_day(a_date), MORNING_START));
+                let prev_start = cal.working_secs_between(
+                    t0w,
+                    at_secs(cal.prev_working_day(a_date), MORNING_START),
+                );
                 if rng.gen_bool(0.6) || prev_start >= day_start {
                     uniform(rng, day_start, allowed)
                 } else {
@@ -751,7 +826,9 @@ impl Simulator {
                     rng.gen_range(0.6..1.5)
                 };
                 let floor = uniform(rng, 10 * 60, 4 * 3600);
-                lateness = ((allowed as f64 * factor) as i64).max(floor).min(15 * WORKING_DAY_SECS);
+                lateness = ((allowed as f64 * factor) as i64)
+                    .max(floor)
+                    .min(15 * WORKING_DAY_SECS);
                 allowed + lateness
             }
             Fate::Withdrawn | Fate::Refused | Fate::Stopped => {
@@ -776,12 +853,16 @@ impl Simulator {
             2 => self.stats.planned.supplement_twice += 1,
             _ => {}
         }
-        let mut clock = Clock { cal, segments: vec![(0, t0w)] };
+        let mut clock = Clock {
+            cal,
+            segments: vec![(0, t0w)],
+        };
         // Processing time after which nothing happens (an unanswered request).
         let mut cut: Option<i64> = None;
         let mut last_request = 0i64;
         for no in 1..=requests {
-            let at = uniform(rng, last_request + 60, (end as f64 * 0.8) as i64).max(last_request + 60);
+            let at =
+                uniform(rng, last_request + 60, (end as f64 * 0.8) as i64).max(last_request + 60);
             last_request = at;
             let asked = clock.real(at);
             steps.push((asked, What::SupplementRequested(no)));
@@ -794,7 +875,11 @@ impl Simulator {
             let back = match arrival.channel {
                 Channel::Online => at_secs(day, rng.gen_range(6 * 3600..23 * 3600)),
                 Channel::InPerson | Channel::Postal => {
-                    let day = if cal.is_working_day(day) { day } else { cal.next_working_day(day) };
+                    let day = if cal.is_working_day(day) {
+                        day
+                    } else {
+                        cal.next_working_day(day)
+                    };
                     let (slot, _) = COUNTER_SLOTS[self.counter_slots.sample(rng)];
                     at_secs(day, (slot + rng.gen_range(0..30)) * 60)
                 }
@@ -807,9 +892,13 @@ impl Simulator {
         // The process-control slip: one-stop -> specialist [-> co-processing unit] -> leadership
         // [-> specialist issuing] -> one-stop. Weights are each holder's share of the time.
         let units = &agency.units;
-        let matching: Vec<usize> =
-            (0..units.len()).filter(|&i| units[i].fields.contains(&procedure.field_code)).collect();
-        let specialist = matching.choose(rng).copied().unwrap_or_else(|| rng.gen_range(0..units.len().max(1)));
+        let matching: Vec<usize> = (0..units.len())
+            .filter(|&i| units[i].fields.contains(&procedure.field_code))
+            .collect();
+        let specialist = matching
+            .choose(rng)
+            .copied()
+            .unwrap_or_else(|| rng.gen_range(0..units.len().max(1)));
         let specialist_ref = SPECIALIST + specialist as u8;
         let mut chain: Vec<(UnitRef, f64)> = vec![(ONE_STOP, 0.08), (specialist_ref, 0.55)];
         if units.len() > 1 && rng.gen_bool(0.25) {
@@ -827,18 +916,27 @@ impl Simulator {
         let span = match fate {
             // The slip runs as if the dossier would finish; the withdrawal, refusal or stop
             // at `end` cuts it wherever it has got to.
-            Fate::Withdrawn | Fate::Refused | Fate::Stopped => (allowed as f64 * rng.gen_range(0.6..1.0)) as i64,
+            Fate::Withdrawn | Fate::Refused | Fate::Stopped => {
+                (allowed as f64 * rng.gen_range(0.6..1.0)) as i64
+            }
             Fate::Early | Fate::Near | Fate::Late => end - tail,
         }
         .max(holders as i64);
-        let noisy: Vec<f64> = chain[..holders].iter().map(|c| c.1 * rng.gen_range(0.5..1.5)).collect();
+        let noisy: Vec<f64> = chain[..holders]
+            .iter()
+            .map(|c| c.1 * rng.gen_range(0.5..1.5))
+            .collect();
         let noisy_total: f64 = noisy.iter().sum();
         let mut handed_at = Vec::with_capacity(holders);
         let mut acc = 0.0;
         let mut prev = 0i64;
         for (i, w) in noisy.iter().enumerate() {
             acc += w;
-            let at = if i + 1 == holders { span } else { (span as f64 * acc / noisy_total) as i64 };
+            let at = if i + 1 == holders {
+                span
+            } else {
+                (span as f64 * acc / noisy_total) as i64
+            };
             let at = at.max(prev + 1);
             handed_at.push(at);
             prev = at;
@@ -866,7 +964,12 @@ impl Simulator {
             let outcome = rng.gen_bool(0.92).then_some(outcome);
             steps.push((
                 clock.real(at),
-                What::Handover { step: (i + 1) as u8, from: chain[i].0, to: chain[i + 1].0, outcome },
+                What::Handover {
+                    step: (i + 1) as u8,
+                    from: chain[i].0,
+                    to: chain[i + 1].0,
+                    outcome,
+                },
             ));
             held_from = at;
         }
@@ -880,7 +983,8 @@ impl Simulator {
                 Fate::Refused | Fate::Stopped => {
                     let at = clock.real(end);
                     // Form 05 exists only from 1/7/2025; before, the agency refuses instead.
-                    let stop = fate == Fate::Stopped && i64::from(offset(self.base, at)) >= self.form_2025_from;
+                    let stop = fate == Fate::Stopped
+                        && i64::from(offset(self.base, at)) >= self.form_2025_from;
                     if stop {
                         self.stats.planned.stopped += 1;
                         steps.push((at, What::Stopped));
@@ -903,7 +1007,11 @@ impl Simulator {
                         let apology = clock.real((allowed - before).max(60));
                         let needed = (lateness + WORKING_DAY_SECS - 1) / WORKING_DAY_SECS;
                         // Most new dates are kept; some are missed again.
-                        let days = if rng.gen_bool(0.8) { needed + rng.gen_range(0..=2) } else { needed - 1 };
+                        let days = if rng.gen_bool(0.8) {
+                            needed + rng.gen_range(0..=2)
+                        } else {
+                            needed - 1
+                        };
                         let new = clock.real(allowed + days.max(1) * WORKING_DAY_SECS);
                         plan.new_appointment = offset(self.base, new);
                         steps.push((apology, What::Apology));
@@ -914,7 +1022,13 @@ impl Simulator {
                         Delivery::Online => rng.gen_bool(0.9),
                         Delivery::Counter | Delivery::Post => rng.gen_bool(0.52),
                     };
-                    steps.push((ready, What::ResultReady { approved, electronic }));
+                    steps.push((
+                        ready,
+                        What::ResultReady {
+                            approved,
+                            electronic,
+                        },
+                    ));
                     let returned = match delivery {
                         Delivery::Online => ready + Duration::seconds(rng.gen_range(60..7200)),
                         Delivery::Post => {
@@ -926,9 +1040,16 @@ impl Simulator {
                         }
                         Delivery::Counter => {
                             let days = [0, 0, 0, 0, 1, 1, 1, 2, 2, 3][rng.gen_range(0..10)];
-                            let ready_secs = (ready - at_secs(ready.date(), 0)).num_seconds() as u32;
-                            if days == 0 && cal.is_working_day(ready.date()) && ready_secs + 1200 < AFTERNOON_END {
-                                let t = ready + Duration::seconds(rng.gen_range(600..(AFTERNOON_END - ready_secs).into()));
+                            let ready_secs =
+                                (ready - at_secs(ready.date(), 0)).num_seconds() as u32;
+                            if days == 0
+                                && cal.is_working_day(ready.date())
+                                && ready_secs + 1200 < AFTERNOON_END
+                            {
+                                let t = ready
+                                    + Duration::seconds(
+                                        rng.gen_range(600..(AFTERNOON_END - ready_secs).into()),
+                                    );
                                 cal.next_working_instant(t)
                             } else {
                                 let mut day = cal.next_working_day(ready.date());
@@ -955,10 +1076,15 @@ impl Simulator {
                             SurveyChannel::Kiosk | SurveyChannel::Paper => {
                                 returned + Duration::seconds(rng.gen_range(60..900))
                             }
-                            SurveyChannel::Sms | SurveyChannel::Portal => match rng.gen_range(0..=5) {
-                                0 => returned + Duration::seconds(rng.gen_range(600..6 * 3600)),
-                                d => at_secs(returned.date() + Duration::days(d), rng.gen_range(6 * 3600..22 * 3600)),
-                            },
+                            SurveyChannel::Sms | SurveyChannel::Portal => {
+                                match rng.gen_range(0..=5) {
+                                    0 => returned + Duration::seconds(rng.gen_range(600..6 * 3600)),
+                                    d => at_secs(
+                                        returned.date() + Duration::days(d),
+                                        rng.gen_range(6 * 3600..22 * 3600),
+                                    ),
+                                }
+                            }
                         };
                         steps.push((at, What::Survey(channel)));
                     }
@@ -969,15 +1095,24 @@ impl Simulator {
         plan.appointment = offset(self.base, appointment);
         // Stable sort: the receipt stays first, and a step never precedes its cause at equal times.
         steps.sort_by_key(|s| s.0);
-        plan.steps = steps.into_iter().map(|(at, what)| Step { at: offset(self.base, at), what }).collect();
+        plan.steps = steps
+            .into_iter()
+            .map(|(at, what)| Step {
+                at: offset(self.base, at),
+                what,
+            })
+            .collect();
         plan
     }
 
-    fn unit_code<'a>(agency: &'a Agency, unit: UnitRef) -> &'a str {
+    fn unit_code(agency: &Agency, unit: UnitRef) -> &str {
         match unit {
             ONE_STOP => &agency.one_stop,
             LEADERSHIP => &agency.leadership,
-            n => agency.units.get(usize::from(n - SPECIALIST)).map_or(&agency.leadership, |u| &u.code),
+            n => agency
+                .units
+                .get(usize::from(n - SPECIALIST))
+                .map_or(&agency.leadership, |u| &u.code),
         }
     }
 
@@ -987,17 +1122,33 @@ impl Simulator {
         let agency = &self.province.agencies[usize::from(plan.agency)];
         let procedure = &self.procedures[usize::from(plan.procedure)];
         let communes = &self.communes_of[usize::from(plan.agency)];
-        let commune = communes.choose(rng).map(|&c| &self.province.agencies[usize::from(c)]);
+        let commune = communes
+            .choose(rng)
+            .map(|&c| &self.province.agencies[usize::from(c)]);
         let locality = match commune {
             Some(c) => {
                 let district = c.parent.map_or(agency, |d| &self.province.agencies[d]);
-                Locality { commune: &c.place, district: &district.place, province: &self.province.name, urban: c.urban }
+                Locality {
+                    commune: &c.place,
+                    district: &district.place,
+                    province: &self.province.name,
+                    urban: c.urban,
+                }
             }
-            None => Locality { commune: &agency.place, district: &agency.place, province: &self.province.name, urban: true },
+            None => Locality {
+                commune: &agency.place,
+                district: &agency.place,
+                province: &self.province.name,
+                urban: true,
+            },
         };
         names::applicant(
             rng,
-            ApplicantProfile { business_share: procedure.business_share, id_prefix: &self.province.id_prefix, locality },
+            ApplicantProfile {
+                business_share: procedure.business_share,
+                id_prefix: &self.province.id_prefix,
+                locality,
+            },
         )
     }
 
@@ -1008,7 +1159,11 @@ impl Simulator {
         docs.choose_multiple(&mut rng, n)
             .map(|d| SubmittedDocument {
                 name: d.name.clone(),
-                kind: if plan.channel == Channel::Online { DocumentKind::Electronic } else { d.kind },
+                kind: if plan.channel == Channel::Online {
+                    DocumentKind::Electronic
+                } else {
+                    d.kind
+                },
                 count: d.count,
             })
             .collect()
@@ -1020,10 +1175,17 @@ impl Simulator {
         let agency = &self.province.agencies[usize::from(plan.agency)];
         let procedure = &self.procedures[usize::from(plan.procedure)];
         // The desk officers who receive: the centre's for departments, the agency's own otherwise.
-        let desk = if agency.role == AgencyRole::Department { self.province.centre() } else { agency };
+        let desk = if agency.role == AgencyRole::Department {
+            self.province.centre()
+        } else {
+            agency
+        };
         let occurred_at = self.timestamp(u64::from(step.at));
-        let form_set =
-            if i64::from(step.at) >= self.form_2025_from { FormSet::Tt03_2025 } else { FormSet::Tt01_2018 };
+        let form_set = if i64::from(step.at) >= self.form_2025_from {
+            FormSet::Tt03_2025
+        } else {
+            FormSet::Tt01_2018
+        };
         let kind = match step.what {
             What::Received => EventKind::Received,
             What::RefusedAtReceipt | What::RefusedDuring => EventKind::Refused,
@@ -1057,7 +1219,11 @@ impl Simulator {
                     .iter()
                     .map(|d| SubmittedDocument {
                         name: d.name.clone(),
-                        kind: if electronic { DocumentKind::Electronic } else { d.kind },
+                        kind: if electronic {
+                            DocumentKind::Electronic
+                        } else {
+                            d.kind
+                        },
                         count: d.count,
                     })
                     .collect();
@@ -1100,7 +1266,12 @@ impl Simulator {
                     applicant: None,
                 });
             }
-            What::Handover { step, from, to, outcome } => {
+            What::Handover {
+                step,
+                from,
+                to,
+                outcome,
+            } => {
                 let note = match (to, outcome) {
                     (_, Some(StepOutcome::Late)) => "Chậm so với thời gian quy định của bước",
                     (ONE_STOP, _) => "Chuyển trả kết quả cho Bộ phận Một cửa",
@@ -1141,7 +1312,9 @@ impl Simulator {
             }
             What::Withdrawn => {
                 e.withdrawn = Some(Withdrawn {
-                    reason: rng.gen_bool(0.7).then(|| pick(&mut rng, WITHDRAWAL_REASONS).to_string()),
+                    reason: rng
+                        .gen_bool(0.7)
+                        .then(|| pick(&mut rng, WITHDRAWAL_REASONS).to_string()),
                 });
             }
             What::Stopped => {
@@ -1150,27 +1323,48 @@ impl Simulator {
                     signed_by: agency.head.clone(),
                 });
             }
-            What::ResultReady { approved, electronic } => {
+            What::ResultReady {
+                approved,
+                electronic,
+            } => {
                 let number = rng.gen_range(1..10_000);
                 e.result_ready = Some(ResultReady {
-                    decision: if approved { Decision::Approved } else { Decision::Denied },
+                    decision: if approved {
+                        Decision::Approved
+                    } else {
+                        Decision::Denied
+                    },
                     electronic_result: electronic,
-                    document_number: rng
-                        .gen_bool(0.85)
-                        .then(|| format!("{number}/{}/{}", occurred_at.year(), procedure.result_symbol)),
+                    document_number: rng.gen_bool(0.85).then(|| {
+                        format!(
+                            "{number}/{}/{}",
+                            occurred_at.year(),
+                            procedure.result_symbol
+                        )
+                    }),
                 });
             }
             What::ResultReturned => {
-                e.result_returned = Some(ResultReturned { delivery: plan.delivery });
+                e.result_returned = Some(ResultReturned {
+                    delivery: plan.delivery,
+                });
             }
             What::Survey(channel) => {
-                let weights: [u32; 5] = if plan.late { [12, 33, 25, 18, 12] } else { [50, 38, 8, 3, 1] };
-                let level = WeightedIndex::new(weights).expect("positive weights").sample(&mut rng);
+                let weights: [u32; 5] = if plan.late {
+                    [12, 33, 25, 18, 12]
+                } else {
+                    [50, 38, 8, 3, 1]
+                };
+                let level = WeightedIndex::new(weights)
+                    .expect("positive weights")
+                    .sample(&mut rng);
                 let overall = Satisfaction::ALL[level];
                 let base = 5 - level as i32;
                 let codes: Vec<&str> = match rng.gen_range(0..100) {
                     0..=39 => Vec::new(),
-                    40..=74 => (0..5).map(|el| CRITERIA[el * 3 + rng.gen_range(0..3)]).collect(),
+                    40..=74 => (0..5)
+                        .map(|el| CRITERIA[el * 3 + rng.gen_range(0..3)])
+                        .collect(),
                     _ => CRITERIA.to_vec(),
                 };
                 let criteria = codes
@@ -1181,7 +1375,10 @@ impl Simulator {
                             15..=84 => 0,
                             _ => 1,
                         };
-                        CriterionScore { code: code.to_string(), score: (base + noise).clamp(1, 5) }
+                        CriterionScore {
+                            code: code.to_string(),
+                            score: (base + noise).clamp(1, 5),
+                        }
                     })
                     .collect();
                 e.survey = Some(Survey {
@@ -1205,7 +1402,10 @@ impl Simulator {
             *self.stats.events_by_kind.entry(event.kind).or_insert(0) += 1;
             if self.delivery_rng.gen_bool(self.config.duplicate_rate) {
                 let later = key + self.delivery_rng.gen_range(60..=86_400);
-                self.push(later, Item::Event(Box::new(event.clone()), Redelivery::Duplicate));
+                self.push(
+                    later,
+                    Item::Event(Box::new(event.clone()), Redelivery::Duplicate),
+                );
             }
         }
     }
@@ -1218,7 +1418,9 @@ impl Simulator {
 }
 
 fn pick_owned<R: Rng + ?Sized>(rng: &mut R, list: &[String]) -> String {
-    list.choose(rng).cloned().unwrap_or_else(|| "Cán bộ một cửa".to_string())
+    list.choose(rng)
+        .cloned()
+        .unwrap_or_else(|| "Cán bộ một cửa".to_string())
 }
 
 /// Whether agency `a` receives procedures of `level` in `field`.
