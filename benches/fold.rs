@@ -1,1 +1,89 @@
-fn main(){}
+//! Per-event cost of the processor's pure core: decoding, the whole operator step
+//! (decode + validate + pseudonymise + fold + row), and the fold alone.
+//!
+//! `cargo bench --bench fold`; the end-to-end figure with the broker and ClickHouse comes
+//! from `motcua load` (README).
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use motcua_core::codec::{Codec, Encoding};
+use motcua_core::fold::DossierState;
+use motcua_core::pseudonym::Pseudonymizer;
+use motcua_core::DossierEvent;
+use motcua_processor::operator::{DossierOperator, InputRecord};
+use std::collections::HashMap;
+
+fn events() -> Vec<DossierEvent> {
+    let config = motcua_sim::SimConfig { seed: 3, days: 5, dossiers_per_day: 1_000, ..Default::default() };
+    motcua_sim::Simulator::new(config).expect("valid config").take(20_000).collect()
+}
+
+fn records(events: &[DossierEvent], codec: &Codec, encoding: Encoding) -> Vec<InputRecord> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| InputRecord {
+            topic: "bench".into(),
+            partition: 0,
+            offset: i as i64,
+            key: Some(e.dossier_code.as_bytes().to_vec()),
+            payload: Some(codec.encode(e, encoding).expect("encodes")),
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let events = events();
+    let codec = Codec::new();
+    let n = events.len() as u64;
+
+    let mut g = c.benchmark_group("codec");
+    g.throughput(Throughput::Elements(n));
+    for encoding in [Encoding::Avro, Encoding::Json] {
+        let encoded: Vec<Vec<u8>> = events.iter().map(|e| codec.encode(e, encoding).unwrap()).collect();
+        g.bench_function(format!("decode_{encoding:?}"), |b| {
+            b.iter(|| encoded.iter().map(|p| codec.decode(p).unwrap().occurred_at.timestamp()).sum::<i64>())
+        });
+        g.bench_function(format!("encode_{encoding:?}"), |b| {
+            b.iter(|| events.iter().map(|e| codec.encode(e, encoding).unwrap().len()).sum::<usize>())
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("operator");
+    g.throughput(Throughput::Elements(n));
+    for encoding in [Encoding::Avro, Encoding::Json] {
+        let input = records(&events, &codec, encoding);
+        g.bench_function(format!("ingest_{encoding:?}"), |b| {
+            b.iter_batched(
+                || DossierOperator::new(Pseudonymizer::new(b"bench-key-0123456789").unwrap()),
+                |mut op| {
+                    for r in &input {
+                        op.ingest(r, 0);
+                    }
+                    op.drain_dirty(0).len()
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("fold");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("apply", |b| {
+        b.iter_batched(
+            HashMap::<&str, DossierState>::new,
+            |mut states| {
+                for e in &events {
+                    states.entry(e.dossier_code.as_str()).or_default().apply(e);
+                }
+                states.len()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

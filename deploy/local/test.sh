@@ -7,4 +7,6 @@ cd "${HERE}/../.."
 bash deploy/local/up.sh
 source deploy/local/env.sh
 # Integration tests talk to the services above; they fail (never skip) if one is missing.
-cargo test --workspace --all-targets --locked -- --test-threads 4
+cargo test --workspace --locked -- --test-threads 4
+# Benchmarks compile and run once each in test mode (timings come from `cargo bench`).
+cargo test --locked -p motcua --bench fold

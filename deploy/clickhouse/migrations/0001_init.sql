@@ -66,7 +66,8 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY dossier_code;
 
 -- How far the processor has written: the next offset per input partition, and the
--- event-time watermark at that point. Auditors read the freshness of every figure here.
+-- processor's event-time watermark (never decreasing) when that offset was stored.
+-- Auditors read the freshness of every figure here.
 CREATE TABLE IF NOT EXISTS ${db}.processor_progress
 (
     consumer_group String,
@@ -144,7 +145,7 @@ SELECT
     received_at,
     appointment_at,
     waiting_seconds,
-    (SELECT max(watermark) FROM ${db}.processor_progress) AS as_of,
+    (SELECT max(watermark) FROM ${db}.processor_progress FINAL) AS as_of,
     (assumeNotNull(appointment_at) + waiting_seconds) < as_of AS overdue
 FROM ${db}.dossier_state FINAL
 WHERE outcome IN ('IN_PROGRESS', 'OVERDUE_IN_PROGRESS');

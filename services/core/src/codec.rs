@@ -96,7 +96,6 @@ impl Codec {
                 let avro_error =
                     |e: apache_avro::Error| Rejection::new(RejectKind::Format, "", format!("avro encoding: {e}"));
                 let value = apache_avro::to_value(event).map_err(avro_error)?;
-                let value = value.resolve(&self.schema).map_err(avro_error)?;
                 let mut out = Vec::with_capacity(512);
                 out.extend_from_slice(&SINGLE_OBJECT_MARKER);
                 out.extend_from_slice(&self.fingerprint);
@@ -132,7 +131,9 @@ impl Codec {
         let writer = self.writers.get(&fp).ok_or_else(|| {
             undecodable(format!("avro writer schema with fingerprint {} is not known", hex(&fp)))
         })?;
-        let value = apache_avro::from_avro_datum(writer, &mut datum, Some(&self.schema))
+        // Data written with the current schema needs no resolution (the costly step).
+        let reader_schema = (fp != self.fingerprint).then_some(&self.schema);
+        let value = apache_avro::from_avro_datum(writer, &mut datum, reader_schema)
             .map_err(|e| undecodable(format!("avro datum: {e}")))?;
         apache_avro::from_value::<DossierEvent>(&value)
             .map_err(|e| Rejection::new(RejectKind::Format, "", format!("avro value: {e}")))
@@ -151,15 +152,19 @@ pub fn decode_json(bytes: &[u8]) -> Result<DossierEvent, Rejection> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let kind = if inner.is_syntax() || inner.is_eof() {
-            RejectKind::Undecodable
-        } else if inner.to_string().starts_with("missing field") {
-            RejectKind::Missing
+        let message = inner.to_string();
+        let parent = if path == "." { String::new() } else { path };
+        // serde names a missing field only in its message: "missing field `x` at ...".
+        let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(f, _)| f);
+        let (kind, field) = if inner.is_syntax() || inner.is_eof() {
+            (RejectKind::Undecodable, parent)
+        } else if let Some(name) = missing {
+            let field = if parent.is_empty() { name.to_string() } else { format!("{parent}.{name}") };
+            (RejectKind::Missing, field)
         } else {
-            RejectKind::Format
+            (RejectKind::Format, parent)
         };
-        let field = if path == "." { String::new() } else { path };
-        Rejection::new(kind, field, inner.to_string())
+        Rejection::new(kind, field, message)
     })
 }
 

@@ -9,9 +9,6 @@
 //!   distinct events folded, so it only grows and a replay never produces a newer version
 //!   with older content.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-
 use chrono::{Duration, FixedOffset, NaiveDate};
 
 use crate::event::{
@@ -68,9 +65,9 @@ pub struct DossierState {
     pub receipt: Option<Receipt>,
     /// Earliest refusal at the counter (the dossier was never received).
     pub refused_at_receipt: Option<Timestamp>,
-    /// Form 02 requests: (request number, time), sorted.
+    /// Form 02 requests: (request number, earliest time), one per request number, sorted.
     pub supplement_requests: Vec<(String, Timestamp)>,
-    /// Supplements received: (request number, time), sorted.
+    /// Supplements received: (request number, earliest time), one per request number, sorted.
     pub supplements_received: Vec<(String, Timestamp)>,
     /// Earliest form 04: (time, original appointment, new appointment).
     pub apology: Option<(Timestamp, Timestamp, Timestamp)>,
@@ -128,10 +125,10 @@ pub enum Applied {
     Duplicate,
 }
 
+/// FNV-1a: a stable 64-bit hash of an event id (stable across Rust releases, so it can be
+/// snapshotted). Collisions within one dossier's handful of ids are negligible (~1e-18).
 fn id_hash(id: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
+    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 fn keep_min(slot: &mut Option<Timestamp>, t: Timestamp) {
@@ -140,9 +137,15 @@ fn keep_min(slot: &mut Option<Timestamp>, t: Timestamp) {
     }
 }
 
-fn insert_sorted(list: &mut Vec<(String, Timestamp)>, item: (String, Timestamp)) {
-    let pos = list.partition_point(|x| (x.1, &x.0) < (item.1, &item.0));
-    list.insert(pos, item);
+/// Records `(request number, time)`, keeping the earliest time per request number: a form
+/// resent under a new event id is the same request, not a second one.
+fn upsert_earliest(list: &mut Vec<(String, Timestamp)>, no: &str, at: Timestamp) {
+    match list.iter_mut().find(|(n, _)| n == no) {
+        Some(slot) if at < slot.1 => slot.1 = at,
+        Some(_) => {}
+        None => list.push((no.to_string(), at)),
+    }
+    list.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
 }
 
 impl DossierState {
@@ -201,11 +204,11 @@ impl DossierState {
             },
             EventKind::SupplementRequested => {
                 let s = e.supplement_requested.as_ref().expect("validated event");
-                insert_sorted(&mut self.supplement_requests, (s.request_no.clone(), at));
+                upsert_earliest(&mut self.supplement_requests, &s.request_no, at);
             }
             EventKind::SupplementReceived => {
                 let s = e.supplement_received.as_ref().expect("validated event");
-                insert_sorted(&mut self.supplements_received, (s.request_no.clone(), at));
+                upsert_earliest(&mut self.supplements_received, &s.request_no, at);
             }
             EventKind::Apology => {
                 let a = e.apology.as_ref().expect("validated event");
@@ -240,7 +243,8 @@ impl DossierState {
             10
         } else if self.finished.is_some() {
             9
-        } else if self.stopped_at.is_some() {
+        } else if self.stopped_at.is_some_and(|s| self.refused_at.is_none_or(|r| s <= r)) {
+            // Stopped and refused both end processing: the earlier one is the status.
             8
         } else if self.refused_at.is_some() || (self.receipt.is_none() && self.refused_at_receipt.is_some()) {
             3
@@ -306,7 +310,7 @@ impl DossierState {
         // The clock stopped at an unanswered supplement request: that is the end of
         // processing for the indicator, unless the dossier ended before it.
         let end = match (terminal, self.open_supplement()) {
-            (Some((t, kind)), Some(open)) if open < t => Some((open, kind)),
+            (Some((t, _)), Some(open)) if open < t => Some((open, EndKind::AwaitingSupplement)),
             (Some(end), _) => Some(end),
             (None, Some(open)) => Some((open, EndKind::AwaitingSupplement)),
             (None, None) => None,

@@ -104,7 +104,7 @@ pub fn is_dossier_code(code: &str) -> bool {
     };
     is_agency_code(agency)
         && date.len() == 6
-        && date.bytes().all(|b| b.is_ascii_digit())
+        && chrono::NaiveDate::parse_from_str(&format!("20{date}"), "%Y%m%d").is_ok()
         && seq_digits.len() >= 4
         && seq_digits.iter().all(u8::is_ascii_digit)
 }
@@ -131,10 +131,15 @@ fn check_applicant(prefix: &str, a: &Applicant) -> Check {
                 IdType::Passport => {
                     (6..=12).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric())
                 }
-                IdType::TaxCode => {
-                    matches!(number.len(), 10 | 14)
-                        && number.bytes().all(|b| b.is_ascii_digit() || b == b'-')
-                }
+                // 10 digits, or 10 digits, a dash and a 3-digit branch suffix.
+                IdType::TaxCode => match number.split_once('-') {
+                    None => number.len() == 10 && number.bytes().all(|b| b.is_ascii_digit()),
+                    Some((head, branch)) => {
+                        head.len() == 10
+                            && branch.len() == 3
+                            && head.bytes().chain(branch.bytes()).all(|b| b.is_ascii_digit())
+                    }
+                },
                 IdType::Other => !number.trim().is_empty(),
             };
             if !ok {
@@ -155,7 +160,13 @@ fn check_applicant(prefix: &str, a: &Applicant) -> Check {
         _ => {}
     }
     if let Some(phone) = &a.phone {
-        let digits = phone.strip_prefix('+').unwrap_or(phone);
+        // Separators people write (spaces, dots, dashes) are allowed; pseudonyms ignore them.
+        let digits: String = phone
+            .strip_prefix('+')
+            .unwrap_or(phone)
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '.' | '-'))
+            .collect();
         if !(9..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Rejection::new(RejectKind::Format, format!("{prefix}.phone"), "not a phone number"));
         }
@@ -267,24 +278,22 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
             let r = e.refused.as_ref().expect("checked above");
             non_empty("refused.reason", &r.reason)?;
             non_empty("refused.officer", &r.officer)?;
-            if r.stage == RefusalStage::AtReceipt {
-                match &r.procedure_code {
-                    Some(code) if is_procedure_code(code) => {}
-                    Some(code) => {
-                        return Err(Rejection::new(
-                            RejectKind::Format,
-                            "refused.procedure_code",
-                            format!("`{code}` is not a procedure code"),
-                        ))
-                    }
-                    None => {
-                        return Err(Rejection::new(
-                            RejectKind::Missing,
-                            "refused.procedure_code",
-                            "a refusal at receipt must name the procedure",
-                        ))
-                    }
+            match &r.procedure_code {
+                Some(code) if !is_procedure_code(code) => {
+                    return Err(Rejection::new(
+                        RejectKind::Format,
+                        "refused.procedure_code",
+                        format!("`{code}` is not a procedure code"),
+                    ))
                 }
+                None if r.stage == RefusalStage::AtReceipt => {
+                    return Err(Rejection::new(
+                        RejectKind::Missing,
+                        "refused.procedure_code",
+                        "a refusal at receipt must name the procedure",
+                    ))
+                }
+                _ => {}
             }
             if let Some(a) = &r.applicant {
                 check_applicant("refused.applicant", a)?;

@@ -150,6 +150,22 @@ fn more_than_one_supplement_request_is_late() {
 }
 
 #[test]
+fn a_supplement_request_resent_under_a_new_event_id_is_still_one_request() {
+    let events = [
+        receipt(),
+        supplement_request(1, "A", "2026-10-09T08:30:00+07:00"),
+        supplement_request(2, "A", "2026-10-09T08:35:00+07:00"),
+        supplement_received(3, "A", "2026-10-10T08:30:00+07:00"),
+        supplement_received(4, "A", "2026-10-10T08:40:00+07:00"),
+        event(5, EventKind::ResultReady, "2026-10-13T16:00:00+07:00"),
+    ];
+    let c = fold(&events).classify(None);
+    assert!(!c.repeated_supplement);
+    assert_eq!(c.waiting, chrono::Duration::days(1));
+    assert_eq!(c.outcome, Outcome::Early);
+}
+
+#[test]
 fn a_dossier_waiting_for_the_applicant_ends_at_the_request() {
     let events = [receipt(), supplement_request(1, "A", "2026-10-09T08:30:00+07:00")];
     let s = fold(&events);

@@ -18,6 +18,7 @@ fn codes_follow_the_circular() {
     assert!(!is_dossier_code("H15.50.05.13-2610-0975"));
     assert!(!is_dossier_code("h15-261008-0975"));
     assert!(!is_dossier_code("H15-261008-097"));
+    assert!(!is_dossier_code("H15-999999-0975"), "the date part must be a date");
     assert!(is_procedure_code("1.003560.000.00.00.H56"));
     assert!(!is_procedure_code("1.003560.H56"));
     assert!(!is_procedure_code("1.003560.000.00.00.h56"));
@@ -61,6 +62,15 @@ fn receipts_are_checked_field_by_field() {
         (|r| r.applicant.id_number = Some("12345".into()), RejectKind::Format, "received.applicant.id_number"),
         (|r| r.applicant.id_type = None, RejectKind::Missing, "received.applicant.id_type"),
         (|r| r.applicant.phone = Some("09-12".into()), RejectKind::Format, "received.applicant.phone"),
+        (|r| r.applicant.phone = Some("09a2345678".into()), RejectKind::Format, "received.applicant.phone"),
+        (
+            |r| {
+                r.applicant.id_type = Some(IdType::TaxCode);
+                r.applicant.id_number = Some("----------".into());
+            },
+            RejectKind::Format,
+            "received.applicant.id_number",
+        ),
         (|r| r.applicant.email = Some("an at example".into()), RejectKind::Format, "received.applicant.email"),
         (|r| r.applicant.name = "".into(), RejectKind::Missing, "received.applicant.name"),
         (|r| r.documents.clear(), RejectKind::Missing, "received.documents"),
@@ -96,9 +106,22 @@ fn other_forms_are_checked() {
     assert_eq!(rejected(&handover), (RejectKind::Format, "handover.to_unit".into()));
 
     let mut refused = all[5].clone();
+    refused.refused.as_mut().unwrap().procedure_code = Some("not-a-code".into());
+    assert_eq!(rejected(&refused), (RejectKind::Format, "refused.procedure_code".into()));
     refused.refused.as_mut().unwrap().stage = RefusalStage::AtReceipt;
     refused.refused.as_mut().unwrap().procedure_code = None;
     assert_eq!(rejected(&refused), (RejectKind::Missing, "refused.procedure_code".into()));
+}
+
+#[test]
+fn written_separators_in_phones_and_branch_tax_codes_are_accepted() {
+    let mut e = samples::received();
+    e.received.as_mut().unwrap().applicant.phone = Some("0912 345 678".into());
+    validate(&e).unwrap();
+    let a = &mut e.received.as_mut().unwrap().applicant;
+    a.id_type = Some(IdType::TaxCode);
+    a.id_number = Some("0312345678-001".into());
+    validate(&e).unwrap();
 }
 
 #[test]
@@ -127,7 +150,7 @@ fn json_errors_name_the_field() {
     v["received"].as_object_mut().unwrap().remove("appointment_at");
     let r = codec.decode(v.to_string().as_bytes()).unwrap_err();
     assert_eq!(r.kind, RejectKind::Missing);
-    assert_eq!(r.field, "received");
+    assert_eq!(r.field, "received.appointment_at");
     assert!(r.detail.contains("appointment_at"), "{r}");
 
     let mut v = serde_json::to_value(samples::received()).unwrap();

@@ -178,6 +178,7 @@ pub async fn run(
     let probe: Arc<BaseConsumer> = Arc::new(config.kafka.client().create().map_err(kafka_err)?);
     let mut last_lag = Instant::now() - LAG_INTERVAL;
     let mut op = DossierOperator::new(pseudonymizer);
+    op.expect_partitions(end_offsets.iter().filter(|(_, end)| **end > 0).map(|(tp, _)| tp.clone()));
     let mut summary = Summary::default();
     let mut next_offsets: HashMap<(String, i32), i64> = HashMap::new();
     let at_end = |next: &HashMap<(String, i32), i64>| {
@@ -222,6 +223,9 @@ pub async fn run(
             drop(message);
             *consumed_by_topic.entry(record.topic.clone()).or_default() += 1;
             batch_offsets.insert((record.topic.clone(), record.partition), record.offset + 1);
+            if end_offsets.get(&(record.topic.clone(), record.partition)).is_some_and(|end| record.offset + 1 >= *end) {
+                op.caught_up(&record.topic, record.partition);
+            }
             match op.ingest(&record, now) {
                 Outcome::Accepted { row, duplicate, kind } => {
                     duplicates += duplicate as u64;

@@ -51,6 +51,12 @@ pub struct DossierOperator {
     dirty: HashSet<String>,
     /// Highest event time seen per input partition.
     partition_time: HashMap<(String, i32), Timestamp>,
+    /// Non-empty partitions that have neither delivered an event nor been read to their
+    /// end yet: until they have, the watermark is unknown (a replay's first batch from one
+    /// fast partition must not set it).
+    pending: HashSet<(String, i32)>,
+    /// Highest watermark published: it never goes back.
+    watermark: Option<Timestamp>,
 }
 
 impl DossierOperator {
@@ -62,7 +68,19 @@ impl DossierOperator {
             states: HashMap::new(),
             dirty: HashSet::new(),
             partition_time: HashMap::new(),
+            pending: HashSet::new(),
+            watermark: None,
         }
+    }
+
+    /// Declares the partitions that hold data: the watermark waits for each of them.
+    pub fn expect_partitions(&mut self, partitions: impl IntoIterator<Item = (String, i32)>) {
+        self.pending.extend(partitions);
+    }
+
+    /// A partition read to its end: idle partitions do not hold the watermark back.
+    pub fn caught_up(&mut self, topic: &str, partition: i32) {
+        self.pending.remove(&(topic.to_string(), partition));
     }
 
     /// Decodes, validates, pseudonymises and folds one record.
@@ -75,7 +93,9 @@ impl DossierOperator {
                 if !duplicate {
                     self.dirty.insert(event.dossier_code.clone());
                 }
-                let slot = self.partition_time.entry((record.topic.clone(), record.partition)).or_insert(event.occurred_at);
+                let tp = (record.topic.clone(), record.partition);
+                self.pending.remove(&tp);
+                let slot = self.partition_time.entry(tp).or_insert(event.occurred_at);
                 if event.occurred_at > *slot {
                     *slot = event.occurred_at;
                 }
@@ -105,10 +125,15 @@ impl DossierOperator {
         Ok(event)
     }
 
-    /// The event-time watermark: the minimum over partitions that have delivered events
-    /// of the latest event time each has delivered.
-    pub fn watermark(&self) -> Option<Timestamp> {
-        self.partition_time.values().min().copied()
+    /// The event-time watermark: the minimum over partitions of the latest event time each
+    /// has delivered, once every partition holding data has delivered (or been read to its
+    /// end); never decreasing. `None` while unknown.
+    pub fn watermark(&mut self) -> Option<Timestamp> {
+        if self.pending.is_empty() {
+            let now = self.partition_time.values().min().copied();
+            self.watermark = self.watermark.max(now);
+        }
+        self.watermark
     }
 
     /// State rows for the dossiers changed since the last call.
@@ -276,14 +301,24 @@ mod tests {
     }
 
     #[test]
-    fn the_watermark_is_the_slowest_partition() {
+    fn the_watermark_waits_for_every_partition_is_the_slowest_and_never_goes_back() {
         let mut op = operator();
+        op.expect_partitions([("t".to_string(), 0), ("t".to_string(), 1), ("t".to_string(), 2)]);
         let receipt = samples::received();
-        let mut later = samples::all_kinds().remove(9);
-        later.dossier_code = receipt.dossier_code.clone();
-        op.ingest(&record(&receipt, 0, Encoding::Avro), 0);
+        let later = samples::all_kinds().remove(9);
         let mut r = record(&later, 0, Encoding::Avro);
         r.partition = 1;
+        op.ingest(&r, 0);
+        assert_eq!(op.watermark(), None, "partitions 0 and 2 have not delivered yet");
+        op.ingest(&record(&receipt, 0, Encoding::Avro), 0);
+        assert_eq!(op.watermark(), None, "partition 2 has not delivered yet");
+        op.caught_up("t", 2);
+        assert_eq!(op.watermark(), Some(receipt.occurred_at), "the slowest partition sets it");
+        // Partition 2 delivers an older event: the watermark does not go back.
+        let mut old = samples::all_kinds().remove(1);
+        old.occurred_at = receipt.occurred_at - chrono::Duration::days(3);
+        let mut r = record(&old, 1, Encoding::Avro);
+        r.partition = 2;
         op.ingest(&r, 0);
         assert_eq!(op.watermark(), Some(receipt.occurred_at));
     }
