@@ -13,8 +13,16 @@ use motcua_processor::operator::{DossierOperator, InputRecord};
 use std::collections::HashMap;
 
 fn events() -> Vec<DossierEvent> {
-    let config = motcua_sim::SimConfig { seed: 3, days: 5, dossiers_per_day: 1_000, ..Default::default() };
-    motcua_sim::Simulator::new(config).expect("valid config").take(20_000).collect()
+    let config = motcua_sim::SimConfig {
+        seed: 3,
+        days: 5,
+        dossiers_per_day: 1_000,
+        ..Default::default()
+    };
+    motcua_sim::Simulator::new(config)
+        .expect("valid config")
+        .take(20_000)
+        .collect()
 }
 
 fn records(events: &[DossierEvent], codec: &Codec, encoding: Encoding) -> Vec<InputRecord> {
@@ -39,12 +47,25 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("codec");
     g.throughput(Throughput::Elements(n));
     for encoding in [Encoding::Avro, Encoding::Json] {
-        let encoded: Vec<Vec<u8>> = events.iter().map(|e| codec.encode(e, encoding).unwrap()).collect();
+        let encoded: Vec<Vec<u8>> = events
+            .iter()
+            .map(|e| codec.encode(e, encoding).unwrap())
+            .collect();
         g.bench_function(format!("decode_{encoding:?}"), |b| {
-            b.iter(|| encoded.iter().map(|p| codec.decode(p).unwrap().occurred_at.timestamp()).sum::<i64>())
+            b.iter(|| {
+                encoded
+                    .iter()
+                    .map(|p| codec.decode(p).unwrap().occurred_at.timestamp())
+                    .sum::<i64>()
+            })
         });
         g.bench_function(format!("encode_{encoding:?}"), |b| {
-            b.iter(|| events.iter().map(|e| codec.encode(e, encoding).unwrap().len()).sum::<usize>())
+            b.iter(|| {
+                events
+                    .iter()
+                    .map(|e| codec.encode(e, encoding).unwrap().len())
+                    .sum::<usize>()
+            })
         });
     }
     g.finish();

@@ -6,6 +6,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "${HERE}/../.."
 bash deploy/local/up.sh
 source deploy/local/env.sh
+# Style gates first: they fail fast and cost little next to the tests.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 # Integration tests talk to the services above; they fail (never skip) if one is missing.
 cargo test --workspace --locked -- --test-threads 4
 # Benchmarks compile and run once each in test mode (timings come from `cargo bench`).

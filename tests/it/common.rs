@@ -30,7 +30,10 @@ pub fn prometheus_url() -> String {
 }
 
 fn host_port(url: &str) -> String {
-    url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_string()
+    url.trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// Fails (never skips) when a service is down, saying how to start it.
@@ -69,10 +72,17 @@ impl Env {
         );
         let topics = TopicNames::with_prefix(&name.replace('_', "-"));
         let kafka = KafkaSettings::new(brokers());
-        motcua_runtime::kafka::create_topics(&kafka, &topics, 3).await.expect("topics created");
+        motcua_runtime::kafka::create_topics(&kafka, &topics, 3)
+            .await
+            .expect("topics created");
         let store = Store::new(self::store_settings(&name));
         store.migrate().await.expect("migrations apply");
-        Env { name, topics, kafka, store }
+        Env {
+            name,
+            topics,
+            kafka,
+            store,
+        }
     }
 
     pub fn processor_config(&self, group: &str) -> ProcessorConfig {
@@ -94,7 +104,11 @@ impl Env {
         let metrics = ProcessorMetrics::new();
         let summary = tokio::time::timeout(
             Duration::from_secs(300),
-            motcua_processor::run(self.processor_config(group), metrics.clone(), CancellationToken::new()),
+            motcua_processor::run(
+                self.processor_config(group),
+                metrics.clone(),
+                CancellationToken::new(),
+            ),
         )
         .await
         .expect("processor finishes within 5 minutes")
@@ -103,7 +117,8 @@ impl Env {
     }
 
     pub async fn publish(&self, events: &[DossierEvent], encoding: Encoding) {
-        let producer = EventProducer::new(&self.kafka, self.topics.clone(), encoding).expect("producer");
+        let producer =
+            EventProducer::new(&self.kafka, self.topics.clone(), encoding).expect("producer");
         let mut pending = Vec::with_capacity(events.len());
         for e in events {
             pending.push(producer.enqueue(e).await.expect("valid event queued"));
@@ -127,12 +142,22 @@ impl Env {
     }
 
     pub async fn count(&self, sql: &str) -> u64 {
-        self.store.client().query(sql).fetch_one::<u64>().await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+        self.store
+            .client()
+            .query(sql)
+            .fetch_one::<u64>()
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
 
 pub fn store_settings(database: &str) -> StoreSettings {
-    StoreSettings { url: clickhouse_url(), database: database.to_string(), user: None, password: None }
+    StoreSettings {
+        url: clickhouse_url(),
+        database: database.to_string(),
+        user: None,
+        password: None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Row, Deserialize)]
@@ -155,5 +180,7 @@ pub fn simulated(seed: u64, days: u32, per_day: u32) -> Vec<DossierEvent> {
         dossiers_per_day: per_day,
         ..motcua_sim::SimConfig::default()
     };
-    motcua_sim::Simulator::new(config).expect("valid sim config").collect()
+    motcua_sim::Simulator::new(config)
+        .expect("valid sim config")
+        .collect()
 }

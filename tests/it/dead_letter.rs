@@ -27,42 +27,94 @@ async fn invalid_records_are_dead_lettered_with_their_reason_and_valid_ones_stil
 
     // (key, payload, expected reason header, expected field header)
     let bad: Vec<(String, Vec<u8>, &str, &str)> = vec![
-        (samples::DOSSIER.into(), b"<xml/>".to_vec(), "undecodable", ""),
-        (samples::DOSSIER.into(), codec.encode(&bad_phone, Encoding::Json).unwrap(), "bad_format", "received.applicant.phone"),
-        (samples::DOSSIER.into(), codec.encode(&bad_phone, Encoding::Avro).unwrap(), "bad_format", "received.applicant.phone"),
-        ("H56-1".into(), codec.encode(&bad_code, Encoding::Json).unwrap(), "bad_format", "dossier_code"),
-        ("wrong-key".into(), codec.encode(&samples::received(), Encoding::Json).unwrap(), "inconsistent", "dossier_code"),
-        (samples::DOSSIER.into(), br#"{"event_id":"e1"}"#.to_vec(), "missing_field", ""),
+        (
+            samples::DOSSIER.into(),
+            b"<xml/>".to_vec(),
+            "undecodable",
+            "",
+        ),
+        (
+            samples::DOSSIER.into(),
+            codec.encode(&bad_phone, Encoding::Json).unwrap(),
+            "bad_format",
+            "received.applicant.phone",
+        ),
+        (
+            samples::DOSSIER.into(),
+            codec.encode(&bad_phone, Encoding::Avro).unwrap(),
+            "bad_format",
+            "received.applicant.phone",
+        ),
+        (
+            "H56-1".into(),
+            codec.encode(&bad_code, Encoding::Json).unwrap(),
+            "bad_format",
+            "dossier_code",
+        ),
+        (
+            "wrong-key".into(),
+            codec.encode(&samples::received(), Encoding::Json).unwrap(),
+            "inconsistent",
+            "dossier_code",
+        ),
+        (
+            samples::DOSSIER.into(),
+            br#"{"event_id":"e1"}"#.to_vec(),
+            "missing_field",
+            "",
+        ),
     ];
     let raw: FutureProducer = env.kafka.producer().create().unwrap();
     // Interleave: valid, bad, valid, bad... on the same partition (same key).
     for (i, e) in valid.iter().enumerate() {
         let payload = codec.encode(e, Encoding::Avro).unwrap();
-        raw.send(FutureRecord::to(env.topics.for_event(e)).key(&e.dossier_code).payload(&payload), Duration::from_secs(10))
+        raw.send(
+            FutureRecord::to(env.topics.for_event(e))
+                .key(&e.dossier_code)
+                .payload(&payload),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        if let Some((key, payload, _, _)) = bad.get(i) {
+            raw.send(
+                FutureRecord::to(&env.topics.receipts)
+                    .key(key)
+                    .payload(payload),
+                Duration::from_secs(10),
+            )
             .await
             .unwrap();
-        if let Some((key, payload, _, _)) = bad.get(i) {
-            raw.send(FutureRecord::to(&env.topics.receipts).key(key).payload(payload), Duration::from_secs(10))
-                .await
-                .unwrap();
         }
     }
 
     let (summary, metrics) = env.process("dlq").await;
     assert_eq!(summary.rejected, bad.len() as u64);
-    assert_eq!(summary.accepted, valid.len() as u64, "no valid neighbour lost");
+    assert_eq!(
+        summary.accepted,
+        valid.len() as u64,
+        "no valid neighbour lost"
+    );
     let rendered = metrics.render();
     assert!(
         rendered.contains(r#"motcua_processor_events_rejected_total{reason="bad_format"} 3"#),
         "{rendered}"
     );
-    assert_eq!(env.count("SELECT count() FROM dossier_events FINAL").await, valid.len() as u64);
+    assert_eq!(
+        env.count("SELECT count() FROM dossier_events FINAL").await,
+        valid.len() as u64
+    );
 
     // Read the dead-letter topic back.
-    let consumer: BaseConsumer = env.kafka.consumer(&format!("{}-dlq-reader", env.name)).create().unwrap();
+    let consumer: BaseConsumer = env
+        .kafka
+        .consumer(&format!("{}-dlq-reader", env.name))
+        .create()
+        .unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in 0..3 {
-        tpl.add_partition_offset(&env.topics.dead_letter, p, Offset::Beginning).unwrap();
+        tpl.add_partition_offset(&env.topics.dead_letter, p, Offset::Beginning)
+            .unwrap();
     }
     consumer.assign(&tpl).unwrap();
     let mut got: HashMap<Vec<u8>, (String, String, String)> = HashMap::new();
@@ -70,14 +122,26 @@ async fn invalid_records_are_dead_lettered_with_their_reason_and_valid_ones_stil
     while got.len() < bad.len() && std::time::Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
             let h = m.headers().expect("dead letters carry headers");
-            let get = |k| motcua_processor::header(h, k).unwrap_or_default().to_string();
+            let get = |k| {
+                motcua_processor::header(h, k)
+                    .unwrap_or_default()
+                    .to_string()
+            };
             got.insert(
                 m.payload().unwrap().to_vec(),
-                (get(motcua_processor::DLQ_REASON), get(motcua_processor::DLQ_FIELD), get(motcua_processor::DLQ_TOPIC)),
+                (
+                    get(motcua_processor::DLQ_REASON),
+                    get(motcua_processor::DLQ_FIELD),
+                    get(motcua_processor::DLQ_TOPIC),
+                ),
             );
         }
     }
-    assert_eq!(got.len(), bad.len(), "every bad record is on the dead-letter topic, payload intact");
+    assert_eq!(
+        got.len(),
+        bad.len(),
+        "every bad record is on the dead-letter topic, payload intact"
+    );
     for (_, payload, reason, field) in &bad {
         let (r, f, topic) = &got[payload];
         assert_eq!(r, reason);

@@ -21,7 +21,8 @@ impl Counts {
 }
 
 fn vn_date(t: Timestamp) -> NaiveDate {
-    t.with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap()).date_naive()
+    t.with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap())
+        .date_naive()
 }
 
 /// Expected (agency, Vietnam date of the end) -> counts.
@@ -30,20 +31,31 @@ pub fn expected(events: &[DossierEvent]) -> BTreeMap<(String, NaiveDate), Counts
     let mut by_dossier: HashMap<&str, Vec<&DossierEvent>> = HashMap::new();
     for e in events {
         if seen.insert(e.event_id.as_str()) {
-            by_dossier.entry(e.dossier_code.as_str()).or_default().push(e);
+            by_dossier
+                .entry(e.dossier_code.as_str())
+                .or_default()
+                .push(e);
         }
     }
     let mut out: BTreeMap<(String, NaiveDate), Counts> = BTreeMap::new();
     for (_, mut evs) in by_dossier {
         evs.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
-        let Some(receipt) = evs.iter().find(|e| e.kind == EventKind::Received) else { continue };
+        let Some(receipt) = evs.iter().find(|e| e.kind == EventKind::Received) else {
+            continue;
+        };
         let appointment = receipt.received.as_ref().unwrap().appointment_at;
         let first = |k: EventKind| evs.iter().find(|e| e.kind == k).map(|e| e.occurred_at);
         let refused_in_processing = evs
             .iter()
-            .find(|e| e.kind == EventKind::Refused && e.refused.as_ref().unwrap().stage == RefusalStage::DuringProcessing)
+            .find(|e| {
+                e.kind == EventKind::Refused
+                    && e.refused.as_ref().unwrap().stage == RefusalStage::DuringProcessing
+            })
             .map(|e| e.occurred_at);
-        let stop_or_refusal = [first(EventKind::ProcessingStopped), refused_in_processing].into_iter().flatten().min();
+        let stop_or_refusal = [first(EventKind::ProcessingStopped), refused_in_processing]
+            .into_iter()
+            .flatten()
+            .min();
         let mut end = first(EventKind::ResultReady)
             .or(first(EventKind::ResultReturned))
             .or(stop_or_refusal)
@@ -52,7 +64,12 @@ pub fn expected(events: &[DossierEvent]) -> BTreeMap<(String, NaiveDate), Counts
         let requests: Vec<(&str, Timestamp)> = evs
             .iter()
             .filter(|e| e.kind == EventKind::SupplementRequested)
-            .map(|e| (e.supplement_requested.as_ref().unwrap().request_no.as_str(), e.occurred_at))
+            .map(|e| {
+                (
+                    e.supplement_requested.as_ref().unwrap().request_no.as_str(),
+                    e.occurred_at,
+                )
+            })
             .collect();
         let mut waited = chrono::Duration::zero();
         for (no, asked) in &requests {
@@ -70,7 +87,9 @@ pub fn expected(events: &[DossierEvent]) -> BTreeMap<(String, NaiveDate), Counts
         let Some(end) = end else { continue };
         let effective = end - waited;
         let apologised = evs.iter().any(|e| e.kind == EventKind::Apology);
-        let c = out.entry((receipt.agency_code.clone(), vn_date(end))).or_default();
+        let c = out
+            .entry((receipt.agency_code.clone(), vn_date(end)))
+            .or_default();
         if requests.len() > 1 || apologised || effective > appointment {
             c.late += 1;
         } else if vn_date(effective) < vn_date(appointment) {

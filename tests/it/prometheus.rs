@@ -15,8 +15,15 @@ fn metrics_addr() -> String {
 
 async fn prom_value(query: &str) -> Option<f64> {
     let url = format!("{}/api/v1/query", prometheus_url());
-    let body: serde_json::Value =
-        reqwest::Client::new().get(&url).query(&[("query", query)]).send().await.ok()?.json().await.ok()?;
+    let body: serde_json::Value = reqwest::Client::new()
+        .get(&url)
+        .query(&[("query", query)])
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
     body["data"]["result"][0]["value"][1].as_str()?.parse().ok()
 }
 
@@ -40,12 +47,20 @@ async fn prometheus_scrapes_the_processor_metrics() {
 
     let m = ProcessorMetrics::new();
     let shutdown = CancellationToken::new();
-    metrics::serve(metrics_addr().parse().unwrap(), m.registry.clone(), shutdown.clone())
-        .await
-        .expect("the metrics port is free (only this test binds it)");
-    let summary = motcua_processor::run(env.processor_config("prom"), m.clone(), CancellationToken::new())
-        .await
-        .unwrap();
+    metrics::serve(
+        metrics_addr().parse().unwrap(),
+        m.registry.clone(),
+        shutdown.clone(),
+    )
+    .await
+    .expect("the metrics port is free (only this test binds it)");
+    let summary = motcua_processor::run(
+        env.processor_config("prom"),
+        m.clone(),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.consumed, events.len() as u64 + 1);
 
     // Wait for a scrape that sees the final values (interval 2 s).
@@ -61,8 +76,18 @@ async fn prometheus_scrapes_the_processor_metrics() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     shutdown.cancel();
-    assert_eq!(seen, (Some(summary.consumed as f64), Some(1.0)), "prometheus saw {seen:?}");
-    let rows = prom_value("sum(motcua_clickhouse_rows_written_total{table=\"dossier_events\"})").await;
+    assert_eq!(
+        seen,
+        (Some(summary.consumed as f64), Some(1.0)),
+        "prometheus saw {seen:?}"
+    );
+    let rows =
+        prom_value("sum(motcua_clickhouse_rows_written_total{table=\"dossier_events\"})").await;
     assert_eq!(rows, Some(events.len() as f64));
-    assert!(prom_value("motcua_processor_batch_duration_seconds_count").await.unwrap_or(0.0) >= 1.0);
+    assert!(
+        prom_value("motcua_processor_batch_duration_seconds_count")
+            .await
+            .unwrap_or(0.0)
+            >= 1.0
+    );
 }

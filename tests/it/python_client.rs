@@ -21,7 +21,12 @@ async fn json_events_from_python_confluent_kafka_reach_clickhouse() {
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/produce_json.py");
     let out = Command::new("python3")
-        .args([script, &brokers(), &env.topics.receipts.trim_end_matches(".receipts").to_string(), path.to_str().unwrap()])
+        .args([
+            script,
+            &brokers(),
+            env.topics.receipts.trim_end_matches(".receipts"),
+            path.to_str().unwrap(),
+        ])
         .output()
         .expect("python3 runs (install confluent-kafka: bash deploy/local/up.sh does)");
     assert!(
@@ -35,17 +40,34 @@ async fn json_events_from_python_confluent_kafka_reach_clickhouse() {
     let (summary, _) = env.process("py").await;
     assert_eq!(summary.consumed, events.len() as u64);
     assert_eq!(summary.rejected, 0);
-    assert_eq!(env.count("SELECT count() FROM dossier_events FINAL").await, events.len() as u64);
-    let dossiers: std::collections::HashSet<&str> = events.iter().map(|e| e.dossier_code.as_str()).collect();
-    assert_eq!(env.count("SELECT count() FROM v_dossiers").await, dossiers.len() as u64);
+    assert_eq!(
+        env.count("SELECT count() FROM dossier_events FINAL").await,
+        events.len() as u64
+    );
+    let dossiers: std::collections::HashSet<&str> =
+        events.iter().map(|e| e.dossier_code.as_str()).collect();
+    assert_eq!(
+        env.count("SELECT count() FROM v_dossiers").await,
+        dossiers.len() as u64
+    );
 
     // Co-partitioning held with the Python client: all of a dossier's events on one partition number.
     let split = env
         .count("SELECT count() FROM (SELECT dossier_code FROM dossier_events FINAL GROUP BY dossier_code HAVING uniqExact(kafka_partition) > 1)")
         .await;
-    assert_eq!(split, 0, "a dossier's events landed on different partitions");
+    assert_eq!(
+        split, 0,
+        "a dossier's events landed on different partitions"
+    );
 
-    let expected: u64 = oracle::expected(&events).values().map(|c| c.counted()).sum();
-    assert_eq!(env.count("SELECT sum(counted) FROM v_ontime_agency_daily").await, expected);
+    let expected: u64 = oracle::expected(&events)
+        .values()
+        .map(|c| c.counted())
+        .sum();
+    assert_eq!(
+        env.count("SELECT sum(counted) FROM v_ontime_agency_daily")
+            .await,
+        expected
+    );
     let _ = std::fs::remove_file(path);
 }

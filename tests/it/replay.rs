@@ -18,13 +18,24 @@ async fn a_replay_and_resent_events_change_no_figure() {
     // before its offsets were stored): the idempotent sinks absorb it.
     let (again, _) = env.process("second").await;
     assert_eq!(again.consumed, events.len() as u64);
-    assert_eq!(env.agency_daily().await, before, "a replay changed a figure");
-    assert_eq!(env.count("SELECT count() FROM dossier_events FINAL").await, events_before);
+    assert_eq!(
+        env.agency_daily().await,
+        before,
+        "a replay changed a figure"
+    );
+    assert_eq!(
+        env.count("SELECT count() FROM dossier_events FINAL").await,
+        events_before
+    );
 
     // An agency system resends a whole day of events (same ids): duplicates, no change.
     let resent: Vec<_> = events.iter().take(events.len() / 3).cloned().collect();
     env.publish(&resent, Encoding::Avro).await;
     let (third, _) = env.process("third").await;
     assert!(third.duplicates >= resent.len() as u64);
-    assert_eq!(env.agency_daily().await, before, "resent events changed a figure");
+    assert_eq!(
+        env.agency_daily().await,
+        before,
+        "resent events changed a figure"
+    );
 }

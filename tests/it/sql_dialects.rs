@@ -28,7 +28,10 @@ async fn auditor_queries_run_on_the_server() {
 fn ddl_and_auditor_queries_run_on_modern_clickhouse() {
     let root = env!("CARGO_MANIFEST_DIR");
     let out = Command::new("python3")
-        .args([&format!("{root}/tests/python/check_modern_dialect.py"), root])
+        .args([
+            &format!("{root}/tests/python/check_modern_dialect.py"),
+            root,
+        ])
         .output()
         .expect("python3 runs");
     assert!(

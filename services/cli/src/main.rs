@@ -26,7 +26,11 @@ use motcua_sim::{SimConfig, Simulator};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 #[derive(Parser)]
-#[command(name = "motcua", version, about = "Track one-stop-shop dossiers from agency events to on-time rates")]
+#[command(
+    name = "motcua",
+    version,
+    about = "Track one-stop-shop dossiers from agency events to on-time rates"
+)]
 struct Cli {
     #[command(flatten)]
     common: Common,
@@ -37,22 +41,47 @@ struct Cli {
 #[derive(Args, Clone)]
 struct Common {
     /// Kafka bootstrap servers.
-    #[arg(long, global = true, env = "MOTCUA_BROKERS", default_value = "127.0.0.1:19092")]
+    #[arg(
+        long,
+        global = true,
+        env = "MOTCUA_BROKERS",
+        default_value = "127.0.0.1:19092"
+    )]
     brokers: String,
     /// Prefix of the topic names: `<prefix>.receipts`, `.processing`, `.returns`, `.surveys`, `.dead-letter`.
-    #[arg(long, global = true, env = "MOTCUA_TOPIC_PREFIX", default_value = "motcua")]
+    #[arg(
+        long,
+        global = true,
+        env = "MOTCUA_TOPIC_PREFIX",
+        default_value = "motcua"
+    )]
     topic_prefix: String,
     /// ClickHouse HTTP endpoint.
-    #[arg(long, global = true, env = "MOTCUA_CLICKHOUSE_URL", default_value = "http://127.0.0.1:18123")]
+    #[arg(
+        long,
+        global = true,
+        env = "MOTCUA_CLICKHOUSE_URL",
+        default_value = "http://127.0.0.1:18123"
+    )]
     clickhouse_url: String,
     /// ClickHouse database.
-    #[arg(long, global = true, env = "MOTCUA_CLICKHOUSE_DATABASE", default_value = "motcua")]
+    #[arg(
+        long,
+        global = true,
+        env = "MOTCUA_CLICKHOUSE_DATABASE",
+        default_value = "motcua"
+    )]
     database: String,
     /// ClickHouse user.
     #[arg(long, global = true, env = "MOTCUA_CLICKHOUSE_USER")]
     clickhouse_user: Option<String>,
     /// ClickHouse password.
-    #[arg(long, global = true, env = "MOTCUA_CLICKHOUSE_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "MOTCUA_CLICKHOUSE_PASSWORD",
+        hide_env_values = true
+    )]
     clickhouse_password: Option<String>,
 }
 
@@ -181,7 +210,8 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MOTCUA_LOG").unwrap_or_else(|_| "warn,motcua=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("MOTCUA_LOG")
+                .unwrap_or_else(|_| "warn,motcua=info".into()),
         )
         .with_writer(io::stderr)
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
@@ -190,12 +220,22 @@ async fn main() -> anyhow::Result<()> {
     let common = cli.common;
     match cli.command {
         Command::Topics { partitions } => {
-            let created = kafka::create_topics(&common.kafka(), &common.topics(), partitions).await?;
-            println!("topics ready ({} created): {:?}", created.len(), common.topics());
+            let created =
+                kafka::create_topics(&common.kafka(), &common.topics(), partitions).await?;
+            println!(
+                "topics ready ({} created): {:?}",
+                created.len(),
+                common.topics()
+            );
         }
         Command::Migrate => {
             let applied = common.store().migrate().await?;
-            println!("database {} at version {:?} (applied now: {:?})", common.database, motcua_runtime::store::MIGRATIONS.len(), applied);
+            println!(
+                "database {} at version {:?} (applied now: {:?})",
+                common.database,
+                motcua_runtime::store::MIGRATIONS.len(),
+                applied
+            );
         }
         Command::Simulate { sim, out } => simulate(&sim, &out)?,
         Command::Publish { input, format } => {
@@ -203,7 +243,10 @@ async fn main() -> anyhow::Result<()> {
             let reader: Box<dyn io::BufRead> = if input.as_os_str() == "-" {
                 Box::new(io::stdin().lock())
             } else {
-                Box::new(BufReader::new(File::open(&input).with_context(|| format!("cannot open {}", input.display()))?))
+                Box::new(BufReader::new(
+                    File::open(&input)
+                        .with_context(|| format!("cannot open {}", input.display()))?,
+                ))
             };
             let summary = publish::publish(&producer, publish::json_lines(reader), None).await?;
             summary.print();
@@ -211,12 +254,20 @@ async fn main() -> anyhow::Result<()> {
                 anyhow::bail!("{} events were not acknowledged by kafka", summary.failed);
             }
         }
-        Command::Process { process, stop_at_end } => {
+        Command::Process {
+            process,
+            stop_at_end,
+        } => {
             let summary = run_processor(&common, &process, stop_at_end).await?;
             print_processor(&summary);
         }
         Command::Report => report::print(&common.store()).await?,
-        Command::Demo { sim, process, bad_records, partitions } => {
+        Command::Demo {
+            sim,
+            process,
+            bad_records,
+            partitions,
+        } => {
             demo(common, sim, process, bad_records, partitions).await?;
         }
     }
@@ -228,7 +279,9 @@ fn simulate(sim: &SimArgs, out: &PathBuf) -> anyhow::Result<()> {
     let mut writer: Box<dyn Write> = if out.as_os_str() == "-" {
         Box::new(io::BufWriter::new(io::stdout().lock()))
     } else {
-        Box::new(io::BufWriter::new(File::create(out).with_context(|| format!("cannot create {}", out.display()))?))
+        Box::new(io::BufWriter::new(
+            File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
+        ))
     };
     let mut n = 0u64;
     for event in Simulator::new(sim.config())? {
@@ -241,7 +294,11 @@ fn simulate(sim: &SimArgs, out: &PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_processor(common: &Common, args: &ProcessArgs, stop_at_end: bool) -> anyhow::Result<Summary> {
+async fn run_processor(
+    common: &Common,
+    args: &ProcessArgs,
+    stop_at_end: bool,
+) -> anyhow::Result<Summary> {
     let store = common.store();
     store.migrate().await?;
     let mut config = ProcessorConfig::new(
@@ -306,7 +363,13 @@ fn corrupt(mut e: DossierEvent, i: usize) -> DossierEvent {
     e
 }
 
-async fn demo(common: Common, sim: SimArgs, process: ProcessArgs, bad_records: usize, partitions: i32) -> anyhow::Result<()> {
+async fn demo(
+    common: Common,
+    sim: SimArgs,
+    process: ProcessArgs,
+    bad_records: usize,
+    partitions: i32,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let run_id = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
     let common = Common {
@@ -314,8 +377,14 @@ async fn demo(common: Common, sim: SimArgs, process: ProcessArgs, bad_records: u
         database: format!("{}_demo", common.database),
         ..common
     };
-    println!("== motcua demo: province {} for {} days from {}, ~{} dossiers/day (seed {})", sim.province, sim.days, sim.start, sim.dossiers_per_day, sim.seed);
-    println!("   topics {}.*  database {}  metrics http://{}/metrics", common.topic_prefix, common.database, process.metrics_addr);
+    println!(
+        "== motcua demo: province {} for {} days from {}, ~{} dossiers/day (seed {})",
+        sim.province, sim.days, sim.start, sim.dossiers_per_day, sim.seed
+    );
+    println!(
+        "   topics {}.*  database {}  metrics http://{}/metrics",
+        common.topic_prefix, common.database, process.metrics_addr
+    );
 
     let store = common.store();
     store.drop_database().await?;
@@ -328,7 +397,11 @@ async fn demo(common: Common, sim: SimArgs, process: ProcessArgs, bad_records: u
     let mut simulator = Simulator::new(sim.config())?;
     let every = 997;
     let items = (&mut simulator).enumerate().map(|(i, e)| {
-        let e = if i % every == every - 1 && i / every < source_bad { corrupt(e, i / every) } else { e };
+        let e = if i % every == every - 1 && i / every < source_bad {
+            corrupt(e, i / every)
+        } else {
+            e
+        };
         (i as u64 + 1, Ok(e))
     });
     let published = publish::publish(&producer, items, None).await?;
@@ -351,11 +424,19 @@ async fn demo(common: Common, sim: SimArgs, process: ProcessArgs, bad_records: u
             }
         };
         let key = format!("H56-261005-{i:04}");
-        raw.send(FutureRecord::to(&common.topics().receipts).key(&key).payload(&payload), Duration::from_secs(30))
-            .await
-            .map_err(|(e, _)| e)?;
+        raw.send(
+            FutureRecord::to(&common.topics().receipts)
+                .key(&key)
+                .payload(&payload),
+            Duration::from_secs(30),
+        )
+        .await
+        .map_err(|(e, _)| e)?;
     }
-    println!("sent {raw_bad} malformed records straight to {} (they must reach the dead-letter topic)", common.topics().receipts);
+    println!(
+        "sent {raw_bad} malformed records straight to {} (they must reach the dead-letter topic)",
+        common.topics().receipts
+    );
 
     let processed = run_processor(&common, &process, true).await?;
     println!("-- processor");

@@ -28,7 +28,14 @@ pub fn json_lines(reader: impl BufRead) -> impl Iterator<Item = (u64, Item)> {
             Ok(l) => Some((n, decode_json(l.as_bytes()).map_err(|r| (n, r)))),
             Err(e) => Some((
                 n,
-                Err((n, Rejection::new(motcua_core::RejectKind::Undecodable, "", format!("unreadable line: {e}")))),
+                Err((
+                    n,
+                    Rejection::new(
+                        motcua_core::RejectKind::Undecodable,
+                        "",
+                        format!("unreadable line: {e}"),
+                    ),
+                )),
             )),
         }
     })
@@ -63,7 +70,12 @@ impl PublishSummary {
     /// Prints the summary.
     pub fn print(&self) {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
-        println!("published {} events in {:.1} s ({:.0} events/s)", self.sent(), secs, self.sent() as f64 / secs);
+        println!(
+            "published {} events in {:.1} s ({:.0} events/s)",
+            self.sent(),
+            secs,
+            self.sent() as f64 / secs
+        );
         for (kind, n) in &self.sent_by_kind {
             println!("  {kind:<22} {n:>10}");
         }
@@ -79,7 +91,10 @@ impl PublishSummary {
                 println!("  line {line}: event `{id}`: {why}");
             }
             if self.rejected_total() as usize > self.rejected.len() {
-                println!("  ... and {} more", self.rejected_total() as usize - self.rejected.len());
+                println!(
+                    "  ... and {} more",
+                    self.rejected_total() as usize - self.rejected.len()
+                );
             }
         }
     }
@@ -111,9 +126,11 @@ pub async fn publish(
     };
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed} [{bar:30}] {pos}/{len} events ({per_sec}) {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} {elapsed} [{bar:30}] {pos}/{len} events ({per_sec}) {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     let mut in_flight: VecDeque<(DeliveryFuture, &'static str)> = VecDeque::new();
     for (line, item) in items {
@@ -128,13 +145,19 @@ pub async fn publish(
                     }
                     None
                 }
-                Err(SendError::Invalid { event_id, rejection }) => Some((event_id, rejection)),
+                Err(SendError::Invalid {
+                    event_id,
+                    rejection,
+                }) => Some((event_id, rejection)),
                 Err(e) => return Err(e.into()),
             },
             Err((_, rejection)) => Some((String::new(), rejection)),
         };
         if let Some((id, rejection)) = rejection {
-            *summary.rejected_by_reason.entry(rejection.kind.as_str()).or_default() += 1;
+            *summary
+                .rejected_by_reason
+                .entry(rejection.kind.as_str())
+                .or_default() += 1;
             if summary.rejected.len() < LISTED {
                 summary.rejected.push((line, id, rejection.to_string()));
             }

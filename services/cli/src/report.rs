@@ -51,7 +51,10 @@ pub async fn print(store: &Store) -> anyhow::Result<()> {
         .await?;
     println!();
     println!("On-time rates per agency (Decision 766 indicator 2.1), read from ClickHouse {}.v_ontime_agency_daily", store.database());
-    println!("{:<14} {:<9} {:>8} {:>7} {:>8} {:>6} {:>9}", "agency", "level", "counted", "early", "on time", "late", "on-time %");
+    println!(
+        "{:<14} {:<9} {:>8} {:>7} {:>8} {:>6} {:>9}",
+        "agency", "level", "counted", "early", "on time", "late", "on-time %"
+    );
     let (mut c, mut e, mut o, mut l) = (0, 0, 0, 0);
     for r in &lines {
         println!(
@@ -60,13 +63,28 @@ pub async fn print(store: &Store) -> anyhow::Result<()> {
         );
         (c, e, o, l) = (c + r.counted, e + r.early, o + r.on_time, l + r.late);
     }
-    let rate = if c > 0 { format!("{:.2}", ((e + o) as f64 * 10000.0 / c as f64).round() / 100.0) } else { "N/A".into() };
-    println!("{:<14} {:<9} {:>8} {:>7} {:>8} {:>6} {:>9}", "ALL", "", c, e, o, l, rate);
+    let rate = if c > 0 {
+        format!(
+            "{:.2}",
+            ((e + o) as f64 * 10000.0 / c as f64).round() / 100.0
+        )
+    } else {
+        "N/A".into()
+    };
+    println!(
+        "{:<14} {:<9} {:>8} {:>7} {:>8} {:>6} {:>9}",
+        "ALL", "", c, e, o, l, rate
+    );
     println!();
     println!(
         "dossiers: {} tracked, {} ended and counted, {} open ({} overdue at the watermark), \
          {} awaiting their receipt, {} refused at the counter (not counted)",
-        totals.dossiers, totals.counted, totals.open, totals.overdue, totals.awaiting_receipt, totals.not_counted
+        totals.dossiers,
+        totals.counted,
+        totals.open,
+        totals.overdue,
+        totals.awaiting_receipt,
+        totals.not_counted
     );
     Ok(())
 }

@@ -18,8 +18,10 @@ use crate::validate::{RejectKind, Rejection};
 pub const CURRENT_SCHEMA: &str = include_str!("../../../schemas/dossier_event.avsc");
 
 /// Earlier versions still readable, oldest first (the last one may equal the current one).
-pub const PREVIOUS_SCHEMAS: &[(&str, &str)] =
-    &[("v1", include_str!("../../../schemas/fixtures/dossier_event.v1.avsc"))];
+pub const PREVIOUS_SCHEMAS: &[(&str, &str)] = &[(
+    "v1",
+    include_str!("../../../schemas/fixtures/dossier_event.v1.avsc"),
+)];
 
 const SINGLE_OBJECT_MARKER: [u8; 2] = [0xC3, 0x01];
 
@@ -49,7 +51,9 @@ impl std::str::FromStr for Encoding {
         match s {
             "avro" => Ok(Encoding::Avro),
             "json" => Ok(Encoding::Json),
-            other => Err(format!("unknown encoding `{other}`, expected `avro` or `json`")),
+            other => Err(format!(
+                "unknown encoding `{other}`, expected `avro` or `json`"
+            )),
         }
     }
 }
@@ -79,7 +83,11 @@ impl Codec {
             writers.insert(self::fingerprint(&old), old);
         }
         writers.insert(fingerprint, schema.clone());
-        Codec { schema, fingerprint, writers }
+        Codec {
+            schema,
+            fingerprint,
+            writers,
+        }
     }
 
     /// The current schema.
@@ -93,8 +101,9 @@ impl Codec {
             Encoding::Json => serde_json::to_vec(event)
                 .map_err(|e| Rejection::new(RejectKind::Format, "", format!("json encoding: {e}"))),
             Encoding::Avro => {
-                let avro_error =
-                    |e: apache_avro::Error| Rejection::new(RejectKind::Format, "", format!("avro encoding: {e}"));
+                let avro_error = |e: apache_avro::Error| {
+                    Rejection::new(RejectKind::Format, "", format!("avro encoding: {e}"))
+                };
                 let value = apache_avro::to_value(event).map_err(avro_error)?;
                 let mut out = Vec::with_capacity(512);
                 out.extend_from_slice(&SINGLE_OBJECT_MARKER);
@@ -124,12 +133,17 @@ impl Codec {
     fn decode_avro(&self, rest: &[u8]) -> Result<DossierEvent, Rejection> {
         let undecodable = |detail: String| Rejection::new(RejectKind::Undecodable, "", detail);
         if rest.len() < 8 {
-            return Err(undecodable("avro payload shorter than its schema fingerprint".into()));
+            return Err(undecodable(
+                "avro payload shorter than its schema fingerprint".into(),
+            ));
         }
         let (fp, mut datum) = rest.split_at(8);
         let fp: [u8; 8] = fp.try_into().expect("8 bytes");
         let writer = self.writers.get(&fp).ok_or_else(|| {
-            undecodable(format!("avro writer schema with fingerprint {} is not known", hex(&fp)))
+            undecodable(format!(
+                "avro writer schema with fingerprint {} is not known",
+                hex(&fp)
+            ))
         })?;
         // Data written with the current schema needs no resolution (the costly step).
         let reader_schema = (fp != self.fingerprint).then_some(&self.schema);
@@ -155,11 +169,18 @@ pub fn decode_json(bytes: &[u8]) -> Result<DossierEvent, Rejection> {
         let message = inner.to_string();
         let parent = if path == "." { String::new() } else { path };
         // serde names a missing field only in its message: "missing field `x` at ...".
-        let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(f, _)| f);
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(f, _)| f);
         let (kind, field) = if inner.is_syntax() || inner.is_eof() {
             (RejectKind::Undecodable, parent)
         } else if let Some(name) = missing {
-            let field = if parent.is_empty() { name.to_string() } else { format!("{parent}.{name}") };
+            let field = if parent.is_empty() {
+                name.to_string()
+            } else {
+                format!("{parent}.{name}")
+            };
             (RejectKind::Missing, field)
         } else {
             (RejectKind::Format, parent)

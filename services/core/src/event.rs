@@ -445,17 +445,30 @@ impl DossierEvent {
     pub fn payload_kinds(&self) -> Vec<EventKind> {
         let present = [
             (EventKind::Received, self.received.is_some()),
-            (EventKind::SupplementRequested, self.supplement_requested.is_some()),
-            (EventKind::SupplementReceived, self.supplement_received.is_some()),
+            (
+                EventKind::SupplementRequested,
+                self.supplement_requested.is_some(),
+            ),
+            (
+                EventKind::SupplementReceived,
+                self.supplement_received.is_some(),
+            ),
             (EventKind::Refused, self.refused.is_some()),
             (EventKind::Apology, self.apology.is_some()),
-            (EventKind::ProcessingStopped, self.processing_stopped.is_some()),
+            (
+                EventKind::ProcessingStopped,
+                self.processing_stopped.is_some(),
+            ),
             (EventKind::Handover, self.handover.is_some()),
             (EventKind::Withdrawn, self.withdrawn.is_some()),
             (EventKind::ResultReady, self.result_ready.is_some()),
             (EventKind::ResultReturned, self.result_returned.is_some()),
             (EventKind::Survey, self.survey.is_some()),
         ];
-        present.into_iter().filter(|(_, set)| *set).map(|(k, _)| k).collect()
+        present
+            .into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(k, _)| k)
+            .collect()
     }
 }

@@ -12,8 +12,8 @@
 use chrono::{Duration, FixedOffset, NaiveDate};
 
 use crate::event::{
-    AgencyLevel, ApplicantKind, Channel, Decision, DossierEvent, EventKind, FormSet, RefusalStage, Satisfaction,
-    TimeLimit, Timestamp,
+    AgencyLevel, ApplicantKind, Channel, Decision, DossierEvent, EventKind, FormSet, RefusalStage,
+    Satisfaction, TimeLimit, Timestamp,
 };
 
 /// Vietnam time, used to decide calendar dates (early vs on time, the day a dossier ends).
@@ -128,7 +128,9 @@ pub enum Applied {
 /// FNV-1a: a stable 64-bit hash of an event id (stable across Rust releases, so it can be
 /// snapshotted). Collisions within one dossier's handful of ids are negligible (~1e-18).
 fn id_hash(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn keep_min(slot: &mut Option<Timestamp>, t: Timestamp) {
@@ -172,10 +174,9 @@ impl DossierState {
         match e.kind {
             EventKind::Received => {
                 let r = e.received.as_ref().expect("validated event");
-                let earlier = self
-                    .receipt
-                    .as_ref()
-                    .is_none_or(|cur| (at, e.event_id.as_str()) < (cur.received_at, cur.event_id.as_str()));
+                let earlier = self.receipt.as_ref().is_none_or(|cur| {
+                    (at, e.event_id.as_str()) < (cur.received_at, cur.event_id.as_str())
+                });
                 if earlier {
                     self.receipt = Some(Receipt {
                         event_id: e.event_id.clone(),
@@ -229,8 +230,10 @@ impl DossierState {
             EventKind::Survey => {
                 let s = e.survey.as_ref().expect("validated event");
                 self.surveys += 1;
-                self.any_dissatisfied |=
-                    matches!(s.overall, Satisfaction::Dissatisfied | Satisfaction::VeryDissatisfied);
+                self.any_dissatisfied |= matches!(
+                    s.overall,
+                    Satisfaction::Dissatisfied | Satisfaction::VeryDissatisfied
+                );
                 self.any_complaint |= s.complaint;
             }
         }
@@ -243,10 +246,15 @@ impl DossierState {
             10
         } else if self.finished.is_some() {
             9
-        } else if self.stopped_at.is_some_and(|s| self.refused_at.is_none_or(|r| s <= r)) {
+        } else if self
+            .stopped_at
+            .is_some_and(|s| self.refused_at.is_none_or(|r| s <= r))
+        {
             // Stopped and refused both end processing: the earlier one is the status.
             8
-        } else if self.refused_at.is_some() || (self.receipt.is_none() && self.refused_at_receipt.is_some()) {
+        } else if self.refused_at.is_some()
+            || (self.receipt.is_none() && self.refused_at_receipt.is_some())
+        {
             3
         } else if self.withdrawn_at.is_some() {
             7
@@ -288,8 +296,11 @@ impl DossierState {
     /// dossier overdue; `None` leaves open dossiers `InProgress`.
     pub fn classify(&self, as_of: Option<Timestamp>) -> Classification {
         let Some(receipt) = &self.receipt else {
-            let outcome =
-                if self.refused_at_receipt.is_some() { Outcome::NotCounted } else { Outcome::AwaitingReceipt };
+            let outcome = if self.refused_at_receipt.is_some() {
+                Outcome::NotCounted
+            } else {
+                Outcome::AwaitingReceipt
+            };
             return Classification::unended(outcome, Duration::zero());
         };
         let wait = self.closed_wait();
@@ -319,11 +330,16 @@ impl DossierState {
         let apologised = self.apology.is_some();
         let Some((end_at, end_kind)) = end else {
             let overdue = as_of.is_some_and(|now| now - wait > receipt.appointment_at);
-            let outcome = if overdue { Outcome::OverdueInProgress } else { Outcome::InProgress };
+            let outcome = if overdue {
+                Outcome::OverdueInProgress
+            } else {
+                Outcome::InProgress
+            };
             return Classification::unended(outcome, wait);
         };
         let effective_end = end_at - wait;
-        let outcome = if repeated_supplement || apologised || effective_end > receipt.appointment_at {
+        let outcome = if repeated_supplement || apologised || effective_end > receipt.appointment_at
+        {
             Outcome::Late
         } else if local_date(effective_end) < local_date(receipt.appointment_at) {
             Outcome::Early
@@ -332,7 +348,11 @@ impl DossierState {
         };
         Classification {
             outcome,
-            end: Some(End { at: end_at, kind: end_kind, effective_at: effective_end }),
+            end: Some(End {
+                at: end_at,
+                kind: end_kind,
+                effective_at: effective_end,
+            }),
             waiting: wait,
             repeated_supplement,
             apologised,
@@ -433,7 +453,13 @@ pub struct Classification {
 
 impl Classification {
     fn unended(outcome: Outcome, waiting: Duration) -> Self {
-        Classification { outcome, end: None, waiting, repeated_supplement: false, apologised: false }
+        Classification {
+            outcome,
+            end: None,
+            waiting,
+            repeated_supplement: false,
+            apologised: false,
+        }
     }
 }
 
@@ -467,6 +493,7 @@ impl OnTimeCounts {
     /// (early + on time) / counted, in percent rounded to 2 decimals; `None` (N/A) when empty.
     pub fn on_time_rate_percent(&self) -> Option<f64> {
         let total = self.total();
-        (total > 0).then(|| ((self.early + self.on_time) as f64 * 10000.0 / total as f64).round() / 100.0)
+        (total > 0)
+            .then(|| ((self.early + self.on_time) as f64 * 10000.0 / total as f64).round() / 100.0)
     }
 }

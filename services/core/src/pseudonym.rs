@@ -41,17 +41,24 @@ impl PiiField {
     fn normalise(self, value: &str) -> String {
         match self {
             PiiField::IdNumber | PiiField::Phone => {
-                let digits: String = value.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+                let digits: String = value
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .collect();
                 // +84 912... and 0912... are the same Vietnamese number.
                 match (self, digits.strip_prefix("84")) {
-                    (PiiField::Phone, Some(rest)) if value.trim_start().starts_with('+') => format!("0{rest}"),
+                    (PiiField::Phone, Some(rest)) if value.trim_start().starts_with('+') => {
+                        format!("0{rest}")
+                    }
                     _ => digits.to_uppercase(),
                 }
             }
             PiiField::Email => value.trim().to_lowercase(),
-            PiiField::Name | PiiField::Address => {
-                value.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
-            }
+            PiiField::Name | PiiField::Address => value
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase(),
         }
     }
 }
@@ -140,10 +147,24 @@ mod tests {
         let b = Pseudonymizer::new(b"fedcba9876543210").unwrap();
         let id = a.pseudonym(PiiField::IdNumber, "056090001234");
         assert_eq!(id, a.pseudonym(PiiField::IdNumber, " 056 090 001 234 "));
-        assert_ne!(id, b.pseudonym(PiiField::IdNumber, "056090001234"), "another key, another pseudonym");
-        assert_ne!(id, a.pseudonym(PiiField::Phone, "056090001234"), "fields are tagged");
-        assert_eq!(a.pseudonym(PiiField::Phone, "+84912345678"), a.pseudonym(PiiField::Phone, "0912345678"));
-        assert_eq!(a.pseudonym(PiiField::Email, "An@Example.vn "), a.pseudonym(PiiField::Email, "an@example.vn"));
+        assert_ne!(
+            id,
+            b.pseudonym(PiiField::IdNumber, "056090001234"),
+            "another key, another pseudonym"
+        );
+        assert_ne!(
+            id,
+            a.pseudonym(PiiField::Phone, "056090001234"),
+            "fields are tagged"
+        );
+        assert_eq!(
+            a.pseudonym(PiiField::Phone, "+84912345678"),
+            a.pseudonym(PiiField::Phone, "0912345678")
+        );
+        assert_eq!(
+            a.pseudonym(PiiField::Email, "An@Example.vn "),
+            a.pseudonym(PiiField::Email, "an@example.vn")
+        );
         assert!(id.starts_with("p:") && id.len() == 34);
         assert!(Pseudonymizer::new(b"short").is_err());
     }
@@ -154,7 +175,13 @@ mod tests {
         for mut e in samples::all_kinds() {
             p.event(&mut e);
             let json = serde_json::to_string(&e).unwrap();
-            for clear in ["Nguyễn Văn An", "056090001234", "0912345678", "an.nguyen@example.vn", "Trần Phú"] {
+            for clear in [
+                "Nguyễn Văn An",
+                "056090001234",
+                "0912345678",
+                "an.nguyen@example.vn",
+                "Trần Phú",
+            ] {
                 assert!(!json.contains(clear), "{clear} left in {}", e.kind);
             }
         }

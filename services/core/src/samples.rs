@@ -28,7 +28,11 @@ fn applicant() -> Applicant {
 }
 
 fn doc(name: &str, kind: DocumentKind) -> SubmittedDocument {
-    SubmittedDocument { name: name.into(), kind, count: 1 }
+    SubmittedDocument {
+        name: name.into(),
+        kind,
+        count: 1,
+    }
 }
 
 fn base(n: u32, kind: EventKind, at: &str) -> DossierEvent {
@@ -58,7 +62,10 @@ pub fn received() -> DossierEvent {
         summary: "Đăng ký kết hôn".into(),
         documents: vec![doc("Tờ khai đăng ký kết hôn", DocumentKind::Original)],
         sets: 1,
-        time_limit: TimeLimit { amount: 3, unit: TimeUnit::WorkingDays },
+        time_limit: TimeLimit {
+            amount: 3,
+            unit: TimeUnit::WorkingDays,
+        },
         appointment_at: ts("2026-10-13T17:00:00+07:00"),
         result_delivery: Delivery::Counter,
         register_book: Some("Sổ tiếp nhận 2026".into()),
@@ -83,19 +90,33 @@ pub fn all_kinds() -> Vec<DossierEvent> {
     });
     out.push(e);
 
-    let mut e = base(3, EventKind::SupplementRequested, "2026-10-09T08:30:00+07:00");
+    let mut e = base(
+        3,
+        EventKind::SupplementRequested,
+        "2026-10-09T08:30:00+07:00",
+    );
     e.supplement_requested = Some(SupplementRequested {
         request_no: "02/2026/0975".into(),
         reason: "Thiếu giấy xác nhận tình trạng hôn nhân".into(),
-        missing_documents: vec![doc("Giấy xác nhận tình trạng hôn nhân", DocumentKind::Original)],
+        missing_documents: vec![doc(
+            "Giấy xác nhận tình trạng hôn nhân",
+            DocumentKind::Original,
+        )],
         guiding_officer: "Trần Thị Bình".into(),
     });
     out.push(e);
 
-    let mut e = base(4, EventKind::SupplementReceived, "2026-10-10T14:00:00+07:00");
+    let mut e = base(
+        4,
+        EventKind::SupplementReceived,
+        "2026-10-10T14:00:00+07:00",
+    );
     e.supplement_received = Some(SupplementReceived {
         request_no: "02/2026/0975".into(),
-        documents: vec![doc("Giấy xác nhận tình trạng hôn nhân", DocumentKind::Original)],
+        documents: vec![doc(
+            "Giấy xác nhận tình trạng hôn nhân",
+            DocumentKind::Original,
+        )],
     });
     out.push(e);
 
@@ -119,28 +140,40 @@ pub fn all_kinds() -> Vec<DossierEvent> {
     out.push(e);
 
     let mut e = base(7, EventKind::ProcessingStopped, "2026-10-14T08:00:00+07:00");
-    e.processing_stopped =
-        Some(ProcessingStopped { reason: "Theo đề nghị của cơ quan có thẩm quyền".into(), signed_by: "Chủ tịch UBND xã".into() });
+    e.processing_stopped = Some(ProcessingStopped {
+        reason: "Theo đề nghị của cơ quan có thẩm quyền".into(),
+        signed_by: "Chủ tịch UBND xã".into(),
+    });
     out.push(e);
 
     let mut e = base(8, EventKind::Withdrawn, "2026-10-14T09:00:00+07:00");
-    e.withdrawn = Some(Withdrawn { reason: Some("Người dân rút hồ sơ".into()) });
+    e.withdrawn = Some(Withdrawn {
+        reason: Some("Người dân rút hồ sơ".into()),
+    });
     out.push(e);
 
     let mut e = base(9, EventKind::ResultReady, "2026-10-15T15:00:00+07:00");
-    e.result_ready =
-        Some(ResultReady { decision: Decision::Approved, electronic_result: true, document_number: Some("123/GCNKH".into()) });
+    e.result_ready = Some(ResultReady {
+        decision: Decision::Approved,
+        electronic_result: true,
+        document_number: Some("123/GCNKH".into()),
+    });
     out.push(e);
 
     let mut e = base(10, EventKind::ResultReturned, "2026-10-16T09:00:00+07:00");
-    e.result_returned = Some(ResultReturned { delivery: Delivery::Counter });
+    e.result_returned = Some(ResultReturned {
+        delivery: Delivery::Counter,
+    });
     out.push(e);
 
     let mut e = base(11, EventKind::Survey, "2026-10-17T20:00:00+07:00");
     e.survey = Some(Survey {
         channel: SurveyChannel::Portal,
         overall: Satisfaction::Satisfied,
-        criteria: vec![CriterionScore { code: "SIPAS.1.1".into(), score: 4 }],
+        criteria: vec![CriterionScore {
+            code: "SIPAS.1.1".into(),
+            score: 4,
+        }],
         complaint: false,
     });
     out.push(e);

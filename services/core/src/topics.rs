@@ -23,8 +23,12 @@ pub enum TopicRole {
 
 impl TopicRole {
     /// The input roles, in a fixed order.
-    pub const INPUTS: [TopicRole; 4] =
-        [TopicRole::Receipts, TopicRole::Processing, TopicRole::Returns, TopicRole::Surveys];
+    pub const INPUTS: [TopicRole; 4] = [
+        TopicRole::Receipts,
+        TopicRole::Processing,
+        TopicRole::Returns,
+        TopicRole::Surveys,
+    ];
 
     /// The role an event kind is published to.
     pub fn of(kind: EventKind) -> TopicRole {

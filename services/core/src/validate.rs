@@ -52,7 +52,13 @@ impl fmt::Display for Rejection {
         if self.field.is_empty() {
             write!(f, "{}: {}", self.kind.as_str(), self.detail)
         } else {
-            write!(f, "{}: field `{}`: {}", self.kind.as_str(), self.field, self.detail)
+            write!(
+                f,
+                "{}: field `{}`: {}",
+                self.kind.as_str(),
+                self.field,
+                self.detail
+            )
         }
     }
 }
@@ -62,7 +68,11 @@ impl std::error::Error for Rejection {}
 impl Rejection {
     /// A rejection of `field`.
     pub fn new(kind: RejectKind, field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Rejection { kind, field: field.into(), detail: detail.into() }
+        Rejection {
+            kind,
+            field: field.into(),
+            detail: detail.into(),
+        }
     }
 }
 
@@ -70,14 +80,22 @@ type Check = Result<(), Rejection>;
 
 fn non_empty(field: &str, value: &str) -> Check {
     if value.trim().is_empty() {
-        return Err(Rejection::new(RejectKind::Missing, field, "must not be empty"));
+        return Err(Rejection::new(
+            RejectKind::Missing,
+            field,
+            "must not be empty",
+        ));
     }
     Ok(())
 }
 
 fn max_len(field: &str, value: &str, max: usize) -> Check {
     if value.chars().count() > max {
-        return Err(Rejection::new(RejectKind::Format, field, format!("longer than {max} characters")));
+        return Err(Rejection::new(
+            RejectKind::Format,
+            field,
+            format!("longer than {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -87,7 +105,10 @@ pub fn is_agency_code(code: &str) -> bool {
     !code.is_empty()
         && code.len() <= 64
         && code.split('.').all(|seg| {
-            !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         })
 }
 
@@ -113,9 +134,13 @@ pub fn is_dossier_code(code: &str) -> bool {
 pub fn is_procedure_code(code: &str) -> bool {
     let segs: Vec<&str> = code.split('.').collect();
     segs.len() >= 5
-        && segs[..segs.len() - 1].iter().all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        && segs[..segs.len() - 1]
+            .iter()
+            .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         && segs.last().is_some_and(|s| {
-            !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         })
 }
 
@@ -129,7 +154,8 @@ fn check_applicant(prefix: &str, a: &Applicant) -> Check {
                 IdType::Cccd => number.len() == 12 && number.bytes().all(|b| b.is_ascii_digit()),
                 IdType::Cmnd => number.len() == 9 && number.bytes().all(|b| b.is_ascii_digit()),
                 IdType::Passport => {
-                    (6..=12).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric())
+                    (6..=12).contains(&number.len())
+                        && number.bytes().all(|b| b.is_ascii_alphanumeric())
                 }
                 // 10 digits, or 10 digits, a dash and a 3-digit branch suffix.
                 IdType::TaxCode => match number.split_once('-') {
@@ -137,7 +163,10 @@ fn check_applicant(prefix: &str, a: &Applicant) -> Check {
                     Some((head, branch)) => {
                         head.len() == 10
                             && branch.len() == 3
-                            && head.bytes().chain(branch.bytes()).all(|b| b.is_ascii_digit())
+                            && head
+                                .bytes()
+                                .chain(branch.bytes())
+                                .all(|b| b.is_ascii_digit())
                     }
                 },
                 IdType::Other => !number.trim().is_empty(),
@@ -168,7 +197,11 @@ fn check_applicant(prefix: &str, a: &Applicant) -> Check {
             .filter(|c| !matches!(c, ' ' | '.' | '-'))
             .collect();
         if !(9..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Rejection::new(RejectKind::Format, format!("{prefix}.phone"), "not a phone number"));
+            return Err(Rejection::new(
+                RejectKind::Format,
+                format!("{prefix}.phone"),
+                "not a phone number",
+            ));
         }
     }
     if let Some(email) = &a.email {
@@ -176,7 +209,11 @@ fn check_applicant(prefix: &str, a: &Applicant) -> Check {
             !user.is_empty() && host.contains('.') && !email.contains(char::is_whitespace)
         });
         if !valid {
-            return Err(Rejection::new(RejectKind::Format, format!("{prefix}.email"), "not an email address"));
+            return Err(Rejection::new(
+                RejectKind::Format,
+                format!("{prefix}.email"),
+                "not an email address",
+            ));
         }
     }
     Ok(())
@@ -184,7 +221,11 @@ fn check_applicant(prefix: &str, a: &Applicant) -> Check {
 
 fn check_documents(field: &str, docs: &[SubmittedDocument], must_have: bool) -> Check {
     if must_have && docs.is_empty() {
-        return Err(Rejection::new(RejectKind::Missing, field, "at least one document is required"));
+        return Err(Rejection::new(
+            RejectKind::Missing,
+            field,
+            "at least one document is required",
+        ));
     }
     for (i, d) in docs.iter().enumerate() {
         non_empty(&format!("{field}[{i}].name"), &d.name)?;
@@ -207,7 +248,10 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
         return Err(Rejection::new(
             RejectKind::Format,
             "dossier_code",
-            format!("`{}` is not {{agency-id}}-{{yymmdd}}-{{seq}}", e.dossier_code),
+            format!(
+                "`{}` is not {{agency-id}}-{{yymmdd}}-{{seq}}",
+                e.dossier_code
+            ),
         ));
     }
     if !is_agency_code(&e.agency_code) {
@@ -224,7 +268,11 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
         return Err(Rejection::new(
             RejectKind::Inconsistent,
             "kind",
-            format!("kind {} needs exactly its own payload, found [{}]", e.kind, set.join(", ")),
+            format!(
+                "kind {} needs exactly its own payload, found [{}]",
+                e.kind,
+                set.join(", ")
+            ),
         ));
     }
 
@@ -235,7 +283,10 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
                 return Err(Rejection::new(
                     RejectKind::Format,
                     "received.procedure_code",
-                    format!("`{}` is not a procedure code like 1.003560.000.00.00.H56", r.procedure_code),
+                    format!(
+                        "`{}` is not a procedure code like 1.003560.000.00.00.H56",
+                        r.procedure_code
+                    ),
                 ));
             }
             non_empty("received.procedure_name", &r.procedure_name)?;
@@ -245,7 +296,11 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
             check_applicant("received.applicant", &r.applicant)?;
             check_documents("received.documents", &r.documents, true)?;
             if !(1..=100).contains(&r.sets) {
-                return Err(Rejection::new(RejectKind::Format, "received.sets", "must be between 1 and 100"));
+                return Err(Rejection::new(
+                    RejectKind::Format,
+                    "received.sets",
+                    "must be between 1 and 100",
+                ));
             }
             if !(1..=3650).contains(&r.time_limit.amount) {
                 return Err(Rejection::new(
@@ -267,7 +322,11 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
             non_empty("supplement_requested.request_no", &s.request_no)?;
             non_empty("supplement_requested.reason", &s.reason)?;
             non_empty("supplement_requested.guiding_officer", &s.guiding_officer)?;
-            check_documents("supplement_requested.missing_documents", &s.missing_documents, true)?;
+            check_documents(
+                "supplement_requested.missing_documents",
+                &s.missing_documents,
+                true,
+            )?;
         }
         EventKind::SupplementReceived => {
             let s = e.supplement_received.as_ref().expect("checked above");
@@ -326,9 +385,16 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
         EventKind::Handover => {
             let h = e.handover.as_ref().expect("checked above");
             if !(1..=1000).contains(&h.step) {
-                return Err(Rejection::new(RejectKind::Format, "handover.step", "must be between 1 and 1000"));
+                return Err(Rejection::new(
+                    RejectKind::Format,
+                    "handover.step",
+                    "must be between 1 and 1000",
+                ));
             }
-            for (field, unit) in [("handover.from_unit", &h.from_unit), ("handover.to_unit", &h.to_unit)] {
+            for (field, unit) in [
+                ("handover.from_unit", &h.from_unit),
+                ("handover.to_unit", &h.to_unit),
+            ] {
                 if !is_agency_code(unit) {
                     return Err(Rejection::new(
                         RejectKind::Format,

@@ -21,12 +21,23 @@ fn event(n: u32, kind: EventKind, at: &str) -> DossierEvent {
     );
     match kind {
         EventKind::ResultReady => {
-            e.result_ready = Some(ResultReady { decision: Decision::Approved, electronic_result: false, document_number: None })
+            e.result_ready = Some(ResultReady {
+                decision: Decision::Approved,
+                electronic_result: false,
+                document_number: None,
+            })
         }
-        EventKind::ResultReturned => e.result_returned = Some(ResultReturned { delivery: Delivery::Counter }),
+        EventKind::ResultReturned => {
+            e.result_returned = Some(ResultReturned {
+                delivery: Delivery::Counter,
+            })
+        }
         EventKind::Withdrawn => e.withdrawn = Some(Withdrawn { reason: None }),
         EventKind::ProcessingStopped => {
-            e.processing_stopped = Some(ProcessingStopped { reason: "r".into(), signed_by: "s".into() })
+            e.processing_stopped = Some(ProcessingStopped {
+                reason: "r".into(),
+                signed_by: "s".into(),
+            })
         }
         EventKind::Handover => {
             e.handover = Some(Handover {
@@ -167,7 +178,10 @@ fn a_supplement_request_resent_under_a_new_event_id_is_still_one_request() {
 
 #[test]
 fn a_dossier_waiting_for_the_applicant_ends_at_the_request() {
-    let events = [receipt(), supplement_request(1, "A", "2026-10-09T08:30:00+07:00")];
+    let events = [
+        receipt(),
+        supplement_request(1, "A", "2026-10-09T08:30:00+07:00"),
+    ];
     let s = fold(&events);
     assert_eq!(s.status_code(), 5);
     let c = s.classify(Some(ts("2026-12-01T00:00:00+07:00")));
@@ -190,10 +204,16 @@ fn an_apology_keeps_the_dossier_late_against_its_original_appointment() {
 fn withdrawal_and_stop_end_the_clock() {
     let w = event(1, EventKind::Withdrawn, "2026-10-09T08:00:00+07:00");
     let c = fold(&[receipt(), w]).classify(None);
-    assert_eq!((c.outcome, c.end.unwrap().kind), (Outcome::Early, EndKind::Withdrawn));
+    assert_eq!(
+        (c.outcome, c.end.unwrap().kind),
+        (Outcome::Early, EndKind::Withdrawn)
+    );
     let s = event(2, EventKind::ProcessingStopped, "2026-10-14T08:00:00+07:00");
     let c = fold(&[receipt(), s]).classify(None);
-    assert_eq!((c.outcome, c.end.unwrap().kind), (Outcome::Late, EndKind::Stopped));
+    assert_eq!(
+        (c.outcome, c.end.unwrap().kind),
+        (Outcome::Late, EndKind::Stopped)
+    );
 }
 
 #[test]
@@ -207,11 +227,20 @@ fn refused_at_receipt_is_not_counted() {
 
 #[test]
 fn open_dossiers_are_overdue_only_once_the_watermark_passes_the_appointment() {
-    let s = fold(&[receipt(), event(1, EventKind::Handover, "2026-10-08T10:00:00+07:00")]);
+    let s = fold(&[
+        receipt(),
+        event(1, EventKind::Handover, "2026-10-08T10:00:00+07:00"),
+    ]);
     assert_eq!(s.status_code(), 4);
     assert_eq!(s.classify(None).outcome, Outcome::InProgress);
-    assert_eq!(s.classify(Some(ts("2026-10-13T17:00:00+07:00"))).outcome, Outcome::InProgress);
-    assert_eq!(s.classify(Some(ts("2026-10-13T17:00:01+07:00"))).outcome, Outcome::OverdueInProgress);
+    assert_eq!(
+        s.classify(Some(ts("2026-10-13T17:00:00+07:00"))).outcome,
+        Outcome::InProgress
+    );
+    assert_eq!(
+        s.classify(Some(ts("2026-10-13T17:00:01+07:00"))).outcome,
+        Outcome::OverdueInProgress
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The Rust types and `schemas/*.avsc` agree, and schema changes stay backward compatible.
 
-use apache_avro::schema_compatibility::SchemaCompatibility;
 use apache_avro::schema::{Name, ResolvedSchema};
+use apache_avro::schema_compatibility::SchemaCompatibility;
 use apache_avro::Schema;
 
 type Names<'a> = std::collections::HashMap<Name, &'a Schema>;
@@ -14,12 +14,21 @@ fn every_kind_round_trips_through_avro_and_json() {
     let codec = Codec::new();
     let events = samples::all_kinds();
     let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
-    assert_eq!(kinds.len(), EventKind::ALL.len(), "samples cover every kind");
+    assert_eq!(
+        kinds.len(),
+        EventKind::ALL.len(),
+        "samples cover every kind"
+    );
     for e in &events {
-        motcua_core::validate(e).unwrap_or_else(|r| panic!("sample {} is invalid: {r}", e.event_id));
+        motcua_core::validate(e)
+            .unwrap_or_else(|r| panic!("sample {} is invalid: {r}", e.event_id));
         for enc in [Encoding::Avro, Encoding::Json] {
-            let bytes = codec.encode(e, enc).unwrap_or_else(|r| panic!("{:?} encode {}: {r}", enc, e.kind));
-            let back = codec.decode(&bytes).unwrap_or_else(|r| panic!("{:?} decode {}: {r}", enc, e.kind));
+            let bytes = codec
+                .encode(e, enc)
+                .unwrap_or_else(|r| panic!("{:?} encode {}: {r}", enc, e.kind));
+            let back = codec
+                .decode(&bytes)
+                .unwrap_or_else(|r| panic!("{:?} decode {}: {r}", enc, e.kind));
             assert_eq!(&back, e, "{enc:?} round trip of {}", e.kind);
         }
     }
@@ -31,7 +40,11 @@ fn schema_paths(schema: &Schema, names: &Names, prefix: &str, out: &mut Vec<Stri
         Schema::Ref { name } => schema_paths(names[name], names, prefix, out),
         Schema::Record(r) => {
             for f in &r.fields {
-                let path = if prefix.is_empty() { f.name.clone() } else { format!("{prefix}.{}", f.name) };
+                let path = if prefix.is_empty() {
+                    f.name.clone()
+                } else {
+                    format!("{prefix}.{}", f.name)
+                };
                 out.push(path.clone());
                 schema_paths(&f.schema, names, &path, out);
             }
@@ -50,7 +63,11 @@ fn json_paths(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 out.push(path.clone());
                 json_paths(v, &path, out);
             }
@@ -79,13 +96,19 @@ fn rust_fields_and_schema_fields_are_the_same_set() {
     rust.dedup();
     avro.sort();
     avro.dedup();
-    assert_eq!(rust, avro, "the Rust types and schemas/dossier_event.avsc name different fields");
+    assert_eq!(
+        rust, avro,
+        "the Rust types and schemas/dossier_event.avsc name different fields"
+    );
 }
 
 #[test]
 fn current_schema_reads_data_written_with_every_previous_version() {
     let current = Schema::parse_str(CURRENT_SCHEMA).unwrap();
-    assert!(!PREVIOUS_SCHEMAS.is_empty(), "keep at least the previous version as a fixture");
+    assert!(
+        !PREVIOUS_SCHEMAS.is_empty(),
+        "keep at least the previous version as a fixture"
+    );
     for (version, text) in PREVIOUS_SCHEMAS {
         let old = Schema::parse_str(text).unwrap();
         SchemaCompatibility::can_read(&old, &current)
@@ -97,7 +120,12 @@ fn current_schema_reads_data_written_with_every_previous_version() {
             let mut bytes = vec![0xC3, 0x01];
             bytes.extend(old.fingerprint::<apache_avro::rabin::Rabin>().bytes);
             bytes.extend(apache_avro::to_avro_datum(&old, value).unwrap());
-            assert_eq!(codec.decode(&bytes).unwrap(), e, "{version} datum of {}", e.kind);
+            assert_eq!(
+                codec.decode(&bytes).unwrap(),
+                e,
+                "{version} datum of {}",
+                e.kind
+            );
         }
     }
 }
@@ -107,7 +135,10 @@ fn a_breaking_change_is_detected() {
     // The guard above must be able to fail: a new required field without default breaks.
     let current = Schema::parse_str(CURRENT_SCHEMA).unwrap();
     let mut json: serde_json::Value = serde_json::from_str(CURRENT_SCHEMA).unwrap();
-    json["fields"].as_array_mut().unwrap().push(serde_json::json!({"name": "new_required", "type": "string"}));
+    json["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "new_required", "type": "string"}));
     let broken = Schema::parse_str(&json.to_string()).unwrap();
     assert!(SchemaCompatibility::can_read(&current, &broken).is_err());
 }

@@ -18,7 +18,10 @@ fn codes_follow_the_circular() {
     assert!(!is_dossier_code("H15.50.05.13-2610-0975"));
     assert!(!is_dossier_code("h15-261008-0975"));
     assert!(!is_dossier_code("H15-261008-097"));
-    assert!(!is_dossier_code("H15-999999-0975"), "the date part must be a date");
+    assert!(
+        !is_dossier_code("H15-999999-0975"),
+        "the date part must be a date"
+    );
     assert!(is_procedure_code("1.003560.000.00.00.H56"));
     assert!(!is_procedure_code("1.003560.H56"));
     assert!(!is_procedure_code("1.003560.000.00.00.h56"));
@@ -56,13 +59,38 @@ fn the_payload_must_match_the_kind() {
 
 #[test]
 fn receipts_are_checked_field_by_field() {
-    let cases: Vec<(fn(&mut DossierReceived), RejectKind, &str)> = vec![
-        (|r| r.appointment_at = ts("2026-10-08T09:00:00+07:00"), RejectKind::Inconsistent, "received.appointment_at"),
-        (|r| r.procedure_code = "1.2".into(), RejectKind::Format, "received.procedure_code"),
-        (|r| r.applicant.id_number = Some("12345".into()), RejectKind::Format, "received.applicant.id_number"),
-        (|r| r.applicant.id_type = None, RejectKind::Missing, "received.applicant.id_type"),
-        (|r| r.applicant.phone = Some("09-12".into()), RejectKind::Format, "received.applicant.phone"),
-        (|r| r.applicant.phone = Some("09a2345678".into()), RejectKind::Format, "received.applicant.phone"),
+    type Case = (fn(&mut DossierReceived), RejectKind, &'static str);
+    let cases: Vec<Case> = vec![
+        (
+            |r| r.appointment_at = ts("2026-10-08T09:00:00+07:00"),
+            RejectKind::Inconsistent,
+            "received.appointment_at",
+        ),
+        (
+            |r| r.procedure_code = "1.2".into(),
+            RejectKind::Format,
+            "received.procedure_code",
+        ),
+        (
+            |r| r.applicant.id_number = Some("12345".into()),
+            RejectKind::Format,
+            "received.applicant.id_number",
+        ),
+        (
+            |r| r.applicant.id_type = None,
+            RejectKind::Missing,
+            "received.applicant.id_type",
+        ),
+        (
+            |r| r.applicant.phone = Some("09-12".into()),
+            RejectKind::Format,
+            "received.applicant.phone",
+        ),
+        (
+            |r| r.applicant.phone = Some("09a2345678".into()),
+            RejectKind::Format,
+            "received.applicant.phone",
+        ),
         (
             |r| {
                 r.applicant.id_type = Some(IdType::TaxCode);
@@ -71,11 +99,31 @@ fn receipts_are_checked_field_by_field() {
             RejectKind::Format,
             "received.applicant.id_number",
         ),
-        (|r| r.applicant.email = Some("an at example".into()), RejectKind::Format, "received.applicant.email"),
-        (|r| r.applicant.name = "".into(), RejectKind::Missing, "received.applicant.name"),
-        (|r| r.documents.clear(), RejectKind::Missing, "received.documents"),
-        (|r| r.documents[0].count = 0, RejectKind::Format, "received.documents[0].count"),
-        (|r| r.time_limit.amount = 0, RejectKind::Format, "received.time_limit.amount"),
+        (
+            |r| r.applicant.email = Some("an at example".into()),
+            RejectKind::Format,
+            "received.applicant.email",
+        ),
+        (
+            |r| r.applicant.name = "".into(),
+            RejectKind::Missing,
+            "received.applicant.name",
+        ),
+        (
+            |r| r.documents.clear(),
+            RejectKind::Missing,
+            "received.documents",
+        ),
+        (
+            |r| r.documents[0].count = 0,
+            RejectKind::Format,
+            "received.documents[0].count",
+        ),
+        (
+            |r| r.time_limit.amount = 0,
+            RejectKind::Format,
+            "received.time_limit.amount",
+        ),
         (|r| r.sets = 0, RejectKind::Format, "received.sets"),
     ];
     for (mutate, kind, field) in cases {
@@ -91,26 +139,47 @@ fn other_forms_are_checked() {
 
     let mut stop = all[6].clone();
     stop.form_set = FormSet::Tt01_2018;
-    assert_eq!(rejected(&stop), (RejectKind::Inconsistent, "form_set".into()));
+    assert_eq!(
+        rejected(&stop),
+        (RejectKind::Inconsistent, "form_set".into())
+    );
 
     let mut apology = all[4].clone();
     apology.apology.as_mut().unwrap().new_appointment_at = ts("2026-10-01T00:00:00+07:00");
-    assert_eq!(rejected(&apology), (RejectKind::Inconsistent, "apology.new_appointment_at".into()));
+    assert_eq!(
+        rejected(&apology),
+        (
+            RejectKind::Inconsistent,
+            "apology.new_appointment_at".into()
+        )
+    );
 
     let mut survey = all[10].clone();
     survey.survey.as_mut().unwrap().criteria[0].score = 6;
-    assert_eq!(rejected(&survey), (RejectKind::Format, "survey.criteria[0].score".into()));
+    assert_eq!(
+        rejected(&survey),
+        (RejectKind::Format, "survey.criteria[0].score".into())
+    );
 
     let mut handover = all[1].clone();
     handover.handover.as_mut().unwrap().to_unit = "phòng tư pháp".into();
-    assert_eq!(rejected(&handover), (RejectKind::Format, "handover.to_unit".into()));
+    assert_eq!(
+        rejected(&handover),
+        (RejectKind::Format, "handover.to_unit".into())
+    );
 
     let mut refused = all[5].clone();
     refused.refused.as_mut().unwrap().procedure_code = Some("not-a-code".into());
-    assert_eq!(rejected(&refused), (RejectKind::Format, "refused.procedure_code".into()));
+    assert_eq!(
+        rejected(&refused),
+        (RejectKind::Format, "refused.procedure_code".into())
+    );
     refused.refused.as_mut().unwrap().stage = RefusalStage::AtReceipt;
     refused.refused.as_mut().unwrap().procedure_code = None;
-    assert_eq!(rejected(&refused), (RejectKind::Missing, "refused.procedure_code".into()));
+    assert_eq!(
+        rejected(&refused),
+        (RejectKind::Missing, "refused.procedure_code".into())
+    );
 }
 
 #[test]
@@ -132,7 +201,10 @@ fn undecodable_bytes_are_rejected_with_the_reason() {
         (b"hello", RejectKind::Undecodable),
         (b"{\"event_id\": ", RejectKind::Undecodable),
         (&[0xC3, 0x01, 1, 2, 3][..], RejectKind::Undecodable),
-        (&[0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9][..], RejectKind::Undecodable),
+        (
+            &[0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9][..],
+            RejectKind::Undecodable,
+        ),
     ] {
         let r = codec.decode(bytes).expect_err("must not decode");
         assert_eq!(r.kind, kind, "{bytes:?}: {r}");
@@ -147,7 +219,10 @@ fn undecodable_bytes_are_rejected_with_the_reason() {
 fn json_errors_name_the_field() {
     let codec = Codec::new();
     let mut v = serde_json::to_value(samples::received()).unwrap();
-    v["received"].as_object_mut().unwrap().remove("appointment_at");
+    v["received"]
+        .as_object_mut()
+        .unwrap()
+        .remove("appointment_at");
     let r = codec.decode(v.to_string().as_bytes()).unwrap_err();
     assert_eq!(r.kind, RejectKind::Missing);
     assert_eq!(r.field, "received.appointment_at");
@@ -156,7 +231,10 @@ fn json_errors_name_the_field() {
     let mut v = serde_json::to_value(samples::received()).unwrap();
     v["occurred_at"] = "2026-10-08 09:15".into();
     let r = codec.decode(v.to_string().as_bytes()).unwrap_err();
-    assert_eq!((r.kind, r.field.as_str()), (RejectKind::Format, "occurred_at"));
+    assert_eq!(
+        (r.kind, r.field.as_str()),
+        (RejectKind::Format, "occurred_at")
+    );
 
     let mut v = serde_json::to_value(samples::received()).unwrap();
     v["kind"] = "LOST".into();

@@ -73,7 +73,12 @@ pub struct ProcessorConfig {
 
 impl ProcessorConfig {
     /// A configuration with the documented defaults.
-    pub fn new(kafka: KafkaSettings, topics: TopicNames, store: StoreSettings, pseudonym_key: Vec<u8>) -> Self {
+    pub fn new(
+        kafka: KafkaSettings,
+        topics: TopicNames,
+        store: StoreSettings,
+        pseudonym_key: Vec<u8>,
+    ) -> Self {
         ProcessorConfig {
             kafka,
             topics,
@@ -148,13 +153,22 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<Summary, ProcessorError> {
     let started = Instant::now();
-    let pseudonymizer = Pseudonymizer::new(&config.pseudonym_key).map_err(ProcessorError::Config)?;
-    let kafka_err = |source| ProcessorError::Kafka { brokers: config.kafka.brokers.clone(), source };
+    let pseudonymizer =
+        Pseudonymizer::new(&config.pseudonym_key).map_err(ProcessorError::Config)?;
+    let kafka_err = |source| ProcessorError::Kafka {
+        brokers: config.kafka.brokers.clone(),
+        source,
+    };
 
     let store = Store::new(config.store.clone());
     store.ping().await?;
 
-    let inputs: Vec<String> = config.topics.inputs().iter().map(|s| s.to_string()).collect();
+    let inputs: Vec<String> = config
+        .topics
+        .inputs()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let (partitions, end_offsets) = {
         let settings = config.kafka.clone();
         let inputs = inputs.clone();
@@ -164,12 +178,18 @@ pub async fn run(
             .map_err(kafka_err)?
     };
 
-    let consumer: StreamConsumer = config.kafka.consumer(&config.group).create().map_err(kafka_err)?;
+    let consumer: StreamConsumer = config
+        .kafka
+        .consumer(&config.group)
+        .create()
+        .map_err(kafka_err)?;
     // State lives in memory and is rebuilt by replaying every input partition from the start;
     // the sinks are idempotent, so the replay changes no figure.
     let mut assignment = TopicPartitionList::new();
     for (topic, p) in &partitions {
-        assignment.add_partition_offset(topic, *p, Offset::Beginning).expect("valid offset");
+        assignment
+            .add_partition_offset(topic, *p, Offset::Beginning)
+            .expect("valid offset");
     }
     consumer.assign(&assignment).map_err(kafka_err)?;
     let dlq: FutureProducer = config.kafka.producer().create().map_err(kafka_err)?;
@@ -178,11 +198,18 @@ pub async fn run(
     let probe: Arc<BaseConsumer> = Arc::new(config.kafka.client().create().map_err(kafka_err)?);
     let mut last_lag = Instant::now() - LAG_INTERVAL;
     let mut op = DossierOperator::new(pseudonymizer);
-    op.expect_partitions(end_offsets.iter().filter(|(_, end)| **end > 0).map(|(tp, _)| tp.clone()));
+    op.expect_partitions(
+        end_offsets
+            .iter()
+            .filter(|(_, end)| **end > 0)
+            .map(|(tp, _)| tp.clone()),
+    );
     let mut summary = Summary::default();
     let mut next_offsets: HashMap<(String, i32), i64> = HashMap::new();
     let at_end = |next: &HashMap<(String, i32), i64>| {
-        end_offsets.iter().all(|(tp, end)| *end <= 0 || next.get(tp).is_some_and(|n| n >= end))
+        end_offsets
+            .iter()
+            .all(|(tp, end)| *end <= 0 || next.get(tp).is_some_and(|n| n >= end))
     };
 
     'run: loop {
@@ -223,14 +250,21 @@ pub async fn run(
             drop(message);
             *consumed_by_topic.entry(record.topic.clone()).or_default() += 1;
             batch_offsets.insert((record.topic.clone(), record.partition), record.offset + 1);
-            if end_offsets.get(&(record.topic.clone(), record.partition)).is_some_and(|end| record.offset + 1 >= *end) {
+            if end_offsets
+                .get(&(record.topic.clone(), record.partition))
+                .is_some_and(|end| record.offset + 1 >= *end)
+            {
                 op.caught_up(&record.topic, record.partition);
             }
             match op.ingest(&record, now) {
-                Outcome::Accepted { row, duplicate, kind } => {
+                Outcome::Accepted {
+                    row,
+                    duplicate,
+                    kind,
+                } => {
                     duplicates += duplicate as u64;
                     *folded_by_kind.entry(kind).or_default() += !duplicate as u64;
-                    events.push(row);
+                    events.push(*row);
                 }
                 Outcome::Rejected(rejection) => dead.push(DeadLetter { record, rejection }),
             }
@@ -247,8 +281,14 @@ pub async fn run(
             // idempotent sinks absorb.
             send_dead_letters(&dlq, &config.topics.dead_letter, &dead, &shutdown).await?;
             for d in &dead {
-                metrics.rejected.with_label_values(&[d.rejection.kind.as_str()]).inc();
-                *summary.rejected_by_reason.entry(d.rejection.kind.as_str()).or_default() += 1;
+                metrics
+                    .rejected
+                    .with_label_values(&[d.rejection.kind.as_str()])
+                    .inc();
+                *summary
+                    .rejected_by_reason
+                    .entry(d.rejection.kind.as_str())
+                    .or_default() += 1;
                 warn!(topic = %d.record.topic, partition = d.record.partition, offset = d.record.offset,
                       reason = %d.rejection, "record dead-lettered");
             }
@@ -256,7 +296,10 @@ pub async fn run(
             let states: Vec<StateRow> = op.drain_dirty(now);
             write(&store, &metrics, "dossier_state", &states, &shutdown).await?;
             next_offsets.extend(batch_offsets.iter().map(|(k, v)| (k.clone(), *v)));
-            let watermark = op.watermark().map(|w| w.timestamp() as u32).unwrap_or_default();
+            let watermark = op
+                .watermark()
+                .map(|w| w.timestamp() as u32)
+                .unwrap_or_default();
             let progress: Vec<ProgressRow> = batch_offsets
                 .iter()
                 .map(|((topic, p), next)| ProgressRow {
@@ -272,7 +315,8 @@ pub async fn run(
 
             let mut tpl = TopicPartitionList::new();
             for ((topic, p), next) in &batch_offsets {
-                tpl.add_partition_offset(topic, *p, Offset::Offset(*next)).expect("valid offset");
+                tpl.add_partition_offset(topic, *p, Offset::Offset(*next))
+                    .expect("valid offset");
             }
             consumer.store_offsets(&tpl).map_err(kafka_err)?;
 
@@ -287,7 +331,9 @@ pub async fn run(
             metrics.awaiting_receipt.set(op.awaiting_receipt() as i64);
             metrics.watermark.set(watermark as i64);
             metrics.batch_size.observe(records as f64);
-            metrics.batch_duration.observe(batch_started.elapsed().as_secs_f64());
+            metrics
+                .batch_duration
+                .observe(batch_started.elapsed().as_secs_f64());
             summary.consumed += records as u64;
             summary.accepted += events.len() as u64;
             summary.duplicates += duplicates;
@@ -309,8 +355,13 @@ pub async fn run(
     }
     summary.dossiers = op.dossiers();
     summary.elapsed = started.elapsed();
-    info!(consumed = summary.consumed, rejected = summary.rejected, dossiers = summary.dossiers,
-          elapsed_s = summary.elapsed.as_secs_f64(), "processor stopped");
+    info!(
+        consumed = summary.consumed,
+        rejected = summary.rejected,
+        dossiers = summary.dossiers,
+        elapsed_s = summary.elapsed.as_secs_f64(),
+        "processor stopped"
+    );
     Ok(summary)
 }
 
@@ -329,14 +380,22 @@ async fn update_lag(
     let ends = tokio::task::spawn_blocking(move || {
         partitions
             .into_iter()
-            .filter_map(|(t, p)| probe.fetch_watermarks(&t, p, Duration::from_secs(2)).ok().map(|(_, high)| ((t, p), high)))
+            .filter_map(|(t, p)| {
+                probe
+                    .fetch_watermarks(&t, p, Duration::from_secs(2))
+                    .ok()
+                    .map(|(_, high)| ((t, p), high))
+            })
             .collect::<Vec<_>>()
     })
     .await
     .unwrap_or_default();
     for ((topic, p), high) in ends {
         let next = next_offsets.get(&(topic.clone(), p)).copied().unwrap_or(0);
-        metrics.lag.with_label_values(&[&topic, &p.to_string()]).set((high - next).max(0));
+        metrics
+            .lag
+            .with_label_values(&[&topic, &p.to_string()])
+            .set((high - next).max(0));
     }
 }
 
@@ -391,7 +450,9 @@ struct Backoff {
 
 impl Backoff {
     fn new() -> Self {
-        Backoff { next: Duration::from_millis(200) }
+        Backoff {
+            next: Duration::from_millis(200),
+        }
     }
 
     async fn wait(&mut self, shutdown: &CancellationToken) -> Result<(), ProcessorError> {
@@ -425,8 +486,14 @@ where
         || store.insert::<T>(table, rows),
     )
     .await?;
-    metrics.insert_duration.with_label_values(&[table]).observe(started.elapsed().as_secs_f64());
-    metrics.rows_written.with_label_values(&[table]).inc_by(rows.len() as u64);
+    metrics
+        .insert_duration
+        .with_label_values(&[table])
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .rows_written
+        .with_label_values(&[table])
+        .inc_by(rows.len() as u64);
     Ok(())
 }
 
@@ -435,12 +502,30 @@ fn dead_letter_headers(d: &DeadLetter) -> OwnedHeaders {
     let offset = d.record.offset.to_string();
     let error = d.rejection.to_string();
     OwnedHeaders::new()
-        .insert(Header { key: DLQ_REASON, value: Some(d.rejection.kind.as_str()) })
-        .insert(Header { key: DLQ_FIELD, value: Some(d.rejection.field.as_str()) })
-        .insert(Header { key: DLQ_ERROR, value: Some(error.as_str()) })
-        .insert(Header { key: DLQ_TOPIC, value: Some(d.record.topic.as_str()) })
-        .insert(Header { key: DLQ_PARTITION, value: Some(partition.as_str()) })
-        .insert(Header { key: DLQ_OFFSET, value: Some(offset.as_str()) })
+        .insert(Header {
+            key: DLQ_REASON,
+            value: Some(d.rejection.kind.as_str()),
+        })
+        .insert(Header {
+            key: DLQ_FIELD,
+            value: Some(d.rejection.field.as_str()),
+        })
+        .insert(Header {
+            key: DLQ_ERROR,
+            value: Some(error.as_str()),
+        })
+        .insert(Header {
+            key: DLQ_TOPIC,
+            value: Some(d.record.topic.as_str()),
+        })
+        .insert(Header {
+            key: DLQ_PARTITION,
+            value: Some(partition.as_str()),
+        })
+        .insert(Header {
+            key: DLQ_OFFSET,
+            value: Some(offset.as_str()),
+        })
 }
 
 /// Publishes a batch's dead letters (original key and value, the reason in headers) and
@@ -457,7 +542,8 @@ async fn send_dead_letters(
         let deliveries: Vec<_> = pending
             .iter()
             .map(|d| {
-                let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(dead_letter_headers(d));
+                let mut record: FutureRecord<'_, [u8], [u8]> =
+                    FutureRecord::to(topic).headers(dead_letter_headers(d));
                 if let Some(k) = &d.record.key {
                     record = record.key(k.as_slice());
                 }
@@ -484,5 +570,9 @@ async fn send_dead_letters(
 
 /// Reads a header value as UTF-8 (for tests and tools reading the dead-letter topic).
 pub fn header<'a>(headers: &'a rdkafka::message::BorrowedHeaders, key: &str) -> Option<&'a str> {
-    headers.iter().find(|h| h.key == key).and_then(|h| h.value).and_then(|v| std::str::from_utf8(v).ok())
+    headers
+        .iter()
+        .find(|h| h.key == key)
+        .and_then(|h| h.value)
+        .and_then(|v| std::str::from_utf8(v).ok())
 }

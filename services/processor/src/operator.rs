@@ -32,8 +32,8 @@ pub struct InputRecord {
 pub enum Outcome {
     /// A valid event, folded (or recognised as a duplicate); write its raw row.
     Accepted {
-        /// Raw event row.
-        row: EventRow,
+        /// Raw event row (boxed: it dwarfs the other variant).
+        row: Box<EventRow>,
         /// Whether the id had been folded before.
         duplicate: bool,
         /// Kind label, for metrics.
@@ -99,27 +99,41 @@ impl DossierOperator {
                 if event.occurred_at > *slot {
                     *slot = event.occurred_at;
                 }
-                Outcome::Accepted { row: event_row(&event, record, now), duplicate, kind: event.kind.as_str() }
+                Outcome::Accepted {
+                    row: Box::new(event_row(&event, record, now)),
+                    duplicate,
+                    kind: event.kind.as_str(),
+                }
             }
             Err(rejection) => Outcome::Rejected(rejection),
         }
     }
 
     fn accept(&self, record: &InputRecord) -> Result<DossierEvent, Rejection> {
-        let payload = record
-            .payload
-            .as_deref()
-            .ok_or_else(|| Rejection::new(RejectKind::Undecodable, "", "record has no value (tombstone)"))?;
+        let payload = record.payload.as_deref().ok_or_else(|| {
+            Rejection::new(
+                RejectKind::Undecodable,
+                "",
+                "record has no value (tombstone)",
+            )
+        })?;
         let event = self.codec.decode(payload)?;
         validate(&event)?;
         // The key decides the partition; a wrong key would put the dossier's events on
         // different partitions of the co-partitioned topics.
         if record.key.as_deref() != Some(event.dossier_code.as_bytes()) {
-            let key = record.key.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+            let key = record
+                .key
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
             return Err(Rejection::new(
                 RejectKind::Inconsistent,
                 "dossier_code",
-                format!("message key `{key}` is not the event's dossier code `{}`", event.dossier_code),
+                format!(
+                    "message key `{key}` is not the event's dossier code `{}`",
+                    event.dossier_code
+                ),
             ));
         }
         Ok(event)
@@ -155,7 +169,10 @@ impl DossierOperator {
 
     /// Dossiers held without a receipt.
     pub fn awaiting_receipt(&self) -> usize {
-        self.states.values().filter(|s| s.receipt.is_none() && s.refused_at_receipt.is_none()).count()
+        self.states
+            .values()
+            .filter(|s| s.receipt.is_none() && s.refused_at_receipt.is_none())
+            .count()
     }
 
     /// A dossier's state.
@@ -206,8 +223,14 @@ fn agency_of(dossier_code: &str) -> &str {
 fn state_row(code: &str, s: &DossierState, as_of: Option<Timestamp>, now: u32) -> StateRow {
     let c = s.classify(as_of);
     let r = s.receipt.as_ref();
-    let agency_code = r.map(|r| r.agency_code.clone()).unwrap_or_else(|| agency_of(code).to_string());
-    let province_code = agency_code.split('.').next().unwrap_or_default().to_string();
+    let agency_code = r
+        .map(|r| r.agency_code.clone())
+        .unwrap_or_else(|| agency_of(code).to_string());
+    let province_code = agency_code
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let label = |x: Option<&str>| x.unwrap_or_default().to_string();
     StateRow {
         dossier_code: code.to_string(),
@@ -273,10 +296,26 @@ mod tests {
         let mut wrong_key = record(&receipt, 2, Encoding::Avro);
         wrong_key.key = Some(b"other".to_vec());
 
-        assert!(matches!(op.ingest(&bad, 0), Outcome::Rejected(r) if r.kind == RejectKind::Undecodable));
-        assert!(matches!(op.ingest(&wrong_key, 0), Outcome::Rejected(r) if r.field == "dossier_code"));
-        assert!(matches!(op.ingest(&record(&receipt, 3, Encoding::Avro), 0), Outcome::Accepted { duplicate: false, .. }));
-        assert!(matches!(op.ingest(&record(&receipt, 4, Encoding::Json), 0), Outcome::Accepted { duplicate: true, .. }));
+        assert!(
+            matches!(op.ingest(&bad, 0), Outcome::Rejected(r) if r.kind == RejectKind::Undecodable)
+        );
+        assert!(
+            matches!(op.ingest(&wrong_key, 0), Outcome::Rejected(r) if r.field == "dossier_code")
+        );
+        assert!(matches!(
+            op.ingest(&record(&receipt, 3, Encoding::Avro), 0),
+            Outcome::Accepted {
+                duplicate: false,
+                ..
+            }
+        ));
+        assert!(matches!(
+            op.ingest(&record(&receipt, 4, Encoding::Json), 0),
+            Outcome::Accepted {
+                duplicate: true,
+                ..
+            }
+        ));
         let rows = op.drain_dirty(0);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].version, 1);
@@ -289,31 +328,54 @@ mod tests {
         let mut op = operator();
         let mut rows = Vec::new();
         for (i, e) in samples::all_kinds().iter().enumerate() {
-            if let Outcome::Accepted { row, .. } = op.ingest(&record(e, i as i64, Encoding::Avro), 0) {
+            if let Outcome::Accepted { row, .. } =
+                op.ingest(&record(e, i as i64, Encoding::Avro), 0)
+            {
                 rows.push(format!("{row:?}"));
             }
         }
         rows.extend(op.drain_dirty(0).iter().map(|r| format!("{r:?}")));
         assert_eq!(rows.len(), samples::all_kinds().len() + 1);
-        for clear in ["Nguyễn Văn An", "056090001234", "0912345678", "an.nguyen@example.vn", "Trần Phú"] {
-            assert!(rows.iter().all(|r| !r.contains(clear)), "{clear} reached a row");
+        for clear in [
+            "Nguyễn Văn An",
+            "056090001234",
+            "0912345678",
+            "an.nguyen@example.vn",
+            "Trần Phú",
+        ] {
+            assert!(
+                rows.iter().all(|r| !r.contains(clear)),
+                "{clear} reached a row"
+            );
         }
     }
 
     #[test]
     fn the_watermark_waits_for_every_partition_is_the_slowest_and_never_goes_back() {
         let mut op = operator();
-        op.expect_partitions([("t".to_string(), 0), ("t".to_string(), 1), ("t".to_string(), 2)]);
+        op.expect_partitions([
+            ("t".to_string(), 0),
+            ("t".to_string(), 1),
+            ("t".to_string(), 2),
+        ]);
         let receipt = samples::received();
         let later = samples::all_kinds().remove(9);
         let mut r = record(&later, 0, Encoding::Avro);
         r.partition = 1;
         op.ingest(&r, 0);
-        assert_eq!(op.watermark(), None, "partitions 0 and 2 have not delivered yet");
+        assert_eq!(
+            op.watermark(),
+            None,
+            "partitions 0 and 2 have not delivered yet"
+        );
         op.ingest(&record(&receipt, 0, Encoding::Avro), 0);
         assert_eq!(op.watermark(), None, "partition 2 has not delivered yet");
         op.caught_up("t", 2);
-        assert_eq!(op.watermark(), Some(receipt.occurred_at), "the slowest partition sets it");
+        assert_eq!(
+            op.watermark(),
+            Some(receipt.occurred_at),
+            "the slowest partition sets it"
+        );
         // Partition 2 delivers an older event: the watermark does not go back.
         let mut old = samples::all_kinds().remove(1);
         old.occurred_at = receipt.occurred_at - chrono::Duration::days(3);

@@ -44,7 +44,10 @@ pub struct KafkaSettings {
 impl KafkaSettings {
     /// Settings for `brokers` with no extras.
     pub fn new(brokers: impl Into<String>) -> Self {
-        KafkaSettings { brokers: brokers.into(), extra: Vec::new() }
+        KafkaSettings {
+            brokers: brokers.into(),
+            extra: Vec::new(),
+        }
     }
 
     /// Bootstrap servers plus the extras: the base of every client.
@@ -123,9 +126,18 @@ pub struct EventProducer {
 
 impl EventProducer {
     /// A producer writing `encoding` to `topics`.
-    pub fn new(settings: &KafkaSettings, topics: TopicNames, encoding: Encoding) -> Result<Self, KafkaError> {
+    pub fn new(
+        settings: &KafkaSettings,
+        topics: TopicNames,
+        encoding: Encoding,
+    ) -> Result<Self, KafkaError> {
         let producer: FutureProducer = settings.producer().create()?;
-        Ok(EventProducer { producer, codec: Arc::new(Codec::new()), topics, encoding })
+        Ok(EventProducer {
+            producer,
+            codec: Arc::new(Codec::new()),
+            topics,
+            encoding,
+        })
     }
 
     /// Validates and encodes without sending: `(topic, payload)`.
@@ -140,12 +152,20 @@ impl EventProducer {
     pub async fn enqueue(&self, event: &DossierEvent) -> Result<DeliveryFuture, SendError> {
         let (topic, payload) = self
             .prepare(event)
-            .map_err(|rejection| SendError::Invalid { event_id: event.event_id.clone(), rejection })?;
+            .map_err(|rejection| SendError::Invalid {
+                event_id: event.event_id.clone(),
+                rejection,
+            })?;
         // One header only: the payload is self-describing (its first bytes tell JSON from
         // Avro) and carries id and kind; every header is a row the broker must store.
-        let headers = OwnedHeaders::new()
-            .insert(Header { key: HEADER_CONTENT_TYPE, value: Some(self.encoding.content_type()) });
-        let mut record = FutureRecord::to(topic).key(event.dossier_code.as_str()).payload(&payload).headers(headers);
+        let headers = OwnedHeaders::new().insert(Header {
+            key: HEADER_CONTENT_TYPE,
+            value: Some(self.encoding.content_type()),
+        });
+        let mut record = FutureRecord::to(topic)
+            .key(event.dossier_code.as_str())
+            .payload(&payload)
+            .headers(headers);
         loop {
             match self.producer.send_result(record) {
                 Ok(delivery) => return Ok(delivery),

@@ -22,13 +22,15 @@ pub async fn create_topics(
     partitions: i32,
 ) -> Result<Vec<String>, KafkaError> {
     let admin: AdminClient<DefaultClientContext> = settings.client().create()?;
-    let all: Vec<&str> = names.inputs().into_iter().chain([names.dead_letter.as_str()]).collect();
+    let all: Vec<&str> = names
+        .inputs()
+        .into_iter()
+        .chain([names.dead_letter.as_str()])
+        .collect();
     // Explicit retention: some clients (Quix Streams) read it back through DescribeConfigs.
     let new: Vec<NewTopic> = all
         .iter()
-        .map(|t| {
-            NewTopic::new(t, partitions, TopicReplication::Fixed(1)).set("retention.ms", "-1")
-        })
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)).set("retention.ms", "-1"))
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let mut created = Vec::new();
@@ -36,15 +38,22 @@ pub async fn create_topics(
         match result {
             Ok(name) => created.push(name),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((name, code)) => return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
-                tracing::error!(topic = %name, ?code, "topic creation failed");
-            }),
+            Err((name, code)) => {
+                return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
+                    tracing::error!(topic = %name, ?code, "topic creation failed");
+                })
+            }
         }
     }
     let counts = partition_counts(settings, &all, Duration::from_secs(10))?;
     for (topic, count) in all.iter().zip(counts) {
         if *topic != names.dead_letter && count != partitions as usize {
-            tracing::error!(topic, count, expected = partitions, "topic exists with another partition count");
+            tracing::error!(
+                topic,
+                count,
+                expected = partitions,
+                "topic exists with another partition count"
+            );
             return Err(KafkaError::AdminOpCreation(format!(
                 "topic {topic} has {count} partitions, expected {partitions}: input topics must be co-partitioned"
             )));

@@ -48,7 +48,9 @@ pub struct ProcessorMetrics {
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
-    registry.register(Box::new(metric.clone())).expect("metric names are unique");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric names are unique");
     metric
 }
 
@@ -58,12 +60,24 @@ impl ProcessorMetrics {
         let registry = Registry::new();
         let r = &registry;
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
-            register(r, IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"))
+            register(
+                r,
+                IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"),
+            )
         };
-        let gauge = |name: &str, help: &str| register(r, IntGauge::new(name, help).expect("valid metric"));
+        let gauge =
+            |name: &str, help: &str| register(r, IntGauge::new(name, help).expect("valid metric"));
         ProcessorMetrics {
-            consumed: counter_vec(names::PROCESSOR_EVENTS_CONSUMED, "Records read from input topics.", &["topic"]),
-            folded: counter_vec(names::PROCESSOR_EVENTS_FOLDED, "Valid events folded into dossier state.", &["kind"]),
+            consumed: counter_vec(
+                names::PROCESSOR_EVENTS_CONSUMED,
+                "Records read from input topics.",
+                &["topic"],
+            ),
+            folded: counter_vec(
+                names::PROCESSOR_EVENTS_FOLDED,
+                "Valid events folded into dossier state.",
+                &["kind"],
+            ),
             rejected: counter_vec(
                 names::PROCESSOR_EVENTS_REJECTED,
                 "Records sent to the dead-letter topic.",
@@ -71,8 +85,11 @@ impl ProcessorMetrics {
             ),
             duplicates: register(
                 r,
-                IntCounter::new(names::PROCESSOR_EVENTS_DUPLICATE, "Events whose id was already folded.")
-                    .expect("valid metric"),
+                IntCounter::new(
+                    names::PROCESSOR_EVENTS_DUPLICATE,
+                    "Events whose id was already folded.",
+                )
+                .expect("valid metric"),
             ),
             dossiers: gauge(names::PROCESSOR_DOSSIERS, "Dossiers held in state."),
             awaiting_receipt: gauge(
@@ -82,38 +99,59 @@ impl ProcessorMetrics {
             lag: register(
                 r,
                 IntGaugeVec::new(
-                    Opts::new(names::PROCESSOR_CONSUMER_LAG, "Messages between position and partition end."),
+                    Opts::new(
+                        names::PROCESSOR_CONSUMER_LAG,
+                        "Messages between position and partition end.",
+                    ),
                     &["topic", "partition"],
                 )
                 .expect("valid metric"),
             ),
-            watermark: gauge(names::PROCESSOR_WATERMARK, "Event-time watermark, Unix seconds."),
+            watermark: gauge(
+                names::PROCESSOR_WATERMARK,
+                "Event-time watermark, Unix seconds.",
+            ),
             batch_duration: register(
                 r,
                 Histogram::with_opts(
-                    HistogramOpts::new(names::PROCESSOR_BATCH_DURATION, "Batch duration, first record to offsets stored.")
-                        .buckets(prometheus::exponential_buckets(0.005, 2.0, 14).expect("valid buckets")),
+                    HistogramOpts::new(
+                        names::PROCESSOR_BATCH_DURATION,
+                        "Batch duration, first record to offsets stored.",
+                    )
+                    .buckets(
+                        prometheus::exponential_buckets(0.005, 2.0, 14).expect("valid buckets"),
+                    ),
                 )
                 .expect("valid metric"),
             ),
             batch_size: register(
                 r,
                 Histogram::with_opts(
-                    HistogramOpts::new(names::PROCESSOR_BATCH_SIZE, "Records per batch.")
-                        .buckets(prometheus::exponential_buckets(1.0, 4.0, 10).expect("valid buckets")),
+                    HistogramOpts::new(names::PROCESSOR_BATCH_SIZE, "Records per batch.").buckets(
+                        prometheus::exponential_buckets(1.0, 4.0, 10).expect("valid buckets"),
+                    ),
                 )
                 .expect("valid metric"),
             ),
             insert_duration: register(
                 r,
                 HistogramVec::new(
-                    HistogramOpts::new(names::CLICKHOUSE_INSERT_DURATION, "ClickHouse insert duration.")
-                        .buckets(prometheus::exponential_buckets(0.002, 2.0, 14).expect("valid buckets")),
+                    HistogramOpts::new(
+                        names::CLICKHOUSE_INSERT_DURATION,
+                        "ClickHouse insert duration.",
+                    )
+                    .buckets(
+                        prometheus::exponential_buckets(0.002, 2.0, 14).expect("valid buckets"),
+                    ),
                     &["table"],
                 )
                 .expect("valid metric"),
             ),
-            rows_written: counter_vec(names::CLICKHOUSE_ROWS_WRITTEN, "Rows written to ClickHouse.", &["table"]),
+            rows_written: counter_vec(
+                names::CLICKHOUSE_ROWS_WRITTEN,
+                "Rows written to ClickHouse.",
+                &["table"],
+            ),
             insert_retries: counter_vec(
                 names::CLICKHOUSE_INSERT_RETRIES,
                 "ClickHouse inserts retried after an error.",
@@ -138,7 +176,9 @@ impl Default for ProcessorMetrics {
 /// Prometheus text format of a registry.
 pub fn render(registry: &Registry) -> String {
     let mut buf = Vec::new();
-    TextEncoder::new().encode(&registry.gather(), &mut buf).expect("text encoding cannot fail");
+    TextEncoder::new()
+        .encode(&registry.gather(), &mut buf)
+        .expect("text encoding cannot fail");
     String::from_utf8(buf).expect("exposition is UTF-8")
 }
 
@@ -152,13 +192,18 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let app = Router::new()
-        .route("/metrics", get(move || {
-            let registry = registry.clone();
-            async move { render(&registry) }
-        }))
+        .route(
+            "/metrics",
+            get(move || {
+                let registry = registry.clone();
+                async move { render(&registry) }
+            }),
+        )
         .route("/health", get(|| async { "ok" }));
     tokio::spawn(async move {
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
         if let Err(e) = served {
             tracing::error!(error = %e, "metrics endpoint stopped");
         }

@@ -12,8 +12,11 @@ use clickhouse::{Client, Compression, Row};
 use serde::{Deserialize, Serialize};
 
 /// Migrations, in order: (version, name, SQL with `${db}` placeholders).
-pub const MIGRATIONS: &[(u32, &str, &str)] =
-    &[(1, "init", include_str!("../../../deploy/clickhouse/migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../../../deploy/clickhouse/migrations/0001_init.sql"),
+)];
 
 /// Where the store is.
 #[derive(Debug, Clone)]
@@ -70,7 +73,10 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("url", &self.settings.url).field("database", &self.settings.database).finish()
+        f.debug_struct("Store")
+            .field("url", &self.settings.url)
+            .field("database", &self.settings.database)
+            .finish()
     }
 }
 
@@ -113,7 +119,11 @@ impl Store {
             server = server.with_password(password);
         }
         let client = server.clone().with_database(&settings.database);
-        Store { client, server, settings }
+        Store {
+            client,
+            server,
+            settings,
+        }
     }
 
     /// The database name.
@@ -133,7 +143,10 @@ impl Store {
             .fetch_one::<u8>()
             .await
             .map(|_| ())
-            .map_err(|source| StoreError::Unreachable { url: self.settings.url.clone(), source })
+            .map_err(|source| StoreError::Unreachable {
+                url: self.settings.url.clone(),
+                source,
+            })
     }
 
     /// Creates the database if needed and applies the migrations not yet applied, in order.
@@ -141,7 +154,10 @@ impl Store {
     pub async fn migrate(&self) -> Result<Vec<u32>> {
         self.ping().await?;
         let db = &self.settings.database;
-        self.server.query(&format!("CREATE DATABASE IF NOT EXISTS {db}")).execute().await?;
+        self.server
+            .query(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
+            .execute()
+            .await?;
         self.server
             .query(&format!(
                 "CREATE TABLE IF NOT EXISTS {db}.schema_migrations \
@@ -163,19 +179,27 @@ impl Store {
                 continue;
             }
             for statement in statements(sql, db) {
-                self.server.query(&statement).execute().await.map_err(|source| StoreError::Migration {
-                    version: *version,
-                    name,
-                    statement: statement.lines().next().unwrap_or_default().to_string(),
-                    source,
-                })?;
+                self.server
+                    .query(&statement)
+                    .execute()
+                    .await
+                    .map_err(|source| StoreError::Migration {
+                        version: *version,
+                        name,
+                        statement: statement.lines().next().unwrap_or_default().to_string(),
+                        source,
+                    })?;
             }
             let now = chrono::Utc::now().timestamp() as u32;
             self.insert::<MigrationRow>(
                 "schema_migrations",
-                &[MigrationRow { version: *version, name: name.to_string(), applied_at: now }],
+                &[MigrationRow {
+                    version: *version,
+                    name: name.to_string(),
+                    applied_at: now,
+                }],
             )
-                .await?;
+            .await?;
             tracing::info!(version, name, database = %db, "migration applied");
             applied.push(*version);
         }
@@ -185,7 +209,13 @@ impl Store {
     /// Drops the whole database (demo runs and tests start clean with it).
     pub async fn drop_database(&self) -> Result<()> {
         self.ping().await?;
-        self.server.query(&format!("DROP DATABASE IF EXISTS {}", self.settings.database)).execute().await?;
+        self.server
+            .query(&format!(
+                "DROP DATABASE IF EXISTS {}",
+                self.settings.database
+            ))
+            .execute()
+            .await?;
         Ok(())
     }
 
@@ -353,7 +383,9 @@ mod tests {
     fn migrations_split_into_statements_with_the_database_substituted() {
         let s = statements(MIGRATIONS[0].2, "it_db");
         assert!(s.len() >= 8, "{}", s.len());
-        assert!(s.iter().all(|st| !st.contains("${db}") && !st.ends_with(';')));
+        assert!(s
+            .iter()
+            .all(|st| !st.contains("${db}") && !st.ends_with(';')));
         assert!(s[0].starts_with("CREATE TABLE IF NOT EXISTS it_db.dossier_events"));
     }
 }
