@@ -341,6 +341,61 @@ fn print_processor(s: &Summary) {
     for (reason, n) in &s.rejected_by_reason {
         println!("  dead-lettered {reason:<16} {n:>8}");
     }
+    if let (Some(p50), Some(p95), Some(max)) = (
+        s.batch_quantile(0.5),
+        s.batch_quantile(0.95),
+        s.batch_quantile(1.0),
+    ) {
+        println!(
+            "  {} batches; batch latency (read to offsets stored) p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+            s.batches,
+            p50 * 1e3,
+            p95 * 1e3,
+            max * 1e3
+        );
+    }
+}
+
+/// The broker's own ceiling: a bare consumer reading every input partition to its end, in
+/// the same run, so the pipeline's figure can be read against it.
+fn bare_consume_rate(common: &Common) -> anyhow::Result<(u64, f64)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let settings = common.kafka();
+    let topics = common.topics();
+    let inputs = topics.inputs();
+    let counts = kafka::partition_counts(&settings, &inputs, Duration::from_secs(10))?;
+    let consumer: BaseConsumer = settings
+        .consumer(&format!("{}-bare-probe", common.topic_prefix))
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    let mut remaining = std::collections::HashMap::new();
+    for (topic, count) in inputs.iter().zip(counts) {
+        for p in 0..count as i32 {
+            let (_, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10))?;
+            if high > 0 {
+                tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+                remaining.insert((topic.to_string(), p), high);
+            }
+        }
+    }
+    consumer.assign(&tpl)?;
+    let started = Instant::now();
+    let mut n = 0u64;
+    while !remaining.is_empty() && started.elapsed() < Duration::from_secs(300) {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
+            use rdkafka::Message;
+            n += 1;
+            let key = (m.topic().to_string(), m.partition());
+            if remaining
+                .get(&key)
+                .is_some_and(|high| m.offset() + 1 >= *high)
+            {
+                remaining.remove(&key);
+            }
+        }
+    }
+    Ok((n, started.elapsed().as_secs_f64()))
 }
 
 /// Turns a valid event into one of a few realistic kinds of bad record.
@@ -441,6 +496,17 @@ async fn demo(
     let processed = run_processor(&common, &process, true).await?;
     println!("-- processor");
     print_processor(&processed);
+
+    let ceiling = {
+        let common = common.clone();
+        tokio::task::spawn_blocking(move || bare_consume_rate(&common)).await??
+    };
+    println!(
+        "-- broker ceiling, same topics, same run: a bare consumer read {} records in {:.1} s ({:.0} records/s)",
+        ceiling.0,
+        ceiling.1,
+        ceiling.0 as f64 / ceiling.1.max(1e-9)
+    );
 
     report::print(&store).await?;
     println!();

@@ -133,6 +133,8 @@ pub struct Summary {
     pub dossiers: usize,
     /// Batches written.
     pub batches: u64,
+    /// Duration of each batch, read to offsets stored, in seconds (for percentiles).
+    pub batch_seconds: Vec<f64>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -396,6 +398,16 @@ async fn update_lag(
             .lag
             .with_label_values(&[&topic, &p.to_string()])
             .set((high - next).max(0));
+    }
+}
+
+impl Summary {
+    /// The `q` quantile (0..=1) of batch durations, in seconds.
+    pub fn batch_quantile(&self, q: f64) -> Option<f64> {
+        let mut v = self.batch_seconds.clone();
+        v.sort_by(f64::total_cmp);
+        let i = ((v.len() as f64 - 1.0) * q).round() as usize;
+        v.get(i).copied()
     }
 }
 
