@@ -336,6 +336,9 @@ pub async fn run(
             metrics
                 .batch_duration
                 .observe(batch_started.elapsed().as_secs_f64());
+            summary
+                .batch_seconds
+                .push(batch_started.elapsed().as_secs_f64());
             summary.consumed += records as u64;
             summary.accepted += events.len() as u64;
             summary.duplicates += duplicates;
