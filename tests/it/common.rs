@@ -141,6 +141,20 @@ impl Env {
             .expect("view readable")
     }
 
+    /// The raw log holds every record once; the state one row per dossier.
+    pub async fn assert_all_stored(&self, events: &[DossierEvent]) {
+        let stored = self.count("SELECT count() FROM dossier_events FINAL").await;
+        assert_eq!(stored, events.len() as u64, "raw events in ClickHouse");
+        let dossiers: std::collections::HashSet<&str> =
+            events.iter().map(|e| e.dossier_code.as_str()).collect();
+        let states = self.count("SELECT count() FROM v_dossiers").await;
+        assert_eq!(
+            states,
+            dossiers.len() as u64,
+            "dossier states in ClickHouse"
+        );
+    }
+
     pub async fn count(&self, sql: &str) -> u64 {
         self.store
             .client()

@@ -66,16 +66,7 @@ async fn on_time_figures_in_clickhouse_match_an_independent_computation() {
     );
 
     // The raw log holds every record with its coordinates; the state one row per dossier.
-    assert_eq!(
-        env.count("SELECT count() FROM dossier_events FINAL").await,
-        events.len() as u64
-    );
-    let dossiers: std::collections::HashSet<&str> =
-        events.iter().map(|e| e.dossier_code.as_str()).collect();
-    assert_eq!(
-        env.count("SELECT count() FROM v_dossiers").await,
-        dossiers.len() as u64
-    );
+    env.assert_all_stored(&events).await;
 
     // The province roll-up is the sum of its units.
     let province_total = env

@@ -40,16 +40,7 @@ async fn json_events_from_python_confluent_kafka_reach_clickhouse() {
     let (summary, _) = env.process("py").await;
     assert_eq!(summary.consumed, events.len() as u64);
     assert_eq!(summary.rejected, 0);
-    assert_eq!(
-        env.count("SELECT count() FROM dossier_events FINAL").await,
-        events.len() as u64
-    );
-    let dossiers: std::collections::HashSet<&str> =
-        events.iter().map(|e| e.dossier_code.as_str()).collect();
-    assert_eq!(
-        env.count("SELECT count() FROM v_dossiers").await,
-        dossiers.len() as u64
-    );
+    env.assert_all_stored(&events).await;
 
     // Co-partitioning held with the Python client: all of a dossier's events on one partition number.
     let split = env

@@ -12,6 +12,15 @@ pub fn ts(s: &str) -> Timestamp {
     DateTime::parse_from_rfc3339(s).expect("valid RFC 3339 literal")
 }
 
+/// Every clear personal value the samples carry: none may survive pseudonymisation.
+pub const CLEAR_PERSONAL_VALUES: [&str; 5] = [
+    "Nguyễn Văn An",
+    "056090001234",
+    "0912345678",
+    "an.nguyen@example.vn",
+    "Trần Phú",
+];
+
 /// The dossier code every sample uses.
 pub const DOSSIER: &str = "H56.50.01-261008-0975";
 

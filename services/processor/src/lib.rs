@@ -33,7 +33,7 @@ use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{info, warn, Instrument};
 
 use crate::operator::{DossierOperator, InputRecord, Outcome};
 
@@ -148,8 +148,20 @@ fn now_secs() -> u32 {
     chrono::Utc::now().timestamp() as u32
 }
 
-/// Runs the processor until `shutdown` (or the end of input with `stop_at_end`).
+/// Runs the processor until `shutdown` (or the end of input with `stop_at_end`), inside one
+/// `processor` span naming its consumer group.
 pub async fn run(
+    config: ProcessorConfig,
+    metrics: ProcessorMetrics,
+    shutdown: CancellationToken,
+) -> Result<Summary, ProcessorError> {
+    let span = tracing::info_span!("processor", group = %config.group);
+    run_in_span(config, metrics, shutdown)
+        .instrument(span)
+        .await
+}
+
+async fn run_in_span(
     config: ProcessorConfig,
     metrics: ProcessorMetrics,
     shutdown: CancellationToken,
