@@ -220,14 +220,15 @@ async fn run_in_span(
     );
     let mut summary = Summary::default();
     let mut next_offsets: HashMap<(String, i32), i64> = HashMap::new();
-    let at_end = |next: &HashMap<(String, i32), i64>| {
-        end_offsets
-            .iter()
-            .all(|(tp, end)| *end <= 0 || next.get(tp).is_some_and(|n| n >= end))
-    };
+    // Partitions not yet read up to the end they had at start (for `stop_at_end`).
+    let mut unfinished: std::collections::HashSet<(String, i32)> = end_offsets
+        .iter()
+        .filter(|(_, end)| **end > 0)
+        .map(|(tp, _)| tp.clone())
+        .collect();
 
     'run: loop {
-        if config.stop_at_end && at_end(&next_offsets) {
+        if config.stop_at_end && unfinished.is_empty() {
             break;
         }
         let batch_started = Instant::now();
@@ -263,13 +264,15 @@ async fn run_in_span(
             };
             drop(message);
             *consumed_by_topic.entry(record.topic.clone()).or_default() += 1;
-            batch_offsets.insert((record.topic.clone(), record.partition), record.offset + 1);
+            let tp = (record.topic.clone(), record.partition);
             if end_offsets
-                .get(&(record.topic.clone(), record.partition))
+                .get(&tp)
                 .is_some_and(|end| record.offset + 1 >= *end)
             {
                 op.caught_up(&record.topic, record.partition);
+                unfinished.remove(&tp);
             }
+            batch_offsets.insert(tp, record.offset + 1);
             match op.ingest(&record, now) {
                 Outcome::Accepted {
                     row,
@@ -282,9 +285,7 @@ async fn run_in_span(
                 }
                 Outcome::Rejected(rejection) => dead.push(DeadLetter { record, rejection }),
             }
-            let mut merged = next_offsets.clone();
-            merged.extend(batch_offsets.iter().map(|(k, v)| (k.clone(), *v)));
-            if config.stop_at_end && at_end(&merged) {
+            if config.stop_at_end && unfinished.is_empty() {
                 break;
             }
         }
