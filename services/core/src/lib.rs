@@ -1,16 +1,18 @@
 //! motcua-core: the domain model of motcua, with no I/O.
 //!
 //! - [`event`]: the dossier event, mirroring `schemas/dossier_event.avsc`.
-//! - [`validate`]: what makes an event acceptable, with errors naming the field.
+//! - [`validate`](mod@validate): what makes an event acceptable, with errors naming the field.
 //! - [`codec`]: JSON and Avro single-object encodings, told apart by their first bytes.
 //! - [`fold`]: a dossier's events folded into facts and classified early / on time / late.
 //! - [`pseudonym`]: keyed pseudonyms for the personal data on the forms.
 //! - [`topics`]: which topic carries which kind of event.
 //! - [`names`]: metric names, defined once.
+//! - [`calendar`]: the working-day calendar as per-year data, and due times counted on it.
 //!
 //! Nothing here reads the wall clock, the network or the disk: every service shares these
 //! rules, and tests exercise them synchronously.
 
+pub mod calendar;
 pub mod codec;
 pub mod event;
 pub mod fold;

@@ -1,0 +1,796 @@
+//! The working-day calendar and legal due times (domain.md §4 and §8, docs/CALENDAR.md).
+//!
+//! Which days are worked is **data**, one file per year (`data/calendar/vn/<year>.json`):
+//! the public holidays of the Labour Code, the compensatory days, and each year's announced
+//! swaps (a weekday bridge given off, a Saturday worked in exchange). Lunar dates (Tết,
+//! Hùng Kings' day) come from the file's `lunar` table; nothing here knows a date by heart.
+//! The time counted inside a working day is [`WorkingHours`], configurable, by default
+//! 07:00-11:30 and 13:30-17:00 (8 hours).
+//!
+//! Invariants (all tested, `services/core/tests/calendar.rs`):
+//! - A working day is Monday to Friday unless the loaded data gives it off, or a Saturday
+//!   the data lists as worked. Years with no data count weekends only ([`WorkCalendar::covers`]).
+//! - Working time is the measure of the instants that lie on a working day inside a
+//!   working interval. [`WorkCalendar::working_between`] counts it over `[a, b)`;
+//!   [`WorkCalendar::add_working`] returns the *working instant* at which that count reaches
+//!   the asked duration (the start of the next interval when it is reached exactly at an
+//!   interval's end), so `working_between(a, add_working(a, d)) == d` for every `d >= 0`,
+//!   and N working days after a receipt at 09:15 is 09:15 N working days later.
+//! - A due time from [`WorkCalendar::due`] is in +07:00, on a working day and inside a
+//!   working interval (ends included), whatever the offset of the receipt time.
+//! - `due` never decreases when the receipt time or the amount grows.
+//! - Loaded data is checked: every date in its year, listed once, each kind on a weekday
+//!   where it makes sense, the statutory holidays all present and each one falling on a
+//!   weekend compensated; an error names the year, the date and the field.
+//!
+//! Nothing here reads the clock or the disk: the shipped years are compiled in.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Days, Weekday};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{TimeLimit, TimeUnit, Timestamp};
+use crate::fold::vietnam;
+
+/// The calendar years shipped with motcua, as `(year, JSON text)`, oldest first.
+pub const VIETNAM_YEARS: &[(i32, &str)] = &[
+    (2018, include_str!("../../../data/calendar/vn/2018.json")),
+    (2019, include_str!("../../../data/calendar/vn/2019.json")),
+    (2020, include_str!("../../../data/calendar/vn/2020.json")),
+    (2021, include_str!("../../../data/calendar/vn/2021.json")),
+    (2022, include_str!("../../../data/calendar/vn/2022.json")),
+    (2023, include_str!("../../../data/calendar/vn/2023.json")),
+    (2024, include_str!("../../../data/calendar/vn/2024.json")),
+    (2025, include_str!("../../../data/calendar/vn/2025.json")),
+    (2026, include_str!("../../../data/calendar/vn/2026.json")),
+];
+
+/// Largest limit amount [`WorkCalendar::due`] counts; larger amounts are counted as this.
+/// Validation already rejects limits above 3650 units; the cap only keeps a bad value
+/// from walking the calendar for ever.
+pub const MAX_LIMIT_AMOUNT: i32 = 36_500;
+
+/// Bad calendar data or working hours. Each variant names the year, date and field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CalendarError {
+    /// A year file is not JSON of the expected shape.
+    #[error("calendar file {file}: {path}: {message}")]
+    Json {
+        /// Position of the file in the list handed to [`WorkCalendar::from_json_years`]
+        /// (0 for [`YearCalendar::from_json`]).
+        file: usize,
+        /// Where in the document, e.g. `days[3].kind`.
+        path: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// Two files describe the same year.
+    #[error("calendar year {year} is given twice")]
+    DuplicateYear {
+        /// The year.
+        year: i32,
+    },
+    /// A date is not in the file's year.
+    #[error("calendar year {year}: {field} = {date} is not in {year}")]
+    OutsideYear {
+        /// The file's year.
+        year: i32,
+        /// The field, e.g. `days[4].date` or `lunar.tet`.
+        field: String,
+        /// The offending date.
+        date: NaiveDate,
+    },
+    /// A date is listed twice.
+    #[error("calendar year {year}: {date} is listed twice (days[{first}] and days[{second}])")]
+    DuplicateDate {
+        /// The file's year.
+        year: i32,
+        /// The date.
+        date: NaiveDate,
+        /// Index of the first entry.
+        first: usize,
+        /// Index of the second entry.
+        second: usize,
+    },
+    /// A kind is on a weekday where it means nothing (a worked Sunday, a bridge on a Saturday).
+    #[error(
+        "calendar year {year}: days[{index}].kind = {kind} on {date}, a {weekday}: \
+         {kind} must fall on {expected}"
+    )]
+    WrongWeekday {
+        /// The file's year.
+        year: i32,
+        /// Index of the entry.
+        index: usize,
+        /// The date.
+        date: NaiveDate,
+        /// Its kind.
+        kind: DayKind,
+        /// Its weekday.
+        weekday: Weekday,
+        /// Which weekdays the kind allows.
+        expected: &'static str,
+    },
+    /// A required text is empty.
+    #[error("calendar year {year}: {field} is empty")]
+    EmptyField {
+        /// The file's year.
+        year: i32,
+        /// The field, e.g. `days[2].source`.
+        field: String,
+    },
+    /// The number of `holiday` entries differs from `statutory_holidays`.
+    #[error("calendar year {year}: {found} holiday entries, statutory_holidays says {expected}")]
+    HolidayCount {
+        /// The file's year.
+        year: i32,
+        /// `statutory_holidays`.
+        expected: u8,
+        /// Entries of kind `holiday`.
+        found: usize,
+    },
+    /// Holidays falling on a Saturday or Sunday are not matched by compensatory days.
+    #[error(
+        "calendar year {year}: {on_rest_days} holidays fall on a Saturday or Sunday \
+         but {compensatory} compensatory days are listed"
+    )]
+    Compensation {
+        /// The file's year.
+        year: i32,
+        /// Holidays on a Saturday or Sunday.
+        on_rest_days: usize,
+        /// Entries of kind `compensatory`.
+        compensatory: usize,
+    },
+    /// A lunar date of the `lunar` table is not listed as a holiday.
+    #[error("calendar year {year}: lunar.{field} = {date} is not listed as a holiday")]
+    LunarNotHoliday {
+        /// The file's year.
+        year: i32,
+        /// `tet` or `hung_kings`.
+        field: &'static str,
+        /// The date.
+        date: NaiveDate,
+    },
+    /// Working hours with no interval.
+    #[error("working hours: at least one interval is needed")]
+    NoHours,
+    /// A working-hours interval that is empty, reversed, or overlaps the one before.
+    #[error("working hours: interval {index} ({start}-{end}): {problem}")]
+    BadInterval {
+        /// Index of the interval.
+        index: usize,
+        /// Its start.
+        start: NaiveTime,
+        /// Its end.
+        end: NaiveTime,
+        /// What is wrong.
+        problem: &'static str,
+    },
+}
+
+/// What a listed date is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayKind {
+    /// A public holiday of the Labour Code (may fall on a weekend).
+    Holiday,
+    /// A weekday given off because a holiday fell on a Saturday or Sunday.
+    Compensatory,
+    /// A weekday given off by an announced swap, worked back on a Saturday.
+    BridgeDayOff,
+    /// A Saturday worked in exchange for a bridge day off.
+    WorkingSaturday,
+}
+
+impl DayKind {
+    /// The symbol used in the data files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayKind::Holiday => "holiday",
+            DayKind::Compensatory => "compensatory",
+            DayKind::BridgeDayOff => "bridge_day_off",
+            DayKind::WorkingSaturday => "working_saturday",
+        }
+    }
+
+    /// True for the kinds that take a day off.
+    pub fn is_day_off(self) -> bool {
+        !matches!(self, DayKind::WorkingSaturday)
+    }
+}
+
+impl fmt::Display for DayKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One listed date of a year file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarDay {
+    /// The date.
+    pub date: NaiveDate,
+    /// What it is.
+    pub kind: DayKind,
+    /// Human name, e.g. "Quốc khánh 2/9 (National Day)".
+    pub name: String,
+    /// The law or announcement it comes from; "unconfirmed: ..." says what is not verified.
+    pub source: String,
+}
+
+/// The lunar dates a year's holidays hang on, as Gregorian dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LunarDates {
+    /// Tết: the 1st day of the 1st lunar month.
+    pub tet: NaiveDate,
+    /// Hùng Kings' day: the 10th day of the 3rd lunar month.
+    pub hung_kings: NaiveDate,
+}
+
+/// One year file, `data/calendar/vn/<year>.json` (format in docs/CALENDAR.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YearCalendar {
+    /// The Gregorian year; every date of the file is in it.
+    pub year: i32,
+    /// The statute that fixes the holidays, e.g. "Bộ luật Lao động 2019, Điều 112 (11 ngày)".
+    pub statute: String,
+    /// How many paid public holidays the statute gives (10 until 2020, 11 from 2021).
+    pub statutory_holidays: u8,
+    /// Tết and Hùng Kings' day of this year.
+    pub lunar: LunarDates,
+    /// Every date that is not an ordinary weekday or weekend day, in any order.
+    pub days: Vec<CalendarDay>,
+}
+
+fn is_weekend(date: NaiveDate) -> bool {
+    matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+impl YearCalendar {
+    /// Parses and checks one year file.
+    pub fn from_json(text: &str) -> Result<Self, CalendarError> {
+        Self::parse(0, text)
+    }
+
+    fn parse(file: usize, text: &str) -> Result<Self, CalendarError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let year: YearCalendar =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| CalendarError::Json {
+                file,
+                path: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
+        de.end().map_err(|e| CalendarError::Json {
+            file,
+            path: ".".into(),
+            message: e.to_string(),
+        })?;
+        year.validate()?;
+        Ok(year)
+    }
+
+    /// Checks the rules listed in the module documentation; the first broken one is returned.
+    pub fn validate(&self) -> Result<(), CalendarError> {
+        let year = self.year;
+        if self.statute.trim().is_empty() {
+            return Err(CalendarError::EmptyField {
+                year,
+                field: "statute".into(),
+            });
+        }
+        for (field, date) in [
+            ("lunar.tet", self.lunar.tet),
+            ("lunar.hung_kings", self.lunar.hung_kings),
+        ] {
+            if date.year() != year {
+                return Err(CalendarError::OutsideYear {
+                    year,
+                    field: field.into(),
+                    date,
+                });
+            }
+        }
+        let mut seen: HashMap<NaiveDate, usize> = HashMap::new();
+        for (index, day) in self.days.iter().enumerate() {
+            if day.date.year() != year {
+                return Err(CalendarError::OutsideYear {
+                    year,
+                    field: format!("days[{index}].date"),
+                    date: day.date,
+                });
+            }
+            if let Some(&first) = seen.get(&day.date) {
+                return Err(CalendarError::DuplicateDate {
+                    year,
+                    date: day.date,
+                    first,
+                    second: index,
+                });
+            }
+            seen.insert(day.date, index);
+            for (field, text) in [("name", &day.name), ("source", &day.source)] {
+                if text.trim().is_empty() {
+                    return Err(CalendarError::EmptyField {
+                        year,
+                        field: format!("days[{index}].{field}"),
+                    });
+                }
+            }
+            let weekday = day.date.weekday();
+            let expected = match day.kind {
+                DayKind::Holiday => None,
+                DayKind::WorkingSaturday => (weekday != Weekday::Sat).then_some("a Saturday"),
+                DayKind::Compensatory | DayKind::BridgeDayOff => {
+                    is_weekend(day.date).then_some("Monday to Friday")
+                }
+            };
+            if let Some(expected) = expected {
+                return Err(CalendarError::WrongWeekday {
+                    year,
+                    index,
+                    date: day.date,
+                    kind: day.kind,
+                    weekday,
+                    expected,
+                });
+            }
+        }
+        let holidays: Vec<NaiveDate> = self
+            .days
+            .iter()
+            .filter(|d| d.kind == DayKind::Holiday)
+            .map(|d| d.date)
+            .collect();
+        if holidays.len() != usize::from(self.statutory_holidays) {
+            return Err(CalendarError::HolidayCount {
+                year,
+                expected: self.statutory_holidays,
+                found: holidays.len(),
+            });
+        }
+        let on_rest_days = holidays.iter().filter(|d| is_weekend(**d)).count();
+        let compensatory = self
+            .days
+            .iter()
+            .filter(|d| d.kind == DayKind::Compensatory)
+            .count();
+        if on_rest_days != compensatory {
+            return Err(CalendarError::Compensation {
+                year,
+                on_rest_days,
+                compensatory,
+            });
+        }
+        for (field, date) in [
+            ("tet", self.lunar.tet),
+            ("hung_kings", self.lunar.hung_kings),
+        ] {
+            if !holidays.contains(&date) {
+                return Err(CalendarError::LunarNotHoliday { year, field, date });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One span of working time within a day, `start` inclusive, `end` exclusive for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interval {
+    /// When work starts, e.g. 07:00.
+    pub start: NaiveTime,
+    /// When work stops, e.g. 11:30; after `start`.
+    pub end: NaiveTime,
+}
+
+const fn hm(hour: u32, min: u32) -> NaiveTime {
+    match NaiveTime::from_hms_opt(hour, min, 0) {
+        Some(t) => t,
+        None => panic!("invalid constant time"),
+    }
+}
+
+/// The working intervals of every working day, in order, not overlapping.
+/// Serialised as a list of `{ "start": "07:00", "end": "11:30" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<Interval>", into = "Vec<Interval>")]
+pub struct WorkingHours {
+    /// Checked by [`WorkingHours::new`]: non-empty, each non-empty, increasing, disjoint.
+    intervals: Vec<Interval>,
+}
+
+impl Default for WorkingHours {
+    /// 07:00-11:30 and 13:30-17:00: 8 hours (domain.md §4).
+    fn default() -> Self {
+        WorkingHours {
+            intervals: vec![
+                Interval {
+                    start: hm(7, 0),
+                    end: hm(11, 30),
+                },
+                Interval {
+                    start: hm(13, 30),
+                    end: hm(17, 0),
+                },
+            ],
+        }
+    }
+}
+
+impl WorkingHours {
+    /// Checks and wraps intervals: at least one, each with `start < end`, each starting at
+    /// or after the end of the one before.
+    pub fn new(intervals: Vec<Interval>) -> Result<Self, CalendarError> {
+        if intervals.is_empty() {
+            return Err(CalendarError::NoHours);
+        }
+        for (index, i) in intervals.iter().enumerate() {
+            let bad = |problem| CalendarError::BadInterval {
+                index,
+                start: i.start,
+                end: i.end,
+                problem,
+            };
+            if i.start >= i.end {
+                return Err(bad("start must be before end"));
+            }
+            if index > 0 && i.start < intervals[index - 1].end {
+                return Err(bad("starts before the previous interval ends"));
+            }
+        }
+        Ok(WorkingHours { intervals })
+    }
+
+    /// The intervals, in order.
+    pub fn intervals(&self) -> &[Interval] {
+        &self.intervals
+    }
+
+    /// Working time in one working day; one working day of a limit is this long.
+    pub fn day_length(&self) -> Duration {
+        self.intervals.iter().map(|i| i.end - i.start).sum()
+    }
+
+    /// Start of the first interval.
+    pub fn opening(&self) -> NaiveTime {
+        self.intervals[0].start
+    }
+
+    /// End of the last interval.
+    pub fn closing(&self) -> NaiveTime {
+        self.intervals[self.intervals.len() - 1].end
+    }
+
+    /// True if `t` lies in an interval, both ends included.
+    pub fn contains(&self, t: NaiveTime) -> bool {
+        self.intervals.iter().any(|i| i.start <= t && t <= i.end)
+    }
+}
+
+impl TryFrom<Vec<Interval>> for WorkingHours {
+    type Error = CalendarError;
+    fn try_from(intervals: Vec<Interval>) -> Result<Self, CalendarError> {
+        WorkingHours::new(intervals)
+    }
+}
+
+impl From<WorkingHours> for Vec<Interval> {
+    fn from(h: WorkingHours) -> Self {
+        h.intervals
+    }
+}
+
+/// How a procedure turns a limit into a due time (one province's convention differs from
+/// another's; the procedure catalogue picks one per procedure). The default is the exact
+/// working-time instant with no cut-off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DueRule {
+    /// Move the due time to the closing time (17:00) of the working day it falls on, as
+    /// some provincial systems do: a dossier received on a working day with N working days
+    /// is then due at the close of the N-th working day after the receipt day. Default
+    /// `false`.
+    pub end_of_day: bool,
+    /// Cut-off of a same-day procedure, e.g. 15:00. When set, a `WORKING_DAYS` limit of N
+    /// is counted by date: day 1 is the day counting starts if it starts before the
+    /// cut-off, otherwise the next working day; the dossier is due at the close of day N
+    /// (N = 0 counts as 1), so a same-day dossier received at 15:30 is due at the close of
+    /// the next working day. For hour and calendar-day limits the cut-off only moves the
+    /// start to the next working morning. Default `None`.
+    pub same_day_cutoff: Option<NaiveTime>,
+}
+
+/// Which days are worked and which hours count: the loaded years plus working hours.
+#[derive(Debug, Clone)]
+pub struct WorkCalendar {
+    /// The loaded year files, by year.
+    years: BTreeMap<i32, YearCalendar>,
+    /// Every listed date of every loaded year, for quick look-up.
+    days: HashMap<NaiveDate, DayKind>,
+    /// The hours counted on a working day.
+    hours: WorkingHours,
+}
+
+impl WorkCalendar {
+    /// The shipped Vietnamese calendar, 2018-2026 ([`VIETNAM_YEARS`]), default hours.
+    ///
+    /// # Panics
+    /// Never with the shipped files: they are compiled in and checked by the tests, so a
+    /// failure here is a build defect, not bad input.
+    pub fn vietnam() -> Self {
+        let texts: Vec<&str> = VIETNAM_YEARS.iter().map(|(_, t)| *t).collect();
+        match Self::from_json_years(&texts) {
+            Ok(calendar) => calendar,
+            Err(e) => panic!("shipped calendar data is invalid: {e}"),
+        }
+    }
+
+    /// Parses and checks any number of year files (one year each), default hours.
+    pub fn from_json_years(texts: &[&str]) -> Result<Self, CalendarError> {
+        let years = texts
+            .iter()
+            .enumerate()
+            .map(|(file, text)| YearCalendar::parse(file, text))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::from_years(years)
+    }
+
+    /// Builds a calendar from year data already in memory, checking each year.
+    pub fn from_years(years: Vec<YearCalendar>) -> Result<Self, CalendarError> {
+        let mut by_year = BTreeMap::new();
+        let mut days = HashMap::new();
+        for year in years {
+            year.validate()?;
+            if by_year.contains_key(&year.year) {
+                return Err(CalendarError::DuplicateYear { year: year.year });
+            }
+            for day in &year.days {
+                days.insert(day.date, day.kind);
+            }
+            by_year.insert(year.year, year);
+        }
+        Ok(WorkCalendar {
+            years: by_year,
+            days,
+            hours: WorkingHours::default(),
+        })
+    }
+
+    /// The same calendar with other working hours.
+    pub fn with_hours(mut self, hours: WorkingHours) -> Self {
+        self.hours = hours;
+        self
+    }
+
+    /// The working hours in use.
+    pub fn hours(&self) -> &WorkingHours {
+        &self.hours
+    }
+
+    /// True if data for `year` is loaded; other years count weekends only.
+    pub fn covers(&self, year: i32) -> bool {
+        self.years.contains_key(&year)
+    }
+
+    /// The loaded years, oldest first.
+    pub fn years(&self) -> impl Iterator<Item = &YearCalendar> {
+        self.years.values()
+    }
+
+    /// The data entry for `date`, if the date is listed.
+    pub fn day(&self, date: NaiveDate) -> Option<&CalendarDay> {
+        self.years
+            .get(&date.year())?
+            .days
+            .iter()
+            .find(|d| d.date == date)
+    }
+
+    /// True if `date` is worked: Monday to Friday unless listed as a day off, or a listed
+    /// working Saturday.
+    pub fn is_working_day(&self, date: NaiveDate) -> bool {
+        match self.days.get(&date) {
+            Some(kind) => !kind.is_day_off(),
+            None => !is_weekend(date),
+        }
+    }
+
+    /// The first working day strictly after `date` (`NaiveDate::MAX` past the end of time).
+    pub fn next_working_day(&self, date: NaiveDate) -> NaiveDate {
+        let mut d = date;
+        loop {
+            match d.succ_opt() {
+                Some(next) => d = next,
+                None => return NaiveDate::MAX,
+            }
+            if self.is_working_day(d) {
+                return d;
+            }
+        }
+    }
+
+    /// Where counting starts for something that arrives at local time `t`: `t` itself
+    /// inside working hours, else the next interval start (after closing: the next working
+    /// morning; at lunch: 13:30). An interval's end belongs to the break after it.
+    pub fn next_working_start(&self, t: NaiveDateTime) -> NaiveDateTime {
+        let mut date = t.date();
+        let mut from = t.time();
+        loop {
+            if self.is_working_day(date) {
+                if let Some(i) = self.hours.intervals.iter().find(|i| from < i.end) {
+                    return date.and_time(from.max(i.start));
+                }
+            }
+            match date.succ_opt() {
+                Some(next) => date = next,
+                None => return NaiveDateTime::MAX,
+            }
+            from = NaiveTime::MIN;
+        }
+    }
+
+    /// The local instant at which `working` working time has elapsed since `start`, as a
+    /// *working instant*: when the count is reached exactly at the end of an interval, the
+    /// result is the start of the next one (11:30 becomes 13:30, 17:00 the next working
+    /// morning), so that N working days after 09:15 is 09:15 and after 07:00 is 07:00.
+    /// Zero (or negative) working time gives [`Self::next_working_start`] of `start`.
+    pub fn add_working(&self, start: NaiveDateTime, working: Duration) -> NaiveDateTime {
+        let reached = self.reach_working(start, working);
+        self.next_working_start(reached)
+    }
+
+    /// The earliest instant at which `working` working time has elapsed since `start`.
+    fn reach_working(&self, start: NaiveDateTime, working: Duration) -> NaiveDateTime {
+        if working <= Duration::zero() {
+            return start;
+        }
+        let mut remaining = working;
+        let mut date = start.date();
+        let mut from = start.time();
+        loop {
+            if self.is_working_day(date) {
+                for i in &self.hours.intervals {
+                    if from >= i.end {
+                        continue;
+                    }
+                    let begin = from.max(i.start);
+                    let available = i.end - begin;
+                    if remaining <= available {
+                        return date.and_time(begin) + remaining;
+                    }
+                    remaining -= available;
+                }
+            }
+            match date.succ_opt() {
+                Some(next) => date = next,
+                None => return NaiveDateTime::MAX,
+            }
+            from = NaiveTime::MIN;
+        }
+    }
+
+    /// Working time in `[a, b)`; zero when `b <= a`. The inverse of [`Self::add_working`]:
+    /// `working_between(a, add_working(a, d)) == d`, and for `a <= b`,
+    /// `add_working(a, working_between(a, b)) == next_working_start(b)`.
+    pub fn working_between(&self, a: NaiveDateTime, b: NaiveDateTime) -> Duration {
+        let mut total = Duration::zero();
+        if b <= a {
+            return total;
+        }
+        let mut date = a.date();
+        loop {
+            let from = if date == a.date() {
+                a.time()
+            } else {
+                NaiveTime::MIN
+            };
+            let last = date == b.date();
+            if self.is_working_day(date) {
+                for i in &self.hours.intervals {
+                    let begin = from.max(i.start);
+                    let end = if last { b.time().min(i.end) } else { i.end };
+                    if begin < end {
+                        total += end - begin;
+                    }
+                }
+            }
+            if last {
+                return total;
+            }
+            match date.succ_opt() {
+                Some(next) => date = next,
+                None => return total,
+            }
+        }
+    }
+
+    /// Closing time of `date`.
+    fn close_of(&self, date: NaiveDate) -> NaiveDateTime {
+        date.and_time(self.hours.closing())
+    }
+
+    /// Opening time of the first working day after `date`.
+    fn next_opening(&self, date: NaiveDate) -> NaiveDateTime {
+        self.next_working_day(date).and_time(self.hours.opening())
+    }
+
+    /// [`Self::due`] in local (Vietnam) time: `received` is a local date-time.
+    pub fn due_local(
+        &self,
+        received: NaiveDateTime,
+        limit: TimeLimit,
+        rule: &DueRule,
+    ) -> NaiveDateTime {
+        let amount = limit.amount.clamp(0, MAX_LIMIT_AMOUNT);
+        // Counting starts at the next working instant (after closing: next morning).
+        let mut start = self.next_working_start(received);
+        if let Some(cutoff) = rule.same_day_cutoff {
+            if start.time() >= cutoff {
+                start = self.next_opening(start.date());
+            }
+        }
+        let due = match limit.unit {
+            TimeUnit::WorkingDays if rule.same_day_cutoff.is_some() => {
+                // Counted by date: the start's day is day 1, due at the close of day N.
+                let mut day = start.date();
+                for _ in 1..amount.max(1) {
+                    day = self.next_working_day(day);
+                }
+                self.close_of(day)
+            }
+            TimeUnit::WorkingDays => self.add_working(start, self.hours.day_length() * amount),
+            TimeUnit::WorkingHours => self.add_working(start, Duration::hours(i64::from(amount))),
+            TimeUnit::CalendarDays => {
+                // Same time of day N days on; a day off moves it to the next opening (not
+                // the same time of day, which would not be monotonic across a long break).
+                let days = Days::new(u64::try_from(amount).unwrap_or(0));
+                match start.checked_add_days(days) {
+                    Some(t) if self.is_working_day(t.date()) => t,
+                    Some(t) => self.next_opening(t.date()),
+                    None => NaiveDateTime::MAX,
+                }
+            }
+        };
+        if rule.end_of_day && due != NaiveDateTime::MAX {
+            self.close_of(due.date())
+        } else {
+            due
+        }
+    }
+
+    /// The legal due time of a dossier received at `received_at` (any offset) with `limit`,
+    /// in +07:00. Conventions (docs/CALENDAR.md):
+    /// - the receipt is read in Vietnam time; counting starts at its
+    ///   [`Self::next_working_start`] (after closing: the next working morning; at lunch:
+    ///   13:30);
+    /// - `WORKING_DAYS`: amount × one working day of working time
+    ///   ([`WorkingHours::day_length`], 8 h by default), so 09:15 + 1 working day is 09:15
+    ///   the next working day, and 12:00 + 1 is 13:30 the next working day;
+    /// - `WORKING_HOURS`: amount hours of working time, the same way;
+    /// - `CALENDAR_DAYS`: amount × 24 h from the start; when that lands on a day off, the
+    ///   opening of the next working day (the same time of day would make a dossier
+    ///   received on Thursday afternoon due after one received on Friday morning when both
+    ///   land in the same holiday);
+    /// - [`DueRule::end_of_day`] then moves the result to the closing time of its day, and
+    ///   [`DueRule::same_day_cutoff`] counts working days by date (see there).
+    ///
+    /// Negative amounts count as 0, amounts above [`MAX_LIMIT_AMOUNT`] as that.
+    pub fn due(&self, received_at: Timestamp, limit: TimeLimit, rule: &DueRule) -> Timestamp {
+        let vn = vietnam();
+        let local = self.due_local(received_at.with_timezone(&vn).naive_local(), limit, rule);
+        to_vietnam(local, vn)
+    }
+}
+
+/// A Vietnam local time as a +07:00 timestamp.
+fn to_vietnam(local: NaiveDateTime, vn: FixedOffset) -> Timestamp {
+    let offset = Duration::seconds(i64::from(vn.local_minus_utc()));
+    let utc = local.checked_sub_signed(offset).unwrap_or(local);
+    DateTime::from_naive_utc_and_offset(utc, vn)
+}
