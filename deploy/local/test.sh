@@ -12,4 +12,4 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # Integration tests talk to the services above; they fail (never skip) if one is missing.
 cargo test --workspace --locked -- --test-threads 4
 # Benchmarks compile and run once each in test mode (timings come from `cargo bench`).
-cargo test --locked -p motcua --bench fold
+cargo test --workspace --locked --bench fold

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use chrono::Datelike;
 use clap::{Args, Parser, Subcommand};
 use motcua_core::codec::Encoding;
 use motcua_core::topics::TopicNames;
@@ -190,6 +191,25 @@ enum Command {
     },
     /// Print on-time rates per agency from ClickHouse.
     Report,
+    /// Answer "when is a dossier received at T with this limit due" on the working-day
+    /// calendar (data/calendar/vn, see docs/CALENDAR.md).
+    Due {
+        /// Receipt time, RFC 3339 with offset, e.g. 2026-02-13T09:00:00+07:00.
+        #[arg(long)]
+        received: chrono::DateTime<chrono::FixedOffset>,
+        /// The limit's amount.
+        #[arg(long)]
+        amount: i32,
+        /// The limit's unit.
+        #[arg(long, value_enum, default_value = "working-days")]
+        unit: DueUnit,
+        /// Due at the close of the last day instead of the same time of day.
+        #[arg(long)]
+        end_of_day: bool,
+        /// Same-day procedures: received after this time (HH:MM), due the next working day.
+        #[arg(long)]
+        same_day_cutoff: Option<chrono::NaiveTime>,
+    },
     /// The main job: set up topics and tables, simulate a province, publish, process, report.
     Demo {
         #[command(flatten)]
@@ -204,6 +224,41 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         partitions: i32,
     },
+}
+
+/// Unit of a limit on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DueUnit {
+    WorkingDays,
+    CalendarDays,
+    WorkingHours,
+}
+
+fn due(
+    received: chrono::DateTime<chrono::FixedOffset>,
+    amount: i32,
+    unit: DueUnit,
+    end_of_day: bool,
+    same_day_cutoff: Option<chrono::NaiveTime>,
+) {
+    use motcua_core::calendar::{DueRule, WorkCalendar};
+    use motcua_core::event::{TimeLimit, TimeUnit};
+    let unit = match unit {
+        DueUnit::WorkingDays => TimeUnit::WorkingDays,
+        DueUnit::CalendarDays => TimeUnit::CalendarDays,
+        DueUnit::WorkingHours => TimeUnit::WorkingHours,
+    };
+    let calendar = WorkCalendar::vietnam();
+    let rule = DueRule {
+        end_of_day,
+        same_day_cutoff,
+    };
+    let at = calendar.due(received, TimeLimit { amount, unit }, &rule);
+    println!("{}", at.to_rfc3339());
+    let year = received.date_naive().year();
+    if !calendar.covers(year) || !calendar.covers(at.date_naive().year()) {
+        eprintln!("note: no calendar data for part of this span: weekends only were skipped there");
+    }
 }
 
 #[tokio::main]
@@ -262,6 +317,13 @@ async fn main() -> anyhow::Result<()> {
             print_processor(&summary);
         }
         Command::Report => report::print(&common.store()).await?,
+        Command::Due {
+            received,
+            amount,
+            unit,
+            end_of_day,
+            same_day_cutoff,
+        } => due(received, amount, unit, end_of_day, same_day_cutoff),
         Command::Demo {
             sim,
             process,
