@@ -50,50 +50,85 @@ impl KafkaSettings {
         }
     }
 
-    /// Bootstrap servers plus the extras: the base of every client.
-    pub fn client(&self) -> ClientConfig {
+    /// Bootstrap servers, then `tunable` defaults, then the extras, then `enforced`: an
+    /// operator's extras can tune a client but not undo a setting the guarantees rest on.
+    fn build(&self, tunable: &[(&str, &str)], enforced: &[(&str, &str)]) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers);
+        for (k, v) in tunable {
+            c.set(*k, *v);
+        }
         for (k, v) in &self.extra {
             c.set(k, v);
         }
+        for (k, v) in enforced {
+            c.set(*k, *v);
+        }
         c
+    }
+
+    /// Bootstrap servers plus the extras: the base of every other client (admin, probes).
+    pub fn client(&self) -> ClientConfig {
+        self.build(&[], &[])
     }
 
     /// An idempotent producer. `murmur2_random` is the Java client's partitioner, so every
     /// client language puts a dossier on the same partition number of every topic
     /// (co-partitioning).
     pub fn producer(&self) -> ClientConfig {
-        let mut c = self.client();
-        c.set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("partitioner", "murmur2_random")
-            .set("linger.ms", "20")
-            .set("batch.num.messages", "10000")
-            .set("queue.buffering.max.messages", "200000")
-            .set("message.timeout.ms", "60000");
-        for (k, v) in &self.extra {
-            c.set(k, v);
-        }
-        c
+        self.build(
+            &[
+                ("linger.ms", "20"),
+                ("batch.num.messages", "10000"),
+                ("queue.buffering.max.messages", "200000"),
+                ("message.timeout.ms", "60000"),
+            ],
+            &[
+                ("enable.idempotence", "true"),
+                ("acks", "all"),
+                ("partitioner", "murmur2_random"),
+            ],
+        )
     }
 
     /// A consumer in `group` that never stores offsets by itself: the caller stores them once
     /// the batch's output is acknowledged.
     pub fn consumer(&self, group: &str) -> ClientConfig {
-        let mut c = self.client();
-        c.set("group.id", group)
-            .set("enable.auto.commit", "true")
-            .set("auto.commit.interval.ms", "1000")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "6000")
-            .set("heartbeat.interval.ms", "1000")
-            .set("fetch.wait.max.ms", "100");
-        for (k, v) in &self.extra {
-            c.set(k, v);
-        }
-        c
+        self.build(
+            &[
+                ("auto.commit.interval.ms", "1000"),
+                ("auto.offset.reset", "earliest"),
+                ("session.timeout.ms", "6000"),
+                ("heartbeat.interval.ms", "1000"),
+                ("fetch.wait.max.ms", "100"),
+            ],
+            &[
+                ("group.id", group),
+                ("enable.auto.commit", "true"),
+                ("enable.auto.offset.store", "false"),
+            ],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extras_tune_clients_but_cannot_undo_the_guarantees() {
+        let mut settings = KafkaSettings::new("127.0.0.1:1");
+        settings.extra = vec![
+            ("linger.ms".into(), "5".into()),
+            ("acks".into(), "1".into()),
+            ("enable.auto.offset.store".into(), "true".into()),
+        ];
+        let p = settings.producer();
+        assert_eq!(p.get("linger.ms"), Some("5"));
+        assert_eq!(p.get("acks"), Some("all"));
+        let c = settings.consumer("g");
+        assert_eq!(c.get("enable.auto.offset.store"), Some("false"));
+        assert_eq!(c.get("group.id"), Some("g"));
     }
 }
 
