@@ -529,31 +529,21 @@ fn dead_letter_headers(d: &DeadLetter) -> OwnedHeaders {
     let partition = d.record.partition.to_string();
     let offset = d.record.offset.to_string();
     let error = d.rejection.to_string();
-    OwnedHeaders::new()
-        .insert(Header {
-            key: DLQ_REASON,
-            value: Some(d.rejection.kind.as_str()),
+    [
+        (DLQ_REASON, d.rejection.kind.as_str()),
+        (DLQ_FIELD, d.rejection.field.as_str()),
+        (DLQ_ERROR, error.as_str()),
+        (DLQ_TOPIC, d.record.topic.as_str()),
+        (DLQ_PARTITION, partition.as_str()),
+        (DLQ_OFFSET, offset.as_str()),
+    ]
+    .into_iter()
+    .fold(OwnedHeaders::new(), |h, (key, value)| {
+        h.insert(Header {
+            key,
+            value: Some(value),
         })
-        .insert(Header {
-            key: DLQ_FIELD,
-            value: Some(d.rejection.field.as_str()),
-        })
-        .insert(Header {
-            key: DLQ_ERROR,
-            value: Some(error.as_str()),
-        })
-        .insert(Header {
-            key: DLQ_TOPIC,
-            value: Some(d.record.topic.as_str()),
-        })
-        .insert(Header {
-            key: DLQ_PARTITION,
-            value: Some(partition.as_str()),
-        })
-        .insert(Header {
-            key: DLQ_OFFSET,
-            value: Some(offset.as_str()),
-        })
+    })
 }
 
 /// Publishes a batch's dead letters (original key and value, the reason in headers) and

@@ -57,6 +57,8 @@ pub struct DossierOperator {
     pending: HashSet<(String, i32)>,
     /// Highest watermark published: it never goes back.
     watermark: Option<Timestamp>,
+    /// Dossiers with events but neither a receipt nor a refusal at the counter.
+    awaiting: usize,
 }
 
 impl DossierOperator {
@@ -70,6 +72,7 @@ impl DossierOperator {
             partition_time: HashMap::new(),
             pending: HashSet::new(),
             watermark: None,
+            awaiting: 0,
         }
     }
 
@@ -89,7 +92,14 @@ impl DossierOperator {
             Ok(mut event) => {
                 self.pseudonymizer.event(&mut event);
                 let state = self.states.entry(event.dossier_code.clone()).or_default();
+                // A fresh state (version 0) was not counted as awaiting yet.
+                let was_awaiting = state.version() > 0 && awaits_receipt(state);
                 let duplicate = state.apply(&event) == Applied::Duplicate;
+                match (was_awaiting, awaits_receipt(state)) {
+                    (false, true) => self.awaiting += 1,
+                    (true, false) => self.awaiting -= 1,
+                    _ => {}
+                }
                 if !duplicate {
                     self.dirty.insert(event.dossier_code.clone());
                 }
@@ -167,18 +177,21 @@ impl DossierOperator {
         self.states.len()
     }
 
-    /// Dossiers held without a receipt.
+    /// Dossiers held without a receipt (kept up to date by `ingest`, not recounted: the
+    /// gauge is read every batch and a scan would grow with the whole state).
     pub fn awaiting_receipt(&self) -> usize {
-        self.states
-            .values()
-            .filter(|s| s.receipt.is_none() && s.refused_at_receipt.is_none())
-            .count()
+        self.awaiting
     }
 
     /// A dossier's state.
     pub fn state(&self, dossier_code: &str) -> Option<&DossierState> {
         self.states.get(dossier_code)
     }
+}
+
+/// Events seen, but neither a receipt nor a refusal at the counter: held for the receipt.
+fn awaits_receipt(s: &DossierState) -> bool {
+    s.receipt.is_none() && s.refused_at_receipt.is_none()
 }
 
 fn secs(t: Timestamp) -> u32 {
@@ -321,6 +334,18 @@ mod tests {
         assert_eq!(rows[0].version, 1);
         assert_eq!(rows[0].outcome, "IN_PROGRESS");
         assert!(op.drain_dirty(0).is_empty(), "nothing changed since");
+    }
+
+    #[test]
+    fn dossiers_awaiting_their_receipt_are_counted_until_it_arrives() {
+        let mut op = operator();
+        let mut done = samples::all_kinds().remove(8);
+        done.dossier_code = samples::DOSSIER.into();
+        op.ingest(&record(&done, 0, Encoding::Avro), 0);
+        op.ingest(&record(&done, 1, Encoding::Avro), 0);
+        assert_eq!(op.awaiting_receipt(), 1);
+        op.ingest(&record(&samples::received(), 2, Encoding::Avro), 0);
+        assert_eq!(op.awaiting_receipt(), 0);
     }
 
     #[test]
