@@ -93,13 +93,16 @@ impl Common {
     fn topics(&self) -> TopicNames {
         TopicNames::with_prefix(&self.topic_prefix)
     }
-    fn store(&self) -> Store {
-        Store::new(StoreSettings {
+    fn store_settings(&self) -> StoreSettings {
+        StoreSettings {
             url: self.clickhouse_url.clone(),
             database: self.database.clone(),
             user: self.clickhouse_user.clone(),
             password: self.clickhouse_password.clone(),
-        })
+        }
+    }
+    fn store(&self) -> Store {
+        Store::new(self.store_settings())
     }
 }
 
@@ -366,12 +369,7 @@ async fn run_processor(
     let mut config = ProcessorConfig::new(
         common.kafka(),
         common.topics(),
-        StoreSettings {
-            url: common.clickhouse_url.clone(),
-            database: common.database.clone(),
-            user: common.clickhouse_user.clone(),
-            password: common.clickhouse_password.clone(),
-        },
+        common.store_settings(),
         args.pseudonym_key.clone().into_bytes(),
     );
     config.group = args.group.clone();
@@ -504,8 +502,8 @@ async fn demo(
     );
 
     let store = common.store();
+    // Start clean; `run_processor` applies the migrations before processing.
     store.drop_database().await?;
-    store.migrate().await?;
     kafka::create_topics(&common.kafka(), &common.topics(), partitions).await?;
 
     // Publish: the simulated province, with some bad records mixed in.
