@@ -39,9 +39,8 @@ pub async fn create_topics(
             Ok(name) => created.push(name),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((name, code)) => {
-                return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
-                    tracing::error!(topic = %name, ?code, "topic creation failed");
-                })
+                tracing::error!(topic = %name, ?code, "topic creation failed");
+                return Err(KafkaError::AdminOp(code));
             }
         }
     }
