@@ -491,6 +491,7 @@ impl From<WorkingHours> for Vec<Interval> {
 /// another's; the procedure catalogue picks one per procedure). The default is the exact
 /// working-time instant with no cut-off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DueRule {
     /// Move the due time to the closing time (17:00) of the working day it falls on, as
     /// some provincial systems do: a dossier received on a working day with N working days
@@ -645,8 +646,11 @@ impl WorkCalendar {
         self.next_working_start(reached)
     }
 
-    /// The earliest instant at which `working` working time has elapsed since `start`.
-    fn reach_working(&self, start: NaiveDateTime, working: Duration) -> NaiveDateTime {
+    /// The earliest instant at which `working` working time has elapsed since `start`
+    /// (an interval's end stays the end: 17:00 + 0 is 17:00). `start` itself for zero.
+    /// This is how a due time is *extended* by a pause: a dossier due at 17:00 that waited
+    /// one working hour is due at 08:00 the next working day.
+    pub fn reach_working(&self, start: NaiveDateTime, working: Duration) -> NaiveDateTime {
         if working <= Duration::zero() {
             return start;
         }

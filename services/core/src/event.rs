@@ -354,6 +354,11 @@ pub struct Handover {
     /// The giving unit's judgement of its own step, when recorded.
     #[serde(default)]
     pub step_outcome: Option<StepOutcome>,
+    /// Time the giving unit was allotted for its step (from when it got the dossier, i.e.
+    /// the previous row, or the receipt for step 1, to this handover), when the slip gives
+    /// one. Added in schema v2; absent in v1 data.
+    #[serde(default)]
+    pub allotted: Option<TimeLimit>,
     /// Free note.
     #[serde(default)]
     pub note: Option<String>,

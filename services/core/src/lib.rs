@@ -8,12 +8,15 @@
 //! - [`topics`]: which topic carries which kind of event.
 //! - [`names`]: metric names, defined once.
 //! - [`calendar`]: the working-day calendar as per-year data, and due times counted on it.
+//! - [`deadline`]: the procedure catalogue, the pause policy, and the [`deadline::Clock`] that
+//!   turns a dossier's events into due times.
 //!
 //! Nothing here reads the wall clock, the network or the disk: every service shares these
 //! rules, and tests exercise them synchronously.
 
 pub mod calendar;
 pub mod codec;
+pub mod deadline;
 pub mod event;
 pub mod fold;
 pub mod names;

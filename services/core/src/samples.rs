@@ -96,6 +96,10 @@ pub fn all_kinds() -> Vec<DossierEvent> {
         to_unit: "H56.50.01.02".into(),
         step_outcome: Some(StepOutcome::OnTime),
         note: Some("Chuyển cán bộ tư pháp".into()),
+        allotted: Some(TimeLimit {
+            amount: 4,
+            unit: TimeUnit::WorkingHours,
+        }),
     });
     out.push(e);
 

@@ -403,6 +403,13 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
                     ));
                 }
             }
+            if h.allotted.is_some_and(|a| !(1..=3650).contains(&a.amount)) {
+                return Err(Rejection::new(
+                    RejectKind::Format,
+                    "handover.allotted.amount",
+                    "must be between 1 and 3650",
+                ));
+            }
         }
         EventKind::Withdrawn | EventKind::ResultReady | EventKind::ResultReturned => {}
         EventKind::Survey => {

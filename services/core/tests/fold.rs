@@ -45,6 +45,7 @@ fn event(n: u32, kind: EventKind, at: &str) -> DossierEvent {
                 from_unit: "H56.50.01".into(),
                 to_unit: "H56.50.01.02".into(),
                 step_outcome: None,
+                allotted: None,
                 note: None,
             })
         }

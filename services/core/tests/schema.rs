@@ -120,9 +120,16 @@ fn current_schema_reads_data_written_with_every_previous_version() {
             let mut bytes = vec![0xC3, 0x01];
             bytes.extend(old.fingerprint::<apache_avro::rabin::Rabin>().bytes);
             bytes.extend(apache_avro::to_avro_datum(&old, value).unwrap());
+            // Fields added after `version` read as their defaults.
+            let mut expected = e.clone();
+            if *version == "v1" {
+                if let Some(h) = expected.handover.as_mut() {
+                    h.allotted = None;
+                }
+            }
             assert_eq!(
                 codec.decode(&bytes).unwrap(),
-                e,
+                expected,
                 "{version} datum of {}",
                 e.kind
             );

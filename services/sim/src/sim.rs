@@ -1285,6 +1285,7 @@ impl Simulator {
                     from_unit: Self::unit_code(agency, from).to_string(),
                     to_unit: Self::unit_code(agency, to).to_string(),
                     step_outcome: outcome,
+                    allotted: None,
                     note: Some(note.to_string()),
                 });
             }
