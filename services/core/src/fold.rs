@@ -11,9 +11,10 @@
 
 use chrono::{Duration, FixedOffset, NaiveDate};
 
+use crate::deadline::{Clock, LegalDue, PausePolicy};
 use crate::event::{
     AgencyLevel, ApplicantKind, Channel, Decision, DossierEvent, EventKind, FormSet, RefusalStage,
-    Satisfaction, TimeLimit, Timestamp,
+    Satisfaction, StepOutcome, TimeLimit, TimeUnit, Timestamp,
 };
 
 /// Vietnam time, used to decide calendar dates (early vs on time, the day a dossier ends).
@@ -71,8 +72,9 @@ pub struct DossierState {
     pub supplements_received: Vec<(String, Timestamp)>,
     /// Earliest form 04: (time, original appointment, new appointment).
     pub apology: Option<(Timestamp, Timestamp, Timestamp)>,
-    /// Number of handover rows.
-    pub handovers: u32,
+    /// Handover rows of the process-control slip, one per step number (the earliest row
+    /// for a step wins), sorted by step.
+    pub handovers: Vec<HandoverRow>,
     /// Earliest result issued, with its decision and whether it is electronic.
     pub finished: Option<(Timestamp, Decision, bool)>,
     /// Earliest return to the applicant.
@@ -93,6 +95,25 @@ pub struct DossierState {
     pub form_sets: FormSets,
     /// Latest event time folded.
     pub last_event_at: Option<Timestamp>,
+}
+
+/// One row of the process-control slip, as the fold keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoverRow {
+    /// 1-based step number.
+    pub step: i32,
+    /// When the giving unit handed the dossier over.
+    pub at: Timestamp,
+    /// Event id, to break ties between two rows for the same step.
+    pub event_id: String,
+    /// Giving unit.
+    pub from_unit: String,
+    /// Receiving unit.
+    pub to_unit: String,
+    /// Time allotted to the giving unit's step, when the slip gives one.
+    pub allotted: Option<TimeLimit>,
+    /// The giving unit's own judgement, when recorded.
+    pub recorded: Option<StepOutcome>,
 }
 
 /// A small set of form sets.
@@ -218,7 +239,27 @@ impl DossierState {
                 }
             }
             EventKind::ProcessingStopped => keep_min(&mut self.stopped_at, at),
-            EventKind::Handover => self.handovers += 1,
+            EventKind::Handover => {
+                let h = e.handover.as_ref().expect("validated event");
+                let row = HandoverRow {
+                    step: h.step,
+                    at,
+                    event_id: e.event_id.clone(),
+                    from_unit: h.from_unit.clone(),
+                    to_unit: h.to_unit.clone(),
+                    allotted: h.allotted,
+                    recorded: h.step_outcome,
+                };
+                match self.handovers.binary_search_by_key(&h.step, |r| r.step) {
+                    Ok(i) => {
+                        let cur = &self.handovers[i];
+                        if (at, e.event_id.as_str()) < (cur.at, cur.event_id.as_str()) {
+                            self.handovers[i] = row;
+                        }
+                    }
+                    Err(i) => self.handovers.insert(i, row),
+                }
+            }
             EventKind::Withdrawn => keep_min(&mut self.withdrawn_at, at),
             EventKind::ResultReady => {
                 let r = e.result_ready.as_ref().expect("validated event");
@@ -260,7 +301,7 @@ impl DossierState {
             7
         } else if self.open_supplement().is_some() {
             5
-        } else if self.handovers > 0 {
+        } else if !self.handovers.is_empty() {
             4
         } else if self.receipt.is_some() {
             2
@@ -278,32 +319,72 @@ impl DossierState {
             .min()
     }
 
-    /// Total time spent waiting for supplements that were received, in seconds.
-    fn closed_wait(&self) -> Duration {
-        self.supplement_requests
+    /// Closed supplement waits `[request, supplement received]` (the earliest answer to each
+    /// request), sorted and merged where they overlap, so no time is deducted twice.
+    pub fn closed_waits(&self) -> Vec<(Timestamp, Timestamp)> {
+        let mut waits: Vec<(Timestamp, Timestamp)> = self
+            .supplement_requests
             .iter()
             .filter_map(|(no, req)| {
                 self.supplements_received
                     .iter()
                     .filter(|(r, at)| r == no && at >= req)
-                    .map(|(_, at)| *at - *req)
-                    .min()
+                    .map(|(_, at)| (*req, *at))
+                    .min_by_key(|w| w.1)
             })
-            .fold(Duration::zero(), |acc, d| acc + d)
+            .collect();
+        waits.sort();
+        let mut merged: Vec<(Timestamp, Timestamp)> = Vec::with_capacity(waits.len());
+        for (a, b) in waits {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        merged
     }
 
-    /// Classifies the dossier. `as_of` is the event-time watermark used to call an open
-    /// dossier overdue; `None` leaves open dossiers `InProgress`.
-    pub fn classify(&self, as_of: Option<Timestamp>) -> Classification {
+    /// Classifies the dossier on `clock`'s calendar, catalogue and policy. `as_of` is the
+    /// event-time watermark used to call an open dossier overdue; `None` leaves open
+    /// dossiers `InProgress`. The rules, step by step, are in docs/DEADLINES.md.
+    pub fn classify(&self, as_of: Option<Timestamp>, clock: &Clock) -> Classification {
         let Some(receipt) = &self.receipt else {
             let outcome = if self.refused_at_receipt.is_some() {
                 Outcome::NotCounted
             } else {
                 Outcome::AwaitingReceipt
             };
-            return Classification::unended(outcome, Duration::zero());
+            return Classification::unended(outcome);
         };
-        let wait = self.closed_wait();
+        let waits = self.closed_waits();
+        let waiting = waits
+            .iter()
+            .fold(Duration::zero(), |acc, (a, b)| acc + (*b - *a));
+        let legal = clock.legal_due(
+            &receipt.procedure_code,
+            receipt.received_at,
+            receipt.time_limit,
+            receipt.appointment_at,
+        );
+        let unit = legal.limit.unit;
+        let paused = waits
+            .iter()
+            .fold(Duration::zero(), |acc, (a, b)| acc + clock.measure(unit, *a, *b));
+        let due_at = match (clock.policy.pause, waits.iter().map(|w| w.1).max()) {
+            (PausePolicy::Restart, Some(resumed)) => {
+                clock.calendar.due(resumed, legal.limit, &legal.rule)
+            }
+            _ => clock.extend(unit, receipt.appointment_at, paused),
+        };
+        let deadline = Deadline {
+            legal,
+            appointment_at: receipt.appointment_at,
+            due_at,
+            paused,
+            policy: clock.policy.pause,
+            reappointed_at: self.apology.map(|a| a.2),
+        };
+        let steps = self.steps(receipt, &waits, clock);
         let terminal = [
             self.finished.map(|f| (f.0, EndKind::Finished)),
             self.returned_at.map(|t| (t, EndKind::Returned)),
@@ -329,34 +410,99 @@ impl DossierState {
         let repeated_supplement = self.supplement_requests.len() > 1;
         let apologised = self.apology.is_some();
         let Some((end_at, end_kind)) = end else {
-            let overdue = as_of.is_some_and(|now| now - wait > receipt.appointment_at);
+            let overdue = as_of.is_some_and(|now| now > due_at);
             let outcome = if overdue {
                 Outcome::OverdueInProgress
             } else {
                 Outcome::InProgress
             };
-            return Classification::unended(outcome, wait);
+            return Classification {
+                deadline: Some(deadline),
+                waiting,
+                steps,
+                ..Classification::unended(outcome)
+            };
         };
-        let effective_end = end_at - wait;
-        let outcome = if repeated_supplement || apologised || effective_end > receipt.appointment_at
-        {
+        let outcome = if repeated_supplement || apologised || end_at > due_at {
             Outcome::Late
-        } else if local_date(effective_end) < local_date(receipt.appointment_at) {
+        } else if local_date(end_at) < local_date(due_at) {
             Outcome::Early
         } else {
             Outcome::OnTime
         };
+        // Decision 766 indicator 2.2: time to a result, less the waits, in the limit's unit.
+        let resolution = matches!(end_kind, EndKind::Finished | EndKind::Returned).then(|| {
+            let paused_before_end = waits.iter().fold(Duration::zero(), |acc, (a, b)| {
+                acc + clock.measure(unit, (*a).max(receipt.received_at), (*b).min(end_at))
+            });
+            let taken = clock.measure(unit, receipt.received_at, end_at) - paused_before_end;
+            clock.in_units(unit, taken.max(Duration::zero()))
+        });
         Classification {
             outcome,
             end: Some(End {
                 at: end_at,
                 kind: end_kind,
-                effective_at: effective_end,
             }),
-            waiting: wait,
+            waiting,
             repeated_supplement,
             apologised,
+            deadline: Some(deadline),
+            resolution,
+            steps,
         }
+    }
+
+    /// The verdict on every handover step whose start is known: step 1 starts at the
+    /// receipt, step k at row k-1. A step's due time is its allotment counted from its
+    /// start, extended by the supplement waits inside the step.
+    fn steps(
+        &self,
+        receipt: &Receipt,
+        waits: &[(Timestamp, Timestamp)],
+        clock: &Clock,
+    ) -> Vec<StepVerdict> {
+        let mut out = Vec::with_capacity(self.handovers.len());
+        for (i, row) in self.handovers.iter().enumerate() {
+            let start = if row.step == 1 {
+                receipt.received_at
+            } else {
+                match i.checked_sub(1).map(|p| &self.handovers[p]) {
+                    Some(prev) if prev.step == row.step - 1 => prev.at,
+                    _ => continue,
+                }
+            };
+            let unit = row.allotted.map_or(TimeUnit::WorkingHours, |a| a.unit);
+            let paused = waits.iter().fold(Duration::zero(), |acc, (a, b)| {
+                acc + clock.measure(unit, (*a).max(start), (*b).min(row.at))
+            });
+            let taken = (clock.measure(unit, start, row.at) - paused).max(Duration::zero());
+            let due_at = row
+                .allotted
+                .map(|a| clock.extend(unit, clock.step_due(start, a), paused));
+            let outcome = due_at.map(|due| {
+                if row.at > due {
+                    StepOutcome::Late
+                } else if local_date(row.at) < local_date(due) {
+                    StepOutcome::Early
+                } else {
+                    StepOutcome::OnTime
+                }
+            });
+            out.push(StepVerdict {
+                step: row.step,
+                from_unit: row.from_unit.clone(),
+                to_unit: row.to_unit.clone(),
+                started_at: start,
+                handed_at: row.at,
+                allotted: row.allotted,
+                due_at,
+                taken,
+                outcome,
+                recorded: row.recorded,
+            });
+        }
+        out
     }
 }
 
@@ -398,22 +544,65 @@ pub struct End {
     pub at: Timestamp,
     /// How.
     pub kind: EndKind,
-    /// `at` less the time waiting for supplements: what is compared with the appointment.
-    pub effective_at: Timestamp,
+}
+
+/// A received dossier's deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    /// The legal due time from the catalogue (or form 01's limit) and how the agency's
+    /// appointment compares with it.
+    pub legal: LegalDue,
+    /// The agency's appointment on form 01: what the dossier is judged against.
+    pub appointment_at: Timestamp,
+    /// The appointment moved by the supplement waits under `policy`: the due time the end
+    /// of processing is compared with, and past which an open dossier is overdue.
+    pub due_at: Timestamp,
+    /// The supplement waits measured like the limit (working time for working units).
+    pub paused: Duration,
+    /// The pause policy applied.
+    pub policy: PausePolicy,
+    /// The new appointment of a form 04, if any (the dossier stays late against the
+    /// original one).
+    pub reappointed_at: Option<Timestamp>,
+}
+
+/// One handover step judged against its allotment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepVerdict {
+    /// Step number on the slip.
+    pub step: i32,
+    /// The unit whose step this is (the giving unit of the row).
+    pub from_unit: String,
+    /// The unit it handed the dossier to.
+    pub to_unit: String,
+    /// When the giving unit got the dossier (previous row, or the receipt for step 1).
+    pub started_at: Timestamp,
+    /// When it handed it over.
+    pub handed_at: Timestamp,
+    /// Allotted time, when the slip gives one.
+    pub allotted: Option<TimeLimit>,
+    /// Allotment counted from the start on the calendar, extended by waits in the step.
+    pub due_at: Option<Timestamp>,
+    /// Time taken, measured like the allotment (working time by default), less waits.
+    pub taken: Duration,
+    /// Early / on time / late; `None` without an allotment.
+    pub outcome: Option<StepOutcome>,
+    /// What the unit itself wrote on the slip.
+    pub recorded: Option<StepOutcome>,
 }
 
 /// Early / on time / late, and the states that are not (yet) any of those.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
-    /// Ended on a calendar day before the appointment's day.
+    /// Ended on a calendar day before the due time's day.
     Early,
-    /// Ended at or before the appointment, on its day.
+    /// Ended at or before the due time, on its day.
     OnTime,
-    /// Ended after the appointment, asked for more than one supplement, or apologised.
+    /// Ended after the due time, asked for more than one supplement, or apologised.
     Late,
-    /// Open, appointment not yet passed (as of the watermark).
+    /// Open, due time not yet passed (as of the watermark).
     InProgress,
-    /// Open, appointment passed (as of the watermark).
+    /// Open, due time passed (as of the watermark).
     OverdueInProgress,
     /// Refused at the counter: never received, not counted.
     NotCounted,
@@ -437,28 +626,39 @@ impl Outcome {
 }
 
 /// The classification of one dossier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Classification {
     /// The verdict.
     pub outcome: Outcome,
     /// End of processing, when it ended.
     pub end: Option<End>,
-    /// Time spent waiting for supplements received so far.
+    /// Elapsed time spent waiting for supplements received so far (merged waits).
     pub waiting: Duration,
     /// More than one supplement request (late by rule).
     pub repeated_supplement: bool,
     /// A form 04 was issued (late against the original appointment).
     pub apologised: bool,
+    /// Legal due time, appointment check and effective due time, once received.
+    pub deadline: Option<Deadline>,
+    /// Decision 766 indicator 2.2: time from receipt to the result, less supplement
+    /// waits, in the limit's unit (working days, hours or calendar days); only for
+    /// dossiers that ended with a result (finished or returned).
+    pub resolution: Option<f64>,
+    /// Handover steps judged against their allotments.
+    pub steps: Vec<StepVerdict>,
 }
 
 impl Classification {
-    fn unended(outcome: Outcome, waiting: Duration) -> Self {
+    fn unended(outcome: Outcome) -> Self {
         Classification {
             outcome,
             end: None,
-            waiting,
+            waiting: Duration::zero(),
             repeated_supplement: false,
             apologised: false,
+            deadline: None,
+            resolution: None,
+            steps: Vec::new(),
         }
     }
 }

@@ -62,7 +62,7 @@ fn base(n: u32, kind: EventKind, at: &str) -> DossierEvent {
 pub fn received() -> DossierEvent {
     let mut e = base(1, EventKind::Received, "2026-10-08T09:15:00+07:00");
     e.received = Some(DossierReceived {
-        procedure_code: "1.001193.000.00.00.H56".into(),
+        procedure_code: "1.000894.000.00.00.H56".into(),
         procedure_name: "Đăng ký kết hôn".into(),
         field_code: "HT".into(),
         agency_level: AgencyLevel::Commune,
@@ -147,7 +147,7 @@ pub fn all_kinds() -> Vec<DossierEvent> {
         stage: RefusalStage::DuringProcessing,
         reason: "Không thuộc thẩm quyền".into(),
         officer: "Lê Văn Cường".into(),
-        procedure_code: Some("1.001193.000.00.00.H56".into()),
+        procedure_code: Some("1.000894.000.00.00.H56".into()),
         applicant: Some(applicant()),
     });
     out.push(e);

@@ -1,5 +1,9 @@
 //! The fold and the classification (domain.md §5), including out-of-order arrival and duplicates.
 
+use std::sync::OnceLock;
+
+use motcua_core::calendar::WorkCalendar;
+use motcua_core::deadline::{Catalogue, Clock, DeadlinePolicy};
 use motcua_core::event::*;
 use motcua_core::fold::{Applied, DossierState, EndKind, OnTimeCounts, Outcome};
 use motcua_core::samples::{self, ts};
@@ -8,6 +12,18 @@ use proptest::prelude::*;
 /// Receipt at 2026-10-08 09:15, appointment 2026-10-13 17:00 (from the samples).
 fn receipt() -> DossierEvent {
     samples::received()
+}
+
+/// The Vietnamese calendar, no catalogue (limits from form 01), default policy.
+fn clock() -> &'static Clock {
+    static CLOCK: OnceLock<Clock> = OnceLock::new();
+    CLOCK.get_or_init(|| {
+        Clock::new(
+            WorkCalendar::vietnam(),
+            Catalogue::default(),
+            DeadlinePolicy::default(),
+        )
+    })
 }
 
 fn event(n: u32, kind: EventKind, at: &str) -> DossierEvent {
@@ -80,7 +96,7 @@ fn fold(events: &[DossierEvent]) -> DossierState {
 }
 
 fn outcome(events: &[DossierEvent]) -> Outcome {
-    fold(events).classify(None).outcome
+    fold(events).classify(None, clock()).outcome
 }
 
 #[test]
@@ -118,7 +134,7 @@ fn finished_a_minute_late_is_late() {
 fn finished_is_preferred_over_returned_as_the_end() {
     let done = event(1, EventKind::ResultReady, "2026-10-13T16:00:00+07:00");
     let back = event(2, EventKind::ResultReturned, "2026-10-14T09:00:00+07:00");
-    let c = fold(&[receipt(), done, back]).classify(None);
+    let c = fold(&[receipt(), done, back]).classify(None, clock());
     assert_eq!(c.outcome, Outcome::OnTime);
     assert_eq!(c.end.unwrap().kind, EndKind::Finished);
 }
@@ -126,24 +142,30 @@ fn finished_is_preferred_over_returned_as_the_end() {
 #[test]
 fn returned_without_finished_ends_at_the_return() {
     let back = event(2, EventKind::ResultReturned, "2026-10-14T09:00:00+07:00");
-    let c = fold(&[receipt(), back]).classify(None);
+    let c = fold(&[receipt(), back]).classify(None, clock());
     assert_eq!(c.end.unwrap().kind, EndKind::Returned);
     assert_eq!(c.outcome, Outcome::Late);
 }
 
 #[test]
-fn supplement_waiting_time_is_not_counted() {
-    // Paused 2 days (09/10 08:30 -> 11/10 08:30); finished 1 day after the appointment.
-    let events = [
+fn supplement_waiting_time_extends_the_due_time_by_the_working_time_waited() {
+    // Paused Fri 09/10 08:30 -> Sun 11/10 08:30: two days elapsed, but only 6.5 working
+    // hours (08:30-11:30, 13:30-17:00 on Friday). The appointment Tue 13/10 17:00 moves to
+    // Wed 14/10 15:30 (07:00-11:30 = 4.5 h, then 13:30 + 2 h).
+    let mut events = vec![
         receipt(),
         supplement_request(1, "A", "2026-10-09T08:30:00+07:00"),
         supplement_received(2, "A", "2026-10-11T08:30:00+07:00"),
-        event(3, EventKind::ResultReady, "2026-10-14T16:00:00+07:00"),
+        event(3, EventKind::ResultReady, "2026-10-14T15:30:00+07:00"),
     ];
-    let c = fold(&events).classify(None);
+    let c = fold(&events).classify(None, clock());
     assert_eq!(c.waiting, chrono::Duration::days(2));
-    assert_eq!(c.end.unwrap().effective_at, ts("2026-10-12T16:00:00+07:00"));
-    assert_eq!(c.outcome, Outcome::Early);
+    let d = c.deadline.unwrap();
+    assert_eq!(d.paused, chrono::Duration::minutes(390));
+    assert_eq!(d.due_at, ts("2026-10-14T15:30:00+07:00"));
+    assert_eq!(c.outcome, Outcome::OnTime);
+    events[3] = event(3, EventKind::ResultReady, "2026-10-14T15:31:00+07:00");
+    assert_eq!(outcome(&events), Outcome::Late);
 }
 
 #[test]
@@ -156,7 +178,7 @@ fn more_than_one_supplement_request_is_late() {
         supplement_received(4, "B", "2026-10-09T11:30:00+07:00"),
         event(5, EventKind::ResultReady, "2026-10-10T09:00:00+07:00"),
     ];
-    let c = fold(&events).classify(None);
+    let c = fold(&events).classify(None, clock());
     assert!(c.repeated_supplement);
     assert_eq!(c.outcome, Outcome::Late);
 }
@@ -171,7 +193,7 @@ fn a_supplement_request_resent_under_a_new_event_id_is_still_one_request() {
         supplement_received(4, "A", "2026-10-10T08:40:00+07:00"),
         event(5, EventKind::ResultReady, "2026-10-13T16:00:00+07:00"),
     ];
-    let c = fold(&events).classify(None);
+    let c = fold(&events).classify(None, clock());
     assert!(!c.repeated_supplement);
     assert_eq!(c.waiting, chrono::Duration::days(1));
     assert_eq!(c.outcome, Outcome::Early);
@@ -185,7 +207,7 @@ fn a_dossier_waiting_for_the_applicant_ends_at_the_request() {
     ];
     let s = fold(&events);
     assert_eq!(s.status_code(), 5);
-    let c = s.classify(Some(ts("2026-12-01T00:00:00+07:00")));
+    let c = s.classify(Some(ts("2026-12-01T00:00:00+07:00")), clock());
     assert_eq!(c.end.unwrap().kind, EndKind::AwaitingSupplement);
     assert_eq!(c.end.unwrap().at, ts("2026-10-09T08:30:00+07:00"));
     assert_eq!(c.outcome, Outcome::Early);
@@ -196,7 +218,7 @@ fn an_apology_keeps_the_dossier_late_against_its_original_appointment() {
     let mut apology = samples::all_kinds().remove(4);
     apology.event_id = "x/apology".into();
     let done = event(1, EventKind::ResultReady, "2026-10-13T16:00:00+07:00");
-    let c = fold(&[receipt(), apology, done]).classify(None);
+    let c = fold(&[receipt(), apology, done]).classify(None, clock());
     assert!(c.apologised);
     assert_eq!(c.outcome, Outcome::Late);
 }
@@ -204,13 +226,13 @@ fn an_apology_keeps_the_dossier_late_against_its_original_appointment() {
 #[test]
 fn withdrawal_and_stop_end_the_clock() {
     let w = event(1, EventKind::Withdrawn, "2026-10-09T08:00:00+07:00");
-    let c = fold(&[receipt(), w]).classify(None);
+    let c = fold(&[receipt(), w]).classify(None, clock());
     assert_eq!(
         (c.outcome, c.end.unwrap().kind),
         (Outcome::Early, EndKind::Withdrawn)
     );
     let s = event(2, EventKind::ProcessingStopped, "2026-10-14T08:00:00+07:00");
-    let c = fold(&[receipt(), s]).classify(None);
+    let c = fold(&[receipt(), s]).classify(None, clock());
     assert_eq!(
         (c.outcome, c.end.unwrap().kind),
         (Outcome::Late, EndKind::Stopped)
@@ -222,7 +244,7 @@ fn refused_at_receipt_is_not_counted() {
     let mut r = samples::all_kinds().remove(5);
     r.refused.as_mut().unwrap().stage = RefusalStage::AtReceipt;
     let s = fold(&[r]);
-    assert_eq!(s.classify(None).outcome, Outcome::NotCounted);
+    assert_eq!(s.classify(None, clock()).outcome, Outcome::NotCounted);
     assert_eq!(s.status_code(), 3);
 }
 
@@ -233,13 +255,13 @@ fn open_dossiers_are_overdue_only_once_the_watermark_passes_the_appointment() {
         event(1, EventKind::Handover, "2026-10-08T10:00:00+07:00"),
     ]);
     assert_eq!(s.status_code(), 4);
-    assert_eq!(s.classify(None).outcome, Outcome::InProgress);
+    assert_eq!(s.classify(None, clock()).outcome, Outcome::InProgress);
     assert_eq!(
-        s.classify(Some(ts("2026-10-13T17:00:00+07:00"))).outcome,
+        s.classify(Some(ts("2026-10-13T17:00:00+07:00")), clock()).outcome,
         Outcome::InProgress
     );
     assert_eq!(
-        s.classify(Some(ts("2026-10-13T17:00:01+07:00"))).outcome,
+        s.classify(Some(ts("2026-10-13T17:00:01+07:00")), clock()).outcome,
         Outcome::OverdueInProgress
     );
 }
@@ -249,9 +271,9 @@ fn a_return_read_before_its_receipt_is_held_then_classified() {
     let done = event(1, EventKind::ResultReady, "2026-10-12T16:00:00+07:00");
     let mut s = DossierState::default();
     s.apply(&done);
-    assert_eq!(s.classify(None).outcome, Outcome::AwaitingReceipt);
+    assert_eq!(s.classify(None, clock()).outcome, Outcome::AwaitingReceipt);
     s.apply(&receipt());
-    assert_eq!(s.classify(None).outcome, Outcome::Early);
+    assert_eq!(s.classify(None, clock()).outcome, Outcome::Early);
 }
 
 #[test]
@@ -303,7 +325,7 @@ proptest! {
             s.apply(&events[*i]);
         }
         prop_assert_eq!(&s, &reference);
-        prop_assert_eq!(s.classify(None), reference.classify(None));
+        prop_assert_eq!(s.classify(None, clock()), reference.classify(None, clock()));
         prop_assert_eq!(s.version(), 7);
     }
 }
