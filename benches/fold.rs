@@ -6,6 +6,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use motcua_core::codec::{Codec, Encoding};
+use motcua_core::deadline::Clock;
 use motcua_core::fold::DossierState;
 use motcua_core::pseudonym::Pseudonymizer;
 use motcua_core::DossierEvent;
@@ -70,18 +71,24 @@ fn bench(c: &mut Criterion) {
     }
     g.finish();
 
+    let clock = Clock::default();
     let mut g = c.benchmark_group("operator");
     g.throughput(Throughput::Elements(n));
     for encoding in [Encoding::Avro, Encoding::Json] {
         let input = records(&events, &codec, encoding);
         g.bench_function(format!("ingest_{encoding:?}"), |b| {
             b.iter_batched(
-                || DossierOperator::new(Pseudonymizer::new(b"bench-key-0123456789").unwrap()),
+                || {
+                    DossierOperator::new(
+                        Pseudonymizer::new(b"bench-key-0123456789").unwrap(),
+                        clock.clone(),
+                    )
+                },
                 |mut op| {
                     for r in &input {
                         op.ingest(r, 0);
                     }
-                    op.drain_dirty(0).len()
+                    op.drain_dirty(0).states.len()
                 },
                 BatchSize::LargeInput,
             )
@@ -102,6 +109,24 @@ fn bench(c: &mut Criterion) {
             },
             BatchSize::LargeInput,
         )
+    });
+    g.finish();
+
+    // Classification on the calendar (legal due, pauses, steps), per dossier.
+    let mut states = HashMap::<&str, DossierState>::new();
+    for e in &events {
+        states.entry(e.dossier_code.as_str()).or_default().apply(e);
+    }
+    let as_of = events.iter().map(|e| e.occurred_at).max();
+    let mut g = c.benchmark_group("classify");
+    g.throughput(Throughput::Elements(states.len() as u64));
+    g.bench_function("dossier", |b| {
+        b.iter(|| {
+            states
+                .values()
+                .filter(|s| s.classify(as_of, &clock).steps.len() > 1)
+                .count()
+        })
     });
     g.finish();
 }

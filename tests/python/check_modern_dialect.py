@@ -29,6 +29,12 @@ def main() -> int:
             for st in statements(path, db):
                 s.query(st)
                 print(f"ok  {os.path.basename(path)}: {st.splitlines()[0][:80]}")
+        views = s.query(
+            f"SELECT name FROM system.tables WHERE database = '{db}' AND engine = 'View' ORDER BY name",
+            "CSV").bytes().decode().split()
+        for view in views:
+            s.query(f"SELECT * FROM {db}.{view.strip(chr(34))}", "CSV")
+            print(f"ok  view: {view}")
         s.query(f"USE {db}")
         for st in statements(os.path.join(root, "deploy/clickhouse/auditor_queries.sql"), db):
             s.query(st, "CSV")

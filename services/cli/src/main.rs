@@ -15,7 +15,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Datelike;
 use clap::{Args, Parser, Subcommand};
+use motcua_core::calendar::{DueRule, WorkCalendar};
 use motcua_core::codec::Encoding;
+use motcua_core::deadline::{Catalogue, Clock, DeadlinePolicy, PausePolicy};
+use motcua_core::event::{TimeLimit, TimeUnit};
+use motcua_core::indicators::Scoring;
 use motcua_core::topics::TopicNames;
 use motcua_core::DossierEvent;
 use motcua_processor::{ProcessorConfig, Summary};
@@ -155,6 +159,66 @@ struct ProcessArgs {
     /// Longest a batch stays open, in milliseconds.
     #[arg(long, default_value_t = 500)]
     batch_max_wait_ms: u64,
+    #[command(flatten)]
+    deadlines: DeadlineArgs,
+}
+
+/// Decision 766 points (docs/DEADLINES.md).
+#[derive(Args, Clone)]
+struct ScoringArgs {
+    /// Points indicator 2.1 is worth.
+    #[arg(long, default_value_t = Scoring::default().max_points_2_1)]
+    points_2_1: f64,
+    /// On-time rate (percent) that earns full points; linear below.
+    #[arg(long, default_value_t = Scoring::default().full_at_percent_2_1)]
+    full_at_2_1: f64,
+}
+
+impl ScoringArgs {
+    fn scoring(&self) -> Scoring {
+        Scoring {
+            max_points_2_1: self.points_2_1,
+            full_at_percent_2_1: self.full_at_2_1,
+        }
+    }
+}
+
+/// How deadlines are judged (docs/DEADLINES.md).
+#[derive(Args, Clone)]
+struct DeadlineArgs {
+    /// Procedure catalogue (JSON, see data/catalogue/h56.json); default: the shipped one.
+    #[arg(long, env = "MOTCUA_CATALOGUE")]
+    catalogue: Option<PathBuf>,
+    /// How a supplement wait moves the due time: `extend` (by the time waited) or
+    /// `restart` (the full limit from the completed supplement).
+    #[arg(long, env = "MOTCUA_PAUSE_POLICY", default_value = "extend")]
+    pause_policy: PausePolicy,
+    /// An appointment within this many minutes of the legal due time agrees with it.
+    #[arg(long, default_value_t = 0)]
+    appointment_tolerance_minutes: u32,
+}
+
+impl DeadlineArgs {
+    fn clock(&self) -> anyhow::Result<Clock> {
+        let catalogue = match &self.catalogue {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                Catalogue::from_json(&text).with_context(|| format!("in {}", path.display()))?
+            }
+            None => Catalogue::shipped(),
+        };
+        Ok(Clock::new(
+            WorkCalendar::vietnam(),
+            catalogue,
+            DeadlinePolicy {
+                pause: self.pause_policy,
+                appointment_tolerance: chrono::Duration::minutes(i64::from(
+                    self.appointment_tolerance_minutes,
+                )),
+            },
+        ))
+    }
 }
 
 #[derive(Subcommand)]
@@ -192,17 +256,24 @@ enum Command {
         #[arg(long)]
         stop_at_end: bool,
     },
-    /// Print on-time rates per agency from ClickHouse.
-    Report,
+    /// Print on-time rates per agency and the deadline figures from ClickHouse.
+    Report {
+        #[command(flatten)]
+        scoring: ScoringArgs,
+    },
     /// Answer "when is a dossier received at T with this limit due" on the working-day
     /// calendar (data/calendar/vn, see docs/CALENDAR.md).
     Due {
         /// Receipt time, RFC 3339 with offset, e.g. 2026-02-13T09:00:00+07:00.
         #[arg(long)]
         received: chrono::DateTime<chrono::FixedOffset>,
-        /// The limit's amount.
+        /// A procedure of the shipped catalogue: its limit and rule are used (overrides
+        /// --amount, --unit, --end-of-day and --same-day-cutoff).
         #[arg(long)]
-        amount: i32,
+        procedure: Option<String>,
+        /// The limit's amount.
+        #[arg(long, required_unless_present = "procedure")]
+        amount: Option<i32>,
         /// The limit's unit.
         #[arg(long, value_enum, default_value = "working-days")]
         unit: DueUnit,
@@ -237,26 +308,9 @@ enum DueUnit {
     WorkingHours,
 }
 
-fn due(
-    received: chrono::DateTime<chrono::FixedOffset>,
-    amount: i32,
-    unit: DueUnit,
-    end_of_day: bool,
-    same_day_cutoff: Option<chrono::NaiveTime>,
-) {
-    use motcua_core::calendar::{DueRule, WorkCalendar};
-    use motcua_core::event::{TimeLimit, TimeUnit};
-    let unit = match unit {
-        DueUnit::WorkingDays => TimeUnit::WorkingDays,
-        DueUnit::CalendarDays => TimeUnit::CalendarDays,
-        DueUnit::WorkingHours => TimeUnit::WorkingHours,
-    };
+fn due(received: chrono::DateTime<chrono::FixedOffset>, limit: TimeLimit, rule: DueRule) {
     let calendar = WorkCalendar::vietnam();
-    let rule = DueRule {
-        end_of_day,
-        same_day_cutoff,
-    };
-    let at = calendar.due(received, TimeLimit { amount, unit }, &rule);
+    let at = calendar.due(received, limit, &rule);
     println!("{}", at.to_rfc3339());
     let year = received.date_naive().year();
     if !calendar.covers(year) || !calendar.covers(at.date_naive().year()) {
@@ -319,14 +373,45 @@ async fn main() -> anyhow::Result<()> {
             let summary = run_processor(&common, &process, stop_at_end).await?;
             print_processor(&summary);
         }
-        Command::Report => report::print(&common.store()).await?,
+        Command::Report { scoring } => {
+            let store = common.store();
+            report::print(&store).await?;
+            report::print_deadlines(&store, &scoring.scoring()).await?;
+        }
         Command::Due {
             received,
+            procedure,
             amount,
             unit,
             end_of_day,
             same_day_cutoff,
-        } => due(received, amount, unit, end_of_day, same_day_cutoff),
+        } => {
+            let unit = match unit {
+                DueUnit::WorkingDays => TimeUnit::WorkingDays,
+                DueUnit::CalendarDays => TimeUnit::CalendarDays,
+                DueUnit::WorkingHours => TimeUnit::WorkingHours,
+            };
+            let (limit, rule) = match procedure {
+                Some(code) => {
+                    let catalogue = Catalogue::shipped();
+                    let p = catalogue.get(&code).with_context(|| {
+                        format!("procedure `{code}` is not in the shipped catalogue")
+                    })?;
+                    (p.limit, p.rule)
+                }
+                None => (
+                    TimeLimit {
+                        amount: amount.unwrap_or_default(),
+                        unit,
+                    },
+                    DueRule {
+                        end_of_day,
+                        same_day_cutoff,
+                    },
+                ),
+            };
+            due(received, limit, rule)
+        }
         Command::Demo {
             sim,
             process,
@@ -376,6 +461,7 @@ async fn run_processor(
     config.batch_max_records = args.batch_max_records;
     config.batch_max_wait = Duration::from_millis(args.batch_max_wait_ms);
     config.stop_at_end = stop_at_end;
+    config.clock = args.deadlines.clock()?;
     let metrics = ProcessorMetrics::new();
     let token = shutdown::on_signals();
     metrics::serve(args.metrics_addr, metrics.registry.clone(), token.clone())
@@ -569,6 +655,7 @@ async fn demo(
     );
 
     report::print(&store).await?;
+    report::print_deadlines(&store, &Scoring::default()).await?;
     println!();
     println!(
         "== demo done in {:.1} s: {} events published, {} records processed ({:.0}/s); services left running (bash deploy/local/down.sh stops them)",

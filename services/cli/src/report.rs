@@ -1,6 +1,7 @@
-//! The on-time report, read back from ClickHouse's auditor views.
+//! The on-time and deadline report, read back from ClickHouse's auditor views.
 
 use clickhouse::Row;
+use motcua_core::indicators::Scoring;
 use motcua_runtime::store::Store;
 use serde::Deserialize;
 
@@ -86,5 +87,183 @@ pub async fn print(store: &Store) -> anyhow::Result<()> {
         totals.awaiting_receipt,
         totals.not_counted
     );
+    Ok(())
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct ProgressLine {
+    period: String,
+    label: String,
+    counted: u64,
+    early: u64,
+    on_time: u64,
+    late: u64,
+    open_within: u64,
+    open_overdue: u64,
+    rate: f64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct ResolutionLine {
+    procedure_code: String,
+    limit_amount: i32,
+    limit_unit: String,
+    resolved: u64,
+    average: Option<f64>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct StepLine {
+    from_unit: String,
+    steps: u64,
+    late: u64,
+    rate: f64,
+    avg_taken_hours: f64,
+    mismatches: u64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct OverdueLine {
+    agency_code: String,
+    open_dossiers: u64,
+    overdue_dossiers: u64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct Findings {
+    later: u64,
+    earlier: u64,
+    max_gap_minutes: i64,
+}
+
+/// Prints the deadline figures: Decision 766 indicators 2.1 (with points) and 2.2, step
+/// on-time rates per unit, appointment findings and overdue dossiers per agency.
+pub async fn print_deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result<()> {
+    let client = store.client();
+    let province: Vec<ProgressLine> = client
+        .query(
+            "SELECT period, province_code AS label, counted, early, on_time, late, \
+             open_within, open_overdue, indicator_2_1_percent AS rate FROM v_766_province \
+             ORDER BY label, period_kind = 'YEAR', period_kind = 'QUARTER', period",
+        )
+        .fetch_all()
+        .await?;
+    let levels: Vec<ProgressLine> = client
+        .query(
+            "SELECT period, concat(province_code, ' ', agency_level) AS label, counted, \
+             early, on_time, late, open_within, open_overdue, indicator_2_1_percent AS rate \
+             FROM v_766_level WHERE period_kind = 'YEAR' ORDER BY label, period",
+        )
+        .fetch_all()
+        .await?;
+    println!();
+    println!(
+        "Decision 766 indicator 2.1 (ended in the period, or open at the watermark), province including its sub-units, then by level:"
+    );
+    println!(
+        "{:<16} {:<8} {:>8} {:>7} {:>8} {:>6} {:>8} {:>8} {:>7} {:>7}",
+        "",
+        "period",
+        "counted",
+        "early",
+        "on time",
+        "late",
+        "open ok",
+        "overdue",
+        "2.1 %",
+        "points"
+    );
+    for r in province.iter().chain(&levels) {
+        let points = scoring
+            .points_2_1(Some(r.rate))
+            .map_or("N/A".to_string(), |p| format!("{p:.2}"));
+        println!(
+            "{:<16} {:<8} {:>8} {:>7} {:>8} {:>6} {:>8} {:>8} {:>7.2} {:>7}",
+            r.label,
+            r.period,
+            r.counted,
+            r.early,
+            r.on_time,
+            r.late,
+            r.open_within,
+            r.open_overdue,
+            r.rate,
+            points
+        );
+    }
+
+    let resolution: Vec<ResolutionLine> = client
+        .query(
+            "SELECT procedure_code, limit_amount, limit_unit, resolved, \
+             indicator_2_2_average AS average FROM v_766_resolution_province \
+             WHERE period_kind = 'YEAR' ORDER BY resolved DESC, procedure_code LIMIT 8",
+        )
+        .fetch_all()
+        .await?;
+    println!();
+    println!("Decision 766 indicator 2.2, average resolution time in the procedure's unit (province, year; 8 busiest procedures):");
+    for r in &resolution {
+        let avg = r.average.map_or("N/A".to_string(), |a| format!("{a:.2}"));
+        println!(
+            "  {:<26} {:>6} resolved  average {:>7} of {} {}",
+            r.procedure_code,
+            r.resolved,
+            avg,
+            r.limit_amount,
+            r.limit_unit.to_lowercase().replace('_', " ")
+        );
+    }
+
+    let steps: Vec<StepLine> = client
+        .query(
+            "SELECT from_unit, sum(steps) AS steps_total, sum(late) AS late_total, \
+             round(100 * (sum(early) + sum(on_time)) / sum(steps), 2) AS rate, \
+             round(sum(avg_taken_hours * steps) / sum(steps), 2) AS avg_taken, \
+             sum(self_report_mismatches) AS mismatches \
+             FROM v_steps_unit_monthly GROUP BY from_unit HAVING steps_total >= 20 \
+             ORDER BY rate, from_unit LIMIT 6",
+        )
+        .fetch_all()
+        .await?;
+    println!();
+    println!("Where dossiers get stuck: units with the lowest step on-time rate (process-control slip, ≥ 20 steps):");
+    for r in &steps {
+        println!(
+            "  {:<16} {:>6} steps {:>5} late  on time {:>6.2} %  average {:>5.2} working h  {} self-reported wrongly",
+            r.from_unit, r.steps, r.late, r.rate, r.avg_taken_hours, r.mismatches
+        );
+    }
+
+    let findings: Findings = client
+        .query(
+            "SELECT countIf(appointment_check = 'LATER_THAN_LEGAL') AS later, \
+             countIf(appointment_check = 'EARLIER_THAN_LEGAL') AS earlier, \
+             max(abs(appointment_gap_minutes)) AS max_gap FROM v_appointment_findings",
+        )
+        .fetch_one()
+        .await?;
+    println!();
+    println!(
+        "Appointment findings (form 01 appointment ≠ legal due time): {} later than the law allows, {} earlier; largest gap {} min (v_appointment_findings)",
+        findings.later, findings.earlier, findings.max_gap_minutes
+    );
+
+    let overdue: Vec<OverdueLine> = client
+        .query(
+            "SELECT agency_code, open_dossiers, overdue_dossiers FROM v_overdue_agency \
+             WHERE overdue_dossiers > 0 ORDER BY overdue_dossiers DESC, agency_code LIMIT 5",
+        )
+        .fetch_all()
+        .await?;
+    println!("Overdue open dossiers at the watermark, most affected agencies (full list: v_overdue_dossiers):");
+    for r in &overdue {
+        println!(
+            "  {:<16} {:>5} overdue of {:>5} open",
+            r.agency_code, r.overdue_dossiers, r.open_dossiers
+        );
+    }
+    if overdue.is_empty() {
+        println!("  none");
+    }
     Ok(())
 }

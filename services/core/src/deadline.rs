@@ -422,8 +422,10 @@ mod tests {
 
     #[test]
     fn bad_catalogues_name_the_place() {
-        let e = Catalogue::from_json(r#"{"name":"x","procedures":[{"code":"a","limit":{"amount":1,"unit":"WEEKS"}}]}"#)
-            .unwrap_err();
+        let e = Catalogue::from_json(
+            r#"{"name":"x","procedures":[{"code":"a","limit":{"amount":1,"unit":"WEEKS"}}]}"#,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("procedures[0].limit.unit"), "{e}");
         let e = Catalogue::from_json(r#"{"name":"x","procedures":[{"code":"a","limit":{"amount":1,"unit":"WORKING_DAYS"}},{"code":"a","limit":{"amount":2,"unit":"WORKING_DAYS"}}]}"#)
             .unwrap_err();

@@ -367,9 +367,9 @@ impl DossierState {
             receipt.appointment_at,
         );
         let unit = legal.limit.unit;
-        let paused = waits
-            .iter()
-            .fold(Duration::zero(), |acc, (a, b)| acc + clock.measure(unit, *a, *b));
+        let paused = waits.iter().fold(Duration::zero(), |acc, (a, b)| {
+            acc + clock.measure(unit, *a, *b)
+        });
         let due_at = match (clock.policy.pause, waits.iter().map(|w| w.1).max()) {
             (PausePolicy::Restart, Some(resumed)) => {
                 clock.calendar.due(resumed, legal.limit, &legal.rule)

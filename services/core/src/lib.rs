@@ -4,6 +4,7 @@
 //! - [`validate`](mod@validate): what makes an event acceptable, with errors naming the field.
 //! - [`codec`]: JSON and Avro single-object encodings, told apart by their first bytes.
 //! - [`fold`]: a dossier's events folded into facts and classified early / on time / late.
+//! - [`indicators`]: Decision 766 points from the progress figures, weights configurable.
 //! - [`pseudonym`]: keyed pseudonyms for the personal data on the forms.
 //! - [`topics`]: which topic carries which kind of event.
 //! - [`names`]: metric names, defined once.
@@ -19,6 +20,7 @@ pub mod codec;
 pub mod deadline;
 pub mod event;
 pub mod fold;
+pub mod indicators;
 pub mod names;
 pub mod pseudonym;
 pub mod samples;

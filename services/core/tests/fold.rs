@@ -257,11 +257,13 @@ fn open_dossiers_are_overdue_only_once_the_watermark_passes_the_appointment() {
     assert_eq!(s.status_code(), 4);
     assert_eq!(s.classify(None, clock()).outcome, Outcome::InProgress);
     assert_eq!(
-        s.classify(Some(ts("2026-10-13T17:00:00+07:00")), clock()).outcome,
+        s.classify(Some(ts("2026-10-13T17:00:00+07:00")), clock())
+            .outcome,
         Outcome::InProgress
     );
     assert_eq!(
-        s.classify(Some(ts("2026-10-13T17:00:01+07:00")), clock()).outcome,
+        s.classify(Some(ts("2026-10-13T17:00:01+07:00")), clock())
+            .outcome,
         Outcome::OverdueInProgress
     );
 }

@@ -20,13 +20,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use motcua_core::deadline::Clock;
 use motcua_core::pseudonym::Pseudonymizer;
 use motcua_core::topics::TopicNames;
 use motcua_core::Rejection;
 use motcua_producer::KafkaSettings;
 use motcua_runtime::kafka;
 use motcua_runtime::metrics::ProcessorMetrics;
-use motcua_runtime::store::{EventRow, ProgressRow, StateRow, Store, StoreError, StoreSettings};
+use motcua_runtime::store::{
+    EventRow, ProgressRow, StateRow, StepRow, Store, StoreError, StoreSettings,
+};
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
@@ -69,6 +72,9 @@ pub struct ProcessorConfig {
     pub batch_max_wait: Duration,
     /// Stop once every partition is read up to the end it had at start (batch jobs, tests).
     pub stop_at_end: bool,
+    /// Calendar, procedure catalogue and deadline policy. Default: the shipped Vietnamese
+    /// calendar and catalogue, pauses extend the due time.
+    pub clock: Clock,
 }
 
 impl ProcessorConfig {
@@ -88,6 +94,7 @@ impl ProcessorConfig {
             batch_max_records: 20_000,
             batch_max_wait: Duration::from_millis(500),
             stop_at_end: false,
+            clock: Clock::default(),
         }
     }
 }
@@ -211,7 +218,7 @@ async fn run_in_span(
 
     let probe: Arc<BaseConsumer> = Arc::new(config.kafka.client().create().map_err(kafka_err)?);
     let mut last_lag = Instant::now() - LAG_INTERVAL;
-    let mut op = DossierOperator::new(pseudonymizer);
+    let mut op = DossierOperator::new(pseudonymizer, config.clock.clone());
     op.expect_partitions(
         end_offsets
             .iter()
@@ -308,8 +315,16 @@ async fn run_in_span(
                       reason = %d.rejection, "record dead-lettered");
             }
             write(&store, &metrics, "dossier_events", &events, &shutdown).await?;
-            let states: Vec<StateRow> = op.drain_dirty(now);
-            write(&store, &metrics, "dossier_state", &states, &shutdown).await?;
+            let changed = op.drain_dirty(now);
+            write::<StateRow>(
+                &store,
+                &metrics,
+                "dossier_state",
+                &changed.states,
+                &shutdown,
+            )
+            .await?;
+            write::<StepRow>(&store, &metrics, "dossier_steps", &changed.steps, &shutdown).await?;
             next_offsets.extend(batch_offsets.iter().map(|(k, v)| (k.clone(), *v)));
             let watermark = op
                 .watermark()

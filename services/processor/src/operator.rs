@@ -6,11 +6,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate};
 use motcua_core::codec::Codec;
-use motcua_core::event::{DossierEvent, Timestamp};
-use motcua_core::fold::{self, Applied, DossierState};
+use motcua_core::deadline::Clock;
+use motcua_core::event::{DossierEvent, StepOutcome, Timestamp};
+use motcua_core::fold::{self, Applied, Classification, DossierState};
 use motcua_core::pseudonym::Pseudonymizer;
 use motcua_core::validate::{validate, RejectKind, Rejection};
-use motcua_runtime::store::{EventRow, StateRow};
+use motcua_runtime::store::{EventRow, StateRow, StepRow};
 
 /// One record read from an input topic.
 #[derive(Debug, Clone)]
@@ -46,6 +47,7 @@ pub enum Outcome {
 /// Folds events into per-dossier state and tracks the event-time watermark.
 pub struct DossierOperator {
     codec: Codec,
+    clock: Clock,
     pseudonymizer: Pseudonymizer,
     states: HashMap<String, DossierState>,
     dirty: HashSet<String>,
@@ -62,10 +64,11 @@ pub struct DossierOperator {
 }
 
 impl DossierOperator {
-    /// An empty operator.
-    pub fn new(pseudonymizer: Pseudonymizer) -> Self {
+    /// An empty operator judging deadlines on `clock`.
+    pub fn new(pseudonymizer: Pseudonymizer, clock: Clock) -> Self {
         DossierOperator {
             codec: Codec::new(),
+            clock,
             pseudonymizer,
             states: HashMap::new(),
             dirty: HashSet::new(),
@@ -160,16 +163,20 @@ impl DossierOperator {
         self.watermark
     }
 
-    /// State rows for the dossiers changed since the last call.
-    pub fn drain_dirty(&mut self, now: u32) -> Vec<StateRow> {
+    /// State and step rows for the dossiers changed since the last call, by dossier code.
+    pub fn drain_dirty(&mut self, now: u32) -> Changed {
         let as_of = self.watermark();
-        let mut rows: Vec<StateRow> = self
-            .dirty
-            .drain()
-            .map(|code| state_row(&code, &self.states[&code], as_of, now))
-            .collect();
-        rows.sort_by(|a, b| a.dossier_code.cmp(&b.dossier_code));
-        rows
+        let mut codes: Vec<String> = self.dirty.drain().collect();
+        codes.sort();
+        let mut out = Changed::default();
+        for code in codes {
+            let s = &self.states[&code];
+            let c = s.classify(as_of, &self.clock);
+            let row = state_row(&code, s, &c, now);
+            out.steps.extend(step_rows(&row, &c, now));
+            out.states.push(row);
+        }
+        out
     }
 
     /// Number of dossiers in state.
@@ -187,6 +194,15 @@ impl DossierOperator {
     pub fn state(&self, dossier_code: &str) -> Option<&DossierState> {
         self.states.get(dossier_code)
     }
+}
+
+/// The rows to write for the dossiers changed in a batch.
+#[derive(Debug, Default)]
+pub struct Changed {
+    /// One `dossier_state` row per changed dossier.
+    pub states: Vec<StateRow>,
+    /// Every judged step of those dossiers (`dossier_steps`).
+    pub steps: Vec<StepRow>,
 }
 
 /// Events seen, but neither a receipt nor a refusal at the counter: held for the receipt.
@@ -233,9 +249,9 @@ fn agency_of(dossier_code: &str) -> &str {
     dossier_code.rsplitn(3, '-').nth(2).unwrap_or(dossier_code)
 }
 
-fn state_row(code: &str, s: &DossierState, as_of: Option<Timestamp>, now: u32) -> StateRow {
-    let c = s.classify(as_of);
+fn state_row(code: &str, s: &DossierState, c: &Classification, now: u32) -> StateRow {
     let r = s.receipt.as_ref();
+    let d = c.deadline.as_ref();
     let agency_code = r
         .map(|r| r.agency_code.clone())
         .unwrap_or_else(|| agency_of(code).to_string());
@@ -262,14 +278,14 @@ fn state_row(code: &str, s: &DossierState, as_of: Option<Timestamp>, now: u32) -
         received_at: r.map(|r| secs(r.received_at)),
         appointment_at: r.map(|r| secs(r.appointment_at)),
         end_at: c.end.map(|e| secs(e.at)),
-        effective_end_at: c.end.map(|e| secs(e.effective_at)),
+        effective_end_at: c.end.map(|e| secs(e.at - c.waiting)),
         end_date: c.end.map(|e| days(fold::local_date(e.at))),
         waiting_seconds: c.waiting.num_seconds().clamp(0, u32::MAX as i64) as u32,
         time_limit_amount: r.map(|r| r.time_limit.amount).unwrap_or_default(),
         time_limit_unit: label(r.map(|r| r.time_limit.unit.as_str())),
         supplement_requests: s.supplement_requests.len() as u16,
         apologised: c.apologised as u8,
-        handovers: s.handovers.min(u16::MAX as u32) as u16,
+        handovers: s.handovers.len().min(u16::MAX as usize) as u16,
         electronic_result: s.finished.is_some_and(|f| f.2) as u8,
         surveys: s.surveys.min(u16::MAX as u32) as u16,
         dissatisfied: s.any_dissatisfied as u8,
@@ -277,7 +293,58 @@ fn state_row(code: &str, s: &DossierState, as_of: Option<Timestamp>, now: u32) -
         last_event_at: s.last_event_at.map(secs).unwrap_or_default(),
         updated_at: now,
         agency_code,
+        legal_due_at: d.map(|d| secs(d.legal.due_at)),
+        legal_limit_amount: d.map(|d| d.legal.limit.amount).unwrap_or_default(),
+        legal_limit_unit: label(d.map(|d| d.legal.limit.unit.as_str())),
+        legal_limit_source: label(d.map(|d| d.legal.source.as_str())),
+        appointment_check: label(d.map(|d| d.legal.check.as_str())),
+        appointment_gap_minutes: d.map(|d| d.legal.gap_minutes).unwrap_or_default(),
+        due_at: d.map(|d| secs(d.due_at)),
+        paused_seconds: d
+            .map(|d| d.paused.num_seconds().clamp(0, u32::MAX as i64) as u32)
+            .unwrap_or_default(),
+        pause_policy: label(d.map(|d| d.policy.as_str())),
+        reappointed_at: d.and_then(|d| d.reappointed_at).map(secs),
+        resolution_units: c.resolution.map(|r| (r * 10_000.0).round() / 10_000.0),
+        late_steps: c
+            .steps
+            .iter()
+            .filter(|v| v.outcome == Some(StepOutcome::Late))
+            .count()
+            .min(u16::MAX as usize) as u16,
     }
+}
+
+fn step_rows<'a>(
+    state: &'a StateRow,
+    c: &'a Classification,
+    now: u32,
+) -> impl Iterator<Item = StepRow> + 'a {
+    let label = |x: Option<StepOutcome>| x.map(|o| o.as_str().to_string()).unwrap_or_default();
+    c.steps.iter().map(move |v| StepRow {
+        dossier_code: state.dossier_code.clone(),
+        step: v.step,
+        version: state.version,
+        agency_code: state.agency_code.clone(),
+        province_code: state.province_code.clone(),
+        agency_level: state.agency_level.clone(),
+        procedure_code: state.procedure_code.clone(),
+        from_unit: v.from_unit.clone(),
+        to_unit: v.to_unit.clone(),
+        started_at: secs(v.started_at),
+        handed_at: secs(v.handed_at),
+        handed_date: days(fold::local_date(v.handed_at)),
+        allotted_amount: v.allotted.map(|a| a.amount).unwrap_or_default(),
+        allotted_unit: v
+            .allotted
+            .map(|a| a.unit.as_str().to_string())
+            .unwrap_or_default(),
+        due_at: v.due_at.map(secs),
+        taken_seconds: v.taken.num_seconds().clamp(0, u32::MAX as i64) as u32,
+        outcome: label(v.outcome),
+        recorded_outcome: label(v.recorded),
+        updated_at: now,
+    })
 }
 
 #[cfg(test)]
@@ -287,7 +354,10 @@ mod tests {
     use motcua_core::samples;
 
     fn operator() -> DossierOperator {
-        DossierOperator::new(Pseudonymizer::new(b"test-key-0123456789").unwrap())
+        DossierOperator::new(
+            Pseudonymizer::new(b"test-key-0123456789").unwrap(),
+            Clock::default(),
+        )
     }
 
     fn record(e: &DossierEvent, offset: i64, encoding: Encoding) -> InputRecord {
@@ -329,11 +399,11 @@ mod tests {
                 ..
             }
         ));
-        let rows = op.drain_dirty(0);
+        let rows = op.drain_dirty(0).states;
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].version, 1);
         assert_eq!(rows[0].outcome, "IN_PROGRESS");
-        assert!(op.drain_dirty(0).is_empty(), "nothing changed since");
+        assert!(op.drain_dirty(0).states.is_empty(), "nothing changed since");
     }
 
     #[test]
@@ -359,8 +429,11 @@ mod tests {
                 rows.push(format!("{row:?}"));
             }
         }
-        rows.extend(op.drain_dirty(0).iter().map(|r| format!("{r:?}")));
-        assert_eq!(rows.len(), samples::all_kinds().len() + 1);
+        let changed = op.drain_dirty(0);
+        assert_eq!(changed.steps.len(), 1, "the sample handover is judged");
+        rows.extend(changed.states.iter().map(|r| format!("{r:?}")));
+        rows.extend(changed.steps.iter().map(|r| format!("{r:?}")));
+        assert_eq!(rows.len(), samples::all_kinds().len() + 2);
         for clear in samples::CLEAR_PERSONAL_VALUES {
             assert!(
                 rows.iter().all(|r| !r.contains(clear)),

@@ -12,11 +12,18 @@ use clickhouse::{Client, Compression, Row};
 use serde::{Deserialize, Serialize};
 
 /// Migrations, in order: (version, name, SQL with `${db}` placeholders).
-pub const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../../deploy/clickhouse/migrations/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../../deploy/clickhouse/migrations/0001_init.sql"),
+    ),
+    (
+        2,
+        "deadlines",
+        include_str!("../../../deploy/clickhouse/migrations/0002_deadlines.sql"),
+    ),
+];
 
 /// Where the store is.
 #[derive(Debug, Clone)]
@@ -333,6 +340,73 @@ pub struct StateRow {
     pub complaint: u8,
     /// Latest event time.
     pub last_event_at: u32,
+    /// When written.
+    pub updated_at: u32,
+    /// Legal due time (catalogue limit, or form 01's, on the calendar). Migration 2.
+    pub legal_due_at: Option<u32>,
+    /// Legal limit amount.
+    pub legal_limit_amount: i32,
+    /// Legal limit unit.
+    pub legal_limit_unit: String,
+    /// `CATALOGUE` or `FORM_01`.
+    pub legal_limit_source: String,
+    /// `MATCHES`, `LATER_THAN_LEGAL` or `EARLIER_THAN_LEGAL`.
+    pub appointment_check: String,
+    /// Appointment − legal due time, minutes.
+    pub appointment_gap_minutes: i64,
+    /// Effective due time: the appointment moved by supplement waits under the policy.
+    pub due_at: Option<u32>,
+    /// Supplement waits measured like the limit, seconds.
+    pub paused_seconds: u32,
+    /// `EXTEND` or `RESTART`.
+    pub pause_policy: String,
+    /// New appointment of a form 04.
+    pub reappointed_at: Option<u32>,
+    /// Decision 766 indicator 2.2: resolution time in the limit's unit.
+    pub resolution_units: Option<f64>,
+    /// Steps judged late.
+    pub late_steps: u16,
+}
+
+/// One handover step of a dossier (`dossier_steps`), rewritten with the dossier's version.
+#[derive(Debug, Clone, Row, Serialize, Deserialize, PartialEq)]
+pub struct StepRow {
+    /// Dossier code.
+    pub dossier_code: String,
+    /// Step number.
+    pub step: i32,
+    /// The dossier's version when written.
+    pub version: u32,
+    /// Receiving agency of the dossier.
+    pub agency_code: String,
+    /// Its province.
+    pub province_code: String,
+    /// Its level.
+    pub agency_level: String,
+    /// Procedure.
+    pub procedure_code: String,
+    /// The unit whose step this is.
+    pub from_unit: String,
+    /// The unit it handed the dossier to.
+    pub to_unit: String,
+    /// Start of the step.
+    pub started_at: u32,
+    /// Handover time.
+    pub handed_at: u32,
+    /// Vietnam date of the handover, days since 1970-01-01.
+    pub handed_date: u16,
+    /// Allotted amount, 0 without an allotment.
+    pub allotted_amount: i32,
+    /// Allotted unit, empty without an allotment.
+    pub allotted_unit: String,
+    /// Step due time.
+    pub due_at: Option<u32>,
+    /// Time taken (measured like the allotment, less waits), seconds.
+    pub taken_seconds: u32,
+    /// `EARLY`, `ON_TIME`, `LATE`, or empty without an allotment.
+    pub outcome: String,
+    /// What the unit wrote on the slip, empty if nothing.
+    pub recorded_outcome: String,
     /// When written.
     pub updated_at: u32,
 }
