@@ -188,8 +188,19 @@ pub struct AgencyDay {
 /// A small simulated province: a few thousand events with out-of-order and duplicate
 /// deliveries, refusals, supplements, apologies, withdrawals and surveys.
 pub fn simulated(seed: u64, days: u32, per_day: u32) -> Vec<DossierEvent> {
+    simulated_from(seed, motcua_sim::SimConfig::default().start, days, per_day)
+}
+
+/// The same from a given first day.
+pub fn simulated_from(
+    seed: u64,
+    start: chrono::NaiveDate,
+    days: u32,
+    per_day: u32,
+) -> Vec<DossierEvent> {
     let config = motcua_sim::SimConfig {
         seed,
+        start,
         days,
         dossiers_per_day: per_day,
         ..motcua_sim::SimConfig::default()

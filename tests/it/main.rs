@@ -7,6 +7,7 @@ mod common;
 mod oracle;
 
 mod dead_letter;
+mod deadlines;
 mod pipeline;
 mod prometheus;
 mod python_client;

@@ -1,11 +1,16 @@
-//! An independent expectation of the on-time figures, computed straight from the events
-//! with the rules of domain.md §5, written without the fold's code or data structures:
-//! it sorts each dossier's (deduplicated) events by time and reads the rules off them.
+//! An independent expectation of the figures, computed straight from the events with the
+//! rules of domain.md §4-§5 and docs/DEADLINES.md, written without the fold's code or data
+//! structures: it sorts each dossier's (deduplicated) events by time and reads the rules off
+//! them. It shares only the calendar's primitives (working time between two instants, the
+//! instant a working duration is reached, a limit's due time), which have their own golden
+//! tests in services/core/tests/calendar.rs, and the catalogue file.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{FixedOffset, NaiveDate};
-use motcua_core::event::{DossierEvent, EventKind, RefusalStage, Timestamp};
+use chrono::{Duration, FixedOffset, NaiveDate, NaiveDateTime};
+use motcua_core::calendar::{DueRule, WorkCalendar};
+use motcua_core::deadline::Catalogue;
+use motcua_core::event::{DossierEvent, EventKind, RefusalStage, TimeUnit, Timestamp};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -20,13 +25,89 @@ impl Counts {
     }
 }
 
-fn vn_date(t: Timestamp) -> NaiveDate {
-    t.with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap())
-        .date_naive()
+fn vn() -> FixedOffset {
+    FixedOffset::east_opt(7 * 3600).unwrap()
 }
 
-/// Expected (agency, Vietnam date of the end) -> counts.
-pub fn expected(events: &[DossierEvent]) -> BTreeMap<(String, NaiveDate), Counts> {
+pub fn vn_date(t: Timestamp) -> NaiveDate {
+    t.with_timezone(&vn()).date_naive()
+}
+
+fn local(t: Timestamp) -> NaiveDateTime {
+    t.with_timezone(&vn()).naive_local()
+}
+
+fn stamp(t: NaiveDateTime) -> Timestamp {
+    (t - Duration::hours(7)).and_utc().with_timezone(&vn())
+}
+
+/// The verdict of one dossier, as of a watermark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Early,
+    OnTime,
+    Late,
+    OpenWithin,
+    OpenOverdue,
+}
+
+/// One step of a process-control slip, judged.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub from_unit: String,
+    pub to_unit: String,
+    pub month: NaiveDate,
+    pub late: bool,
+    pub early: bool,
+    pub taken: Duration,
+}
+
+/// What the oracle knows of one received dossier.
+#[derive(Debug, Clone)]
+pub struct Dossier {
+    pub agency: String,
+    pub province: String,
+    pub level: String,
+    pub procedure: String,
+    pub unit: TimeUnit,
+    /// Vietnam date the dossier counts on: its end, or the watermark's date if open.
+    pub day: NaiveDate,
+    /// Date of the end, if ended.
+    pub end_day: Option<NaiveDate>,
+    pub verdict: Verdict,
+    /// Indicator 2.2, for dossiers ended with a result.
+    pub resolution: Option<f64>,
+    pub steps: Vec<Step>,
+    /// The form 01 appointment differs from the legal due time by a minute or more.
+    pub appointment_finding: bool,
+}
+
+/// Measures `[a, b)` like a limit in `unit`.
+fn measure(cal: &WorkCalendar, unit: TimeUnit, a: Timestamp, b: Timestamp) -> Duration {
+    if b <= a {
+        return Duration::zero();
+    }
+    match unit {
+        TimeUnit::CalendarDays => b - a,
+        _ => cal.working_between(local(a), local(b)),
+    }
+}
+
+/// Moves `t` later by `by`, measured like `unit`.
+fn extend(cal: &WorkCalendar, unit: TimeUnit, t: Timestamp, by: Duration) -> Timestamp {
+    if by <= Duration::zero() {
+        return t;
+    }
+    match unit {
+        TimeUnit::CalendarDays => t + by,
+        _ => stamp(cal.reach_working(local(t), by)),
+    }
+}
+
+/// Every received dossier of `events`, judged as of `as_of`.
+pub fn dossiers(events: &[DossierEvent], as_of: Timestamp) -> Vec<Dossier> {
+    let cal = WorkCalendar::vietnam();
+    let catalogue = Catalogue::shipped();
     let mut seen = HashSet::new();
     let mut by_dossier: HashMap<&str, Vec<&DossierEvent>> = HashMap::new();
     for e in events {
@@ -37,13 +118,21 @@ pub fn expected(events: &[DossierEvent]) -> BTreeMap<(String, NaiveDate), Counts
                 .push(e);
         }
     }
-    let mut out: BTreeMap<(String, NaiveDate), Counts> = BTreeMap::new();
+    let mut out = Vec::new();
     for (_, mut evs) in by_dossier {
         evs.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
         let Some(receipt) = evs.iter().find(|e| e.kind == EventKind::Received) else {
             continue;
         };
-        let appointment = receipt.received.as_ref().unwrap().appointment_at;
+        let r = receipt.received.as_ref().unwrap();
+        let received_at = receipt.occurred_at;
+        let appointment = r.appointment_at;
+        let (legal_limit, rule) = catalogue
+            .get(&r.procedure_code)
+            .map(|p| (p.limit, p.rule))
+            .unwrap_or((r.time_limit, DueRule::default()));
+        let unit = legal_limit.unit;
+        let legal_due = cal.due(received_at, legal_limit, &rule);
         let first = |k: EventKind| evs.iter().find(|e| e.kind == k).map(|e| e.occurred_at);
         let refused_in_processing = evs
             .iter()
@@ -56,22 +145,21 @@ pub fn expected(events: &[DossierEvent]) -> BTreeMap<(String, NaiveDate), Counts
             .into_iter()
             .flatten()
             .min();
-        let mut end = first(EventKind::ResultReady)
-            .or(first(EventKind::ResultReturned))
-            .or(stop_or_refusal)
-            .or(first(EventKind::Withdrawn));
+        let result = first(EventKind::ResultReady).or(first(EventKind::ResultReturned));
+        let mut end = result.or(stop_or_refusal).or(first(EventKind::Withdrawn));
+        let mut with_result = result.is_some();
 
-        let requests: Vec<(&str, Timestamp)> = evs
+        // Supplement requests, one per request number (the earliest), and their waits.
+        let mut requests: BTreeMap<&str, Timestamp> = BTreeMap::new();
+        for e in evs
             .iter()
             .filter(|e| e.kind == EventKind::SupplementRequested)
-            .map(|e| {
-                (
-                    e.supplement_requested.as_ref().unwrap().request_no.as_str(),
-                    e.occurred_at,
-                )
-            })
-            .collect();
-        let mut waited = chrono::Duration::zero();
+        {
+            requests
+                .entry(e.supplement_requested.as_ref().unwrap().request_no.as_str())
+                .or_insert(e.occurred_at);
+        }
+        let mut waits: Vec<(Timestamp, Timestamp)> = Vec::new();
         for (no, asked) in &requests {
             let answer = evs.iter().find(|e| {
                 e.kind == EventKind::SupplementReceived
@@ -79,23 +167,128 @@ pub fn expected(events: &[DossierEvent]) -> BTreeMap<(String, NaiveDate), Counts
                     && e.occurred_at >= *asked
             });
             match answer {
-                Some(a) => waited += a.occurred_at - *asked,
-                // Still waiting: the clock stopped at the request.
-                None => end = Some(end.map_or(*asked, |t| t.min(*asked))),
+                Some(a) => waits.push((*asked, a.occurred_at)),
+                // Still waiting: the clock stopped at the request, unless it ended before.
+                None => {
+                    if end.is_none_or(|t| *asked < t) {
+                        end = Some(*asked);
+                        with_result = false;
+                    }
+                }
             }
         }
-        let Some(end) = end else { continue };
-        let effective = end - waited;
+        // Overlapping waits count once.
+        waits.sort();
+        let mut merged: Vec<(Timestamp, Timestamp)> = Vec::new();
+        for (a, b) in waits {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        let paused = merged.iter().fold(Duration::zero(), |acc, (a, b)| {
+            acc + measure(&cal, unit, *a, *b)
+        });
+        let due = extend(&cal, unit, appointment, paused);
         let apologised = evs.iter().any(|e| e.kind == EventKind::Apology);
-        let c = out
-            .entry((receipt.agency_code.clone(), vn_date(end)))
-            .or_default();
-        if requests.len() > 1 || apologised || effective > appointment {
-            c.late += 1;
-        } else if vn_date(effective) < vn_date(appointment) {
-            c.early += 1;
-        } else {
-            c.on_time += 1;
+
+        let verdict = match end {
+            Some(end) if requests.len() > 1 || apologised || end > due => Verdict::Late,
+            Some(end) if vn_date(end) < vn_date(due) => Verdict::Early,
+            Some(_) => Verdict::OnTime,
+            None if as_of > due => Verdict::OpenOverdue,
+            None => Verdict::OpenWithin,
+        };
+        let resolution = match end {
+            Some(end) if with_result => {
+                let inside = merged.iter().fold(Duration::zero(), |acc, (a, b)| {
+                    acc + measure(&cal, unit, (*a).max(received_at), (*b).min(end))
+                });
+                let taken = (measure(&cal, unit, received_at, end) - inside).max(Duration::zero());
+                let secs = taken.num_seconds() as f64;
+                Some(match unit {
+                    TimeUnit::WorkingDays => secs / (8.0 * 3600.0),
+                    TimeUnit::WorkingHours => secs / 3600.0,
+                    TimeUnit::CalendarDays => secs / 86_400.0,
+                })
+            }
+            _ => None,
+        };
+
+        // Steps: the earliest row per step number; step k runs from row k-1 (or the
+        // receipt) to row k, against its allotment extended by the waits inside it.
+        let mut rows: BTreeMap<i32, &DossierEvent> = BTreeMap::new();
+        for e in evs.iter().filter(|e| e.kind == EventKind::Handover) {
+            rows.entry(e.handover.as_ref().unwrap().step).or_insert(e);
+        }
+        let mut steps = Vec::new();
+        for (step, row) in &rows {
+            let start = if *step == 1 {
+                received_at
+            } else {
+                match rows.get(&(step - 1)) {
+                    Some(prev) => prev.occurred_at,
+                    None => continue,
+                }
+            };
+            let h = row.handover.as_ref().unwrap();
+            let Some(allotted) = h.allotted else { continue };
+            let end = row.occurred_at;
+            let inside = merged.iter().fold(Duration::zero(), |acc, (a, b)| {
+                acc + measure(&cal, allotted.unit, (*a).max(start), (*b).min(end))
+            });
+            let step_due = extend(
+                &cal,
+                allotted.unit,
+                cal.due(start, allotted, &DueRule::default()),
+                inside,
+            );
+            let day = vn_date(end);
+            steps.push(Step {
+                from_unit: h.from_unit.clone(),
+                to_unit: h.to_unit.clone(),
+                month: NaiveDate::from_ymd_opt(
+                    chrono::Datelike::year(&day),
+                    chrono::Datelike::month(&day),
+                    1,
+                )
+                .unwrap(),
+                late: end > step_due,
+                early: end <= step_due && vn_date(end) < vn_date(step_due),
+                taken: (measure(&cal, allotted.unit, start, end) - inside).max(Duration::zero()),
+            });
+        }
+
+        out.push(Dossier {
+            agency: receipt.agency_code.clone(),
+            province: receipt.agency_code.split('.').next().unwrap().to_string(),
+            level: r.agency_level.as_str().to_string(),
+            procedure: r.procedure_code.clone(),
+            unit,
+            day: end.map_or(vn_date(as_of), vn_date),
+            end_day: end.map(vn_date),
+            verdict,
+            resolution,
+            steps,
+            appointment_finding: (appointment - legal_due).num_minutes().abs() >= 1,
+        });
+    }
+    out
+}
+
+/// Expected (agency, Vietnam date of the end) -> counts, over ended dossiers.
+pub fn expected(events: &[DossierEvent]) -> BTreeMap<(String, NaiveDate), Counts> {
+    // Ended dossiers do not depend on the watermark.
+    let as_of = events.iter().map(|e| e.occurred_at).max().unwrap();
+    let mut out: BTreeMap<(String, NaiveDate), Counts> = BTreeMap::new();
+    for d in dossiers(events, as_of) {
+        let Some(day) = d.end_day else { continue };
+        let c = out.entry((d.agency.clone(), day)).or_default();
+        match d.verdict {
+            Verdict::Early => c.early += 1,
+            Verdict::OnTime => c.on_time += 1,
+            Verdict::Late => c.late += 1,
+            Verdict::OpenWithin | Verdict::OpenOverdue => unreachable!("ended"),
         }
     }
     out
@@ -104,4 +297,37 @@ pub fn expected(events: &[DossierEvent]) -> BTreeMap<(String, NaiveDate), Counts
 /// The on-time rate as the views compute it.
 pub fn rate(c: &Counts) -> f64 {
     ((c.early + c.on_time) as f64 * 10000.0 / c.counted() as f64).round() / 100.0
+}
+
+/// `MONTH 2026-08`, `QUARTER 2026-Q3`, `YEAR 2026` labels of a day.
+pub fn periods(day: NaiveDate) -> [(&'static str, String); 3] {
+    use chrono::Datelike;
+    [
+        ("MONTH", format!("{}-{:02}", day.year(), day.month())),
+        (
+            "QUARTER",
+            format!("{}-Q{}", day.year(), (day.month() - 1) / 3 + 1),
+        ),
+        ("YEAR", day.year().to_string()),
+    ]
+}
+
+/// Decision 766 indicator 2.1 counts: early, on time, late, open within, open overdue.
+pub type Progress = [u64; 5];
+
+pub fn add(p: &mut Progress, v: Verdict) {
+    let i = match v {
+        Verdict::Early => 0,
+        Verdict::OnTime => 1,
+        Verdict::Late => 2,
+        Verdict::OpenWithin => 3,
+        Verdict::OpenOverdue => 4,
+    };
+    p[i] += 1;
+}
+
+/// (early + on time + open within) / counted, percent, 2 decimals.
+pub fn rate_2_1(p: &Progress) -> f64 {
+    let counted: u64 = p.iter().sum();
+    ((p[0] + p[1] + p[3]) as f64 * 10000.0 / counted as f64).round() / 100.0
 }

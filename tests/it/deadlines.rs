@@ -1,0 +1,374 @@
+//! Deadlines end to end: three simulated weeks around the National Day break of 2026 (the
+//! worked Saturday 22/8, the days off 31/8-2/9), published as Avro to the broker,
+//! processed, and every Decision 766 figure, step rate, overdue count and appointment
+//! finding read back from ClickHouse compared with the independent oracle.
+
+use std::collections::BTreeMap;
+
+use clickhouse::Row;
+use motcua_core::codec::Encoding;
+use serde::Deserialize;
+
+use crate::common::{simulated_from, Env};
+use crate::oracle::{self, Progress, Verdict};
+
+#[derive(Debug, Row, Deserialize)]
+struct ProgressRow {
+    period_kind: String,
+    period: String,
+    key: String,
+    counted: u64,
+    early: u64,
+    on_time: u64,
+    late: u64,
+    open_within: u64,
+    open_overdue: u64,
+    indicator_2_1_percent: f64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct ResolutionRow {
+    period_kind: String,
+    period: String,
+    procedure_code: String,
+    limit_unit: String,
+    resolved: u64,
+    indicator_2_2_average: Option<f64>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct StepRow {
+    month: String,
+    key: String,
+    steps: u64,
+    early: u64,
+    on_time: u64,
+    late: u64,
+    on_time_rate_percent: f64,
+    avg_taken_hours: f64,
+}
+
+type Key = (String, String, String);
+
+async fn progress(env: &Env, view: &str, key: &str) -> BTreeMap<Key, ProgressRow> {
+    let rows: Vec<ProgressRow> = env
+        .store
+        .client()
+        .query(&format!(
+            "SELECT period_kind, period, {key} AS key, counted, early, on_time, late, open_within, \
+             open_overdue, indicator_2_1_percent FROM {view}"
+        ))
+        .fetch_all()
+        .await
+        .unwrap_or_else(|e| panic!("{view}: {e}"));
+    rows.into_iter()
+        .map(|r| ((r.period_kind.clone(), r.period.clone(), r.key.clone()), r))
+        .collect()
+}
+
+fn compare_progress(
+    view: &str,
+    actual: &BTreeMap<Key, ProgressRow>,
+    expected: &BTreeMap<Key, Progress>,
+) {
+    assert_eq!(
+        actual.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "{view}: the same (period, key) rows"
+    );
+    for (k, want) in expected {
+        let got = &actual[k];
+        assert_eq!(
+            [
+                got.early,
+                got.on_time,
+                got.late,
+                got.open_within,
+                got.open_overdue
+            ],
+            *want,
+            "{view} {k:?}"
+        );
+        assert_eq!(got.counted, want.iter().sum::<u64>(), "{view} {k:?}");
+        assert_eq!(
+            got.indicator_2_1_percent,
+            oracle::rate_2_1(want),
+            "{view} {k:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computation() {
+    let env = Env::new("deadlines").await;
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 8, 17).unwrap();
+    let events = simulated_from(11, start, 21, 160);
+    assert!(
+        events.len() > 10_000,
+        "a realistic volume: {}",
+        events.len()
+    );
+    env.publish(&events, Encoding::Avro).await;
+    let (summary, _) = env.process("main").await;
+    assert_eq!(
+        summary.rejected, 0,
+        "the simulator only produces valid events"
+    );
+
+    // The watermark the views judge open dossiers by: the processor's event time.
+    let as_of_secs = env
+        .count("SELECT toUInt64(toUInt32(max(watermark))) FROM processor_progress FINAL")
+        .await;
+    let as_of = chrono::DateTime::from_timestamp(as_of_secs as i64, 0)
+        .unwrap()
+        .fixed_offset();
+    let latest = events.iter().map(|e| e.occurred_at).max().unwrap();
+    assert!(
+        as_of <= latest && as_of > latest - chrono::Duration::days(3),
+        "{as_of} vs {latest}"
+    );
+
+    let dossiers = oracle::dossiers(&events, as_of);
+
+    // Indicator 2.1 per agency, per level, and for the province with its sub-units.
+    let mut by_agency: BTreeMap<Key, Progress> = BTreeMap::new();
+    let mut by_level: BTreeMap<Key, Progress> = BTreeMap::new();
+    let mut by_province: BTreeMap<Key, Progress> = BTreeMap::new();
+    for d in &dossiers {
+        for (kind, period) in oracle::periods(d.day) {
+            let k = |key: String| (kind.to_string(), period.clone(), key);
+            oracle::add(by_agency.entry(k(d.agency.clone())).or_default(), d.verdict);
+            oracle::add(
+                by_level
+                    .entry(k(format!("{} {}", d.province, d.level)))
+                    .or_default(),
+                d.verdict,
+            );
+            oracle::add(
+                by_province.entry(k(d.province.clone())).or_default(),
+                d.verdict,
+            );
+        }
+    }
+    compare_progress(
+        "v_766_agency",
+        &progress(&env, "v_766_agency", "agency_code").await,
+        &by_agency,
+    );
+    compare_progress(
+        "v_766_level",
+        &progress(
+            &env,
+            "v_766_level",
+            "concat(province_code, ' ', agency_level)",
+        )
+        .await,
+        &by_level,
+    );
+    compare_progress(
+        "v_766_province",
+        &progress(&env, "v_766_province", "province_code").await,
+        &by_province,
+    );
+    let months: std::collections::BTreeSet<&str> = by_province
+        .keys()
+        .filter(|k| k.0 == "MONTH")
+        .map(|k| k.1.as_str())
+        .collect();
+    assert_eq!(months.len(), 2, "August and September 2026: {months:?}");
+    for v in [
+        Verdict::Early,
+        Verdict::OnTime,
+        Verdict::Late,
+        Verdict::OpenWithin,
+        Verdict::OpenOverdue,
+    ] {
+        assert!(
+            dossiers.iter().any(|d| d.verdict == v),
+            "the data has {v:?} dossiers"
+        );
+    }
+
+    // Indicator 2.2 for the province, per procedure and period.
+    let mut resolution: BTreeMap<Key, (u64, f64, String)> = BTreeMap::new();
+    for d in &dossiers {
+        for (kind, period) in oracle::periods(d.day) {
+            let slot = resolution
+                .entry((kind.to_string(), period, d.procedure.clone()))
+                .or_insert((0, 0.0, d.unit.as_str().to_string()));
+            if let Some(r) = d.resolution {
+                slot.0 += 1;
+                slot.1 += r;
+            }
+        }
+    }
+    let rows: Vec<ResolutionRow> = env
+        .store
+        .client()
+        .query(
+            "SELECT period_kind, period, procedure_code, limit_unit, resolved, indicator_2_2_average \
+             FROM v_766_resolution_province",
+        )
+        .fetch_all()
+        .await
+        .expect("v_766_resolution_province");
+    assert_eq!(
+        rows.len(),
+        resolution.len(),
+        "one row per (period, procedure)"
+    );
+    for r in &rows {
+        let k = (
+            r.period_kind.clone(),
+            r.period.clone(),
+            r.procedure_code.clone(),
+        );
+        let (n, sum, unit) = &resolution[&k];
+        assert_eq!((r.resolved, &r.limit_unit), (*n, unit), "{k:?}");
+        match r.indicator_2_2_average {
+            None => {
+                assert_eq!(*n, 0, "N/A only without a resolved dossier: {k:?}");
+            }
+            Some(avg) => {
+                // Stored per dossier to 4 decimals, summed in another order: equal to the
+                // cent, not to the last bit.
+                let want = ((sum / *n as f64) * 100.0).round() / 100.0;
+                assert!((avg - want).abs() <= 0.01, "{k:?}: {avg} vs {want}");
+            }
+        }
+    }
+    assert!(rows.iter().any(|r| r.indicator_2_2_average.is_some()));
+
+    // Step on-time rates per unit and per handover pair, by month of the handover.
+    let mut units: BTreeMap<(String, String), ([u64; 3], i64)> = BTreeMap::new();
+    let mut pairs: BTreeMap<(String, String), [u64; 3]> = BTreeMap::new();
+    for d in &dossiers {
+        for s in &d.steps {
+            let i = if s.late {
+                2
+            } else if s.early {
+                0
+            } else {
+                1
+            };
+            let month = s.month.to_string();
+            let u = units
+                .entry((month.clone(), s.from_unit.clone()))
+                .or_default();
+            u.0[i] += 1;
+            u.1 += s.taken.num_seconds();
+            pairs
+                .entry((month, format!("{}>{}", s.from_unit, s.to_unit)))
+                .or_default()[i] += 1;
+        }
+    }
+    let steps = |view: &'static str, key: &'static str| {
+        let client = env.store.client().clone();
+        async move {
+            let rows: Vec<StepRow> = client
+                .query(&format!(
+                    "SELECT toString(month) AS month, {key} AS key, steps, early, on_time, late, \
+                     on_time_rate_percent, avg_taken_hours FROM {view}"
+                ))
+                .fetch_all()
+                .await
+                .unwrap_or_else(|e| panic!("{view}: {e}"));
+            rows
+        }
+    };
+    let unit_rows = steps("v_steps_unit_monthly", "from_unit").await;
+    assert_eq!(unit_rows.len(), units.len(), "one row per (month, unit)");
+    for r in &unit_rows {
+        let (c, taken) = units[&(r.month.clone(), r.key.clone())];
+        assert_eq!([r.early, r.on_time, r.late], c, "{} {}", r.month, r.key);
+        let n = c.iter().sum::<u64>();
+        assert_eq!(r.steps, n);
+        let rate = ((c[0] + c[1]) as f64 * 10000.0 / n as f64).round() / 100.0;
+        assert_eq!(r.on_time_rate_percent, rate, "{} {}", r.month, r.key);
+        let hours = taken as f64 / n as f64 / 3600.0;
+        assert!(
+            (r.avg_taken_hours - hours).abs() <= 0.006,
+            "{}: {} vs {hours}",
+            r.key,
+            r.avg_taken_hours
+        );
+    }
+    let pair_rows = steps("v_steps_pair_monthly", "concat(from_unit, '>', to_unit)").await;
+    assert_eq!(pair_rows.len(), pairs.len(), "one row per (month, pair)");
+    for r in &pair_rows {
+        assert_eq!(
+            [r.early, r.on_time, r.late],
+            pairs[&(r.month.clone(), r.key.clone())],
+            "{}",
+            r.key
+        );
+    }
+    let late_steps: u64 = units.values().map(|u| u.0[2]).sum();
+    let all_steps: u64 = units.values().map(|u| u.0.iter().sum::<u64>()).sum();
+    assert!(
+        late_steps > 0 && late_steps < all_steps,
+        "{late_steps} late of {all_steps}"
+    );
+    let worst = unit_rows
+        .iter()
+        .filter(|r| r.steps >= 20)
+        .map(|r| r.on_time_rate_percent)
+        .fold(100.0, f64::min);
+    let best = unit_rows
+        .iter()
+        .filter(|r| r.steps >= 20)
+        .map(|r| r.on_time_rate_percent)
+        .fold(0.0, f64::max);
+    assert!(
+        best - worst >= 5.0,
+        "units differ in where dossiers get stuck: {worst}..{best}"
+    );
+
+    // Overdue open dossiers per agency, and the list.
+    let mut overdue: BTreeMap<String, u64> = BTreeMap::new();
+    for d in dossiers
+        .iter()
+        .filter(|d| d.verdict == Verdict::OpenOverdue)
+    {
+        *overdue.entry(d.agency.clone()).or_default() += 1;
+    }
+    #[derive(Debug, Row, Deserialize)]
+    struct Overdue {
+        agency_code: String,
+        overdue_dossiers: u64,
+    }
+    let got: BTreeMap<String, u64> = env
+        .store
+        .client()
+        .query(
+            "SELECT agency_code, overdue_dossiers FROM v_overdue_agency WHERE overdue_dossiers > 0",
+        )
+        .fetch_all::<Overdue>()
+        .await
+        .expect("v_overdue_agency")
+        .into_iter()
+        .map(|r| (r.agency_code, r.overdue_dossiers))
+        .collect();
+    assert_eq!(got, overdue, "overdue per agency");
+    let listed = env.count("SELECT count() FROM v_overdue_dossiers").await;
+    assert_eq!(listed, overdue.values().sum::<u64>());
+
+    eprintln!(
+        "deadlines: {} dossiers, {} agency rows, {} resolution rows, {} unit-month step rows \
+         ({late_steps} of {all_steps} steps late), {} overdue, as of {as_of}",
+        dossiers.len(),
+        by_agency.len(),
+        rows.len(),
+        unit_rows.len(),
+        overdue.values().sum::<u64>()
+    );
+
+    // Appointment findings.
+    let findings = dossiers.iter().filter(|d| d.appointment_finding).count() as u64;
+    assert!(findings > 0, "the simulator writes some wrong appointments");
+    assert_eq!(
+        env.count("SELECT count() FROM v_appointment_findings")
+            .await,
+        findings
+    );
+}
