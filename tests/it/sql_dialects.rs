@@ -43,3 +43,44 @@ fn ddl_and_auditor_queries_run_on_modern_clickhouse() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("auditor query"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_2_upgrades_a_version_1_database_with_data() {
+    use motcua_runtime::store::{Store, MIGRATIONS};
+    let env = Env::new("upgrade").await;
+    // A database as version 1 left it, with a dossier in it.
+    let db = format!("{}_v1", env.store.database());
+    let client = env.store.client();
+    client
+        .query(&format!("CREATE DATABASE {db}"))
+        .execute()
+        .await
+        .unwrap();
+    for q in statements(MIGRATIONS[0].2, &db) {
+        client.query(&q).execute().await.unwrap();
+    }
+    client
+        .query(&format!(
+            "INSERT INTO {db}.dossier_state (dossier_code, version, outcome, last_event_at, updated_at) \
+             VALUES ('H56.50.01-261008-0975', 3, 'ON_TIME', 0, 0)"
+        ))
+        .execute()
+        .await
+        .unwrap();
+    let store = Store::new(crate::common::store_settings(&db));
+    let applied = store.migrate().await.expect("upgrade applies");
+    assert!(applied.contains(&2), "{applied:?}");
+    // The old row reads with the new columns' defaults, through the recreated view.
+    let check = env
+        .count(&format!(
+            "SELECT count() FROM {db}.v_dossiers WHERE outcome = 'ON_TIME' AND legal_due_at IS NULL \
+             AND appointment_check = '' AND late_steps = 0"
+        ))
+        .await;
+    assert_eq!(check, 1);
+    assert_eq!(
+        store.migrate().await.expect("idempotent"),
+        Vec::<u32>::new()
+    );
+    store.drop_database().await.unwrap();
+}

@@ -16,6 +16,13 @@ ALTER TABLE ${db}.dossier_state
     ADD COLUMN resolution_units Nullable(Float64),
     ADD COLUMN late_steps UInt16;
 
+-- A view's `*` is expanded when the view is created: recreate it to show the new columns.
+DROP TABLE IF EXISTS ${db}.v_dossiers;
+
+CREATE VIEW IF NOT EXISTS ${db}.v_dossiers AS
+SELECT *
+FROM ${db}.dossier_state FINAL;
+
 -- One row per handover step (process-control slip), judged against its allotment. Written
 -- with the dossier's version: FINAL shows each step once, as of the dossier's latest state.
 CREATE TABLE IF NOT EXISTS ${db}.dossier_steps

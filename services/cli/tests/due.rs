@@ -41,3 +41,16 @@ fn a_swapped_working_saturday_counts() {
     ]);
     assert_eq!(at, "2026-08-22T16:00:00+07:00");
 }
+
+#[test]
+fn a_catalogued_same_day_procedure_uses_its_cut_off() {
+    // Birth registration: same day, cut-off 15:00 (data/catalogue/h56.json). Received Thu
+    // 8/10/2026 at 16:55: due at the close of Friday.
+    let at = due(&[
+        "--received",
+        "2026-10-08T16:55:00+07:00",
+        "--procedure",
+        "1.001193.000.00.00.H56",
+    ]);
+    assert_eq!(at, "2026-10-09T17:00:00+07:00");
+}
