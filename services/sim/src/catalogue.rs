@@ -3,10 +3,20 @@
 //! Codes have the national shape (`1.001612.000.00.00` plus the province suffix) and names
 //! are the published Vietnamese titles of common procedures, but the numeric codes are
 //! illustrative: the simulator needs the shape and the mix, not the national register.
-//! Time limits follow the usual statutory values (same-day certifications in working hours,
-//! construction permits in calendar days, land procedures in tens of working days).
+//!
+//! The rows below carry what only the simulator needs (names, documents, popularity,
+//! fields, levels). The statutory limit and its due rule come from the catalogue the
+//! pipeline uses, [`Catalogue::shipped`], looked up by the national code with the `H56`
+//! suffix whatever the simulated province: form 01 then says what the processor will
+//! compute, and a change to the data file moves both. The limit written in a row is only a
+//! fallback for a row missing from that file (a test forbids it).
 
+use motcua_core::calendar::DueRule;
+use motcua_core::deadline::Catalogue;
 use motcua_core::event::{AgencyLevel, DocumentKind, SubmittedDocument, TimeLimit, TimeUnit};
+
+/// Suffix of the procedure codes in the shipped catalogue.
+pub const CATALOGUE_SUFFIX: &str = "H56";
 
 /// One administrative procedure as the simulator uses it.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,8 +29,10 @@ pub struct Procedure {
     pub field_code: String,
     /// Level of the agencies that receive it.
     pub level: AgencyLevel,
-    /// Statutory time limit.
+    /// Statutory time limit, from the shipped catalogue (written on form 01).
     pub time_limit: TimeLimit,
+    /// How the limit becomes a due time (a same-day cut-off...), from the shipped catalogue.
+    pub rule: DueRule,
     /// Documents an applicant submits.
     pub documents: Vec<SubmittedDocument>,
     /// Relative popularity among procedures of the same level.
@@ -51,6 +63,7 @@ struct Row {
     name: &'static str,
     field: &'static str,
     level: AgencyLevel,
+    /// Fallback limit, used only if the shipped catalogue lacks the code.
     limit: (i32, TimeUnit),
     weight: f64,
     business_share: f64,
@@ -527,7 +540,7 @@ const ROWS: &[Row] = &[
         name: "Chứng thực bản sao từ bản chính giấy tờ, văn bản do cơ quan có thẩm quyền của Việt Nam cấp",
         field: "TP",
         level: C,
-        limit: (4, WH),
+        limit: (1, WD),
         weight: 40.0,
         business_share: 0.03,
         fee: true,
@@ -542,7 +555,7 @@ const ROWS: &[Row] = &[
         name: "Chứng thực chữ ký trong các giấy tờ, văn bản",
         field: "TP",
         level: C,
-        limit: (4, WH),
+        limit: (1, WD),
         weight: 12.0,
         business_share: 0.02,
         fee: true,
@@ -573,7 +586,7 @@ const ROWS: &[Row] = &[
         name: "Đăng ký khai sinh",
         field: "TP",
         level: C,
-        limit: (8, WH),
+        limit: (1, WD),
         weight: 10.0,
         business_share: 0.0,
         fee: false,
@@ -603,7 +616,7 @@ const ROWS: &[Row] = &[
         name: "Đăng ký khai tử",
         field: "TP",
         level: C,
-        limit: (8, WH),
+        limit: (1, WD),
         weight: 3.0,
         business_share: 0.0,
         fee: false,
@@ -689,31 +702,40 @@ const ROWS: &[Row] = &[
     },
 ];
 
-/// The catalogue for a province: every procedure with the province code as its suffix.
+/// The catalogue for a province: every procedure with the province code as its suffix,
+/// limits and due rules taken from [`Catalogue::shipped`].
 pub fn catalogue(province_code: &str) -> Vec<Procedure> {
+    let shipped = Catalogue::shipped();
     ROWS.iter()
-        .map(|row| Procedure {
-            code: format!("{}.{province_code}", row.code),
-            name: row.name.to_string(),
-            field_code: row.field.to_string(),
-            level: row.level,
-            time_limit: TimeLimit {
-                amount: row.limit.0,
-                unit: row.limit.1,
-            },
-            documents: row
-                .docs
-                .iter()
-                .map(|&(name, kind, count)| SubmittedDocument {
-                    name: name.to_string(),
-                    kind,
-                    count,
-                })
-                .collect(),
-            weight: row.weight,
-            business_share: row.business_share,
-            fee: row.fee,
-            result_symbol: row.symbol.to_string(),
+        .map(|row| {
+            let legal = shipped.get(&format!("{}.{CATALOGUE_SUFFIX}", row.code));
+            Procedure {
+                code: format!("{}.{province_code}", row.code),
+                name: row.name.to_string(),
+                field_code: row.field.to_string(),
+                level: row.level,
+                time_limit: legal.map_or(
+                    TimeLimit {
+                        amount: row.limit.0,
+                        unit: row.limit.1,
+                    },
+                    |p| p.limit,
+                ),
+                rule: legal.map_or_else(DueRule::default, |p| p.rule),
+                documents: row
+                    .docs
+                    .iter()
+                    .map(|&(name, kind, count)| SubmittedDocument {
+                        name: name.to_string(),
+                        kind,
+                        count,
+                    })
+                    .collect(),
+                weight: row.weight,
+                business_share: row.business_share,
+                fee: row.fee,
+                result_symbol: row.symbol.to_string(),
+            }
         })
         .collect()
 }
@@ -754,5 +776,30 @@ mod tests {
         assert!(cat
             .iter()
             .all(|p| !p.documents.is_empty() && p.weight > 0.0));
+    }
+
+    #[test]
+    fn every_row_is_in_the_shipped_catalogue_with_its_limit_and_rule() {
+        let shipped = Catalogue::shipped();
+        for province in ["H56", "H29"] {
+            for (row, p) in ROWS.iter().zip(catalogue(province)) {
+                let key = format!("{}.{CATALOGUE_SUFFIX}", row.code);
+                let legal = shipped
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("{key} is not in the shipped catalogue"));
+                assert_eq!(p.time_limit, legal.limit, "{key}");
+                assert_eq!(p.rule, legal.rule, "{key}");
+                // The fallback in the row agrees too, so the table reads true.
+                assert_eq!(
+                    (row.limit.0, row.limit.1),
+                    (legal.limit.amount, legal.limit.unit),
+                    "{key}"
+                );
+            }
+        }
+        // Same-day procedures carry their cut-off.
+        assert!(catalogue("H56")
+            .iter()
+            .any(|p| p.rule.same_day_cutoff.is_some()));
     }
 }

@@ -9,6 +9,13 @@
 //! is generated only when the queue's head passes the generated frontier, so the queue holds
 //! the open dossiers and a day's arrivals, never the whole run.
 //!
+//! Time follows the pipeline's own rules, so that what the simulator *meant* is what the
+//! processor *measures*: the Vietnamese civil-service calendar
+//! ([`WorkCalendar::vietnam`]: Tết, compensatory and bridge days, worked Saturdays), the
+//! statutory limits and due rules of the shipped procedure catalogue, supplement waits that
+//! extend the due time by the working time waited (the default `EXTEND` policy), and step
+//! due times counted from the previous handover with the step's allotted working hours.
+//!
 //! Randomness comes from three ChaCha8 streams: one plans dossiers, one decides delivery
 //! faults, and each step's text (names, reasons, scores) comes from a generator seeded by
 //! the dossier's seed and the step. Changing a fault rate therefore changes which events
@@ -17,11 +24,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
+use motcua_core::calendar::{DueRule, WorkCalendar};
 use motcua_core::event::{
     AgencyLevel, Apology, Channel, CriterionScore, Decision, Delivery, DocumentKind, DossierEvent,
     DossierReceived, EventKind, FormSet, Handover, ProcessingStopped, RefusalStage, Refused,
     ResultReady, ResultReturned, Satisfaction, StepOutcome, SubmittedDocument, SupplementReceived,
-    SupplementRequested, Survey, SurveyChannel, Timestamp, Withdrawn,
+    SupplementRequested, Survey, SurveyChannel, TimeLimit, TimeUnit, Timestamp, Withdrawn,
 };
 use motcua_core::validate::is_agency_code;
 use rand::distributions::{Distribution, WeightedIndex};
@@ -29,7 +37,6 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::calendar::{WorkCalendar, AFTERNOON_END, MORNING_START, WORKING_DAY_SECS};
 use crate::catalogue::{catalogue, Procedure};
 use crate::names::{self, ApplicantProfile, Locality};
 use crate::province::{Agency, AgencyRole, Province};
@@ -47,7 +54,8 @@ pub struct SimConfig {
     pub start: NaiveDate,
     /// Days simulated; nothing at or after `start + days` 00:00 (+07:00) is emitted. Default 5.
     pub days: u32,
-    /// Dossiers received on each working day; Saturdays, Sundays and holidays receive a
+    /// Dossiers received on each working day of the Vietnamese civil-service calendar
+    /// (worked Saturdays included); days off (weekends, Tết and other holidays) receive a
     /// tenth as many, all online. Default 1000.
     pub dossiers_per_day: u32,
     /// Province code, one upper-case alphanumeric segment. Default "H56".
@@ -58,8 +66,6 @@ pub struct SimConfig {
     pub survey_rate: f64,
     /// Share of events sent a second time, unchanged (same event id), later. Default 0.005.
     pub duplicate_rate: f64,
-    /// Days off besides weekends (the calendar hook; public holidays are not built in). Default empty.
-    pub holidays: Vec<NaiveDate>,
 }
 
 impl Default for SimConfig {
@@ -73,7 +79,6 @@ impl Default for SimConfig {
             out_of_order_rate: 0.02,
             survey_rate: 0.35,
             duplicate_rate: 0.005,
-            holidays: Vec::new(),
         }
     }
 }
@@ -128,11 +133,12 @@ impl SimConfig {
 /// events fall before the horizon). Useful to compare with what the pipeline measures.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PlannedOutcomes {
-    /// Finished well before the appointment.
+    /// Finished on a date before the legal due date (the due time extended by supplement
+    /// waits), well ahead of it.
     pub early: u64,
-    /// Finished on the appointment date or the working day before.
+    /// Finished by the legal due time, on its date or the working day before.
     pub near_appointment: u64,
-    /// Finished after the appointment.
+    /// Finished after the legal due time.
     pub late: u64,
     /// Late dossiers that got a form 04 with a new appointment.
     pub apologised: u64,
@@ -148,7 +154,8 @@ pub struct PlannedOutcomes {
     pub supplement_twice: u64,
     /// Supplement requests never answered.
     pub supplement_unanswered: u64,
-    /// Appointments set one working day off the legal computation.
+    /// Appointments deliberately set off the legal due time: one or two working days later,
+    /// or (less often) one earlier.
     pub appointment_shifted: u64,
 }
 
@@ -197,6 +204,8 @@ enum What {
         step: u8,
         from: UnitRef,
         to: UnitRef,
+        /// Working hours allotted to the giving unit's step.
+        allotted: u16,
         outcome: Option<StepOutcome>,
     },
     SupplementRequested(u8),
@@ -277,18 +286,23 @@ const LEVEL_SHARES: [(AgencyLevel, f64); 3] = [
     (AgencyLevel::District, 0.28),
     (AgencyLevel::Province, 0.20),
 ];
-/// Weekday channel mix; weekends and holidays are all online.
+/// Channel mix on working days; days off (weekends, holidays) are all online.
 const ONLINE_SHARE: f64 = 0.33;
 const POSTAL_SHARE: f64 = 0.05;
 const REFUSED_AT_RECEIPT: f64 = 0.01;
 const WITHDRAWN: f64 = 0.01;
 const REFUSED_DURING: f64 = 0.005;
 const STOPPED: f64 = 0.005;
-const EARLY: f64 = 0.15;
+/// Share drawn early; short procedures (due the day they start) cannot finish on an earlier
+/// date, so fewer end up early than drawn.
+const EARLY: f64 = 0.19;
 const SUPPLEMENT_TWICE: f64 = 0.01;
 const SUPPLEMENT_ONCE: f64 = 0.08;
 const SUPPLEMENT_UNANSWERED: f64 = 0.08;
-const APPOINTMENT_SHIFT: f64 = 0.03;
+/// Share of deliberately wrong appointments (an audit finding)...
+const APPOINTMENT_SHIFT: f64 = 0.025;
+/// ... of which this share is earlier than the legal due time, the rest later.
+const APPOINTMENT_EARLIER: f64 = 0.3;
 const APOLOGY_SHARE: f64 = 0.5;
 /// Late share by level before the agency's factor: departments run longer, riskier procedures.
 fn base_late(level: AgencyLevel) -> f64 {
@@ -296,6 +310,28 @@ fn base_late(level: AgencyLevel) -> f64 {
         AgencyLevel::Province | AgencyLevel::Ministry => 0.14,
         AgencyLevel::District => 0.11,
         AgencyLevel::Commune => 0.09,
+    }
+}
+
+/// Start of the morning session, seconds after midnight: the calendar's default hours
+/// (07:00-11:30, 13:30-17:00), which the counter slots below follow.
+const MORNING_START: u32 = 7 * 3600;
+/// End of the afternoon session (17:00).
+const AFTERNOON_END: u32 = 17 * 3600;
+/// One working day of working time (8 hours).
+const WORKING_DAY_SECS: i64 = 8 * 3600;
+/// Share of handovers that say how the step went (some systems leave it blank).
+const STEP_OUTCOME_REPORTED: f64 = 0.92;
+/// Share of late steps self-reported as on time (an audit finding).
+const LATE_STEP_MISREPORTED: f64 = 0.03;
+
+/// Chance that a step of a dossier of this fate runs over its allotment, before the
+/// holding unit's pace: a dossier that ends late has slow steps, one that ends early rarely.
+fn base_over(fate: Fate) -> f64 {
+    match fate {
+        Fate::Early => 0.02,
+        Fate::Near | Fate::Withdrawn | Fate::Refused | Fate::Stopped => 0.05,
+        Fate::Late => 0.35,
     }
 }
 
@@ -423,12 +459,12 @@ fn supplement_salt(no: u8) -> u64 {
 
 /// Piecewise map from processing time (working seconds, supplements excluded) to real time:
 /// each answered supplement starts a new segment at the working instant processing resumed.
-struct Clock<'a> {
+struct Timeline<'a> {
     cal: &'a WorkCalendar,
     segments: Vec<(i64, NaiveDateTime)>,
 }
 
-impl Clock<'_> {
+impl Timeline<'_> {
     fn real(&self, x: i64) -> NaiveDateTime {
         let &(start, real) = self
             .segments
@@ -436,7 +472,65 @@ impl Clock<'_> {
             .rev()
             .find(|(start, _)| x > *start || *start == 0)
             .expect("the first segment starts at zero");
-        self.cal.add_working_secs(real, x - start)
+        add_working(self.cal, real, x - start)
+    }
+}
+
+/// The working instant `secs` working seconds after `t`.
+fn add_working(cal: &WorkCalendar, t: NaiveDateTime, secs: i64) -> NaiveDateTime {
+    cal.add_working(t, Duration::seconds(secs))
+}
+
+/// Working seconds in `[a, b)`.
+fn working_secs(cal: &WorkCalendar, a: NaiveDateTime, b: NaiveDateTime) -> i64 {
+    cal.working_between(a, b).num_seconds()
+}
+
+/// The last working day strictly before `d`.
+fn prev_working_day(cal: &WorkCalendar, d: NaiveDate) -> NaiveDate {
+    let mut n = d;
+    loop {
+        match n.pred_opt() {
+            Some(p) => n = p,
+            None => return NaiveDate::MIN,
+        }
+        if cal.is_working_day(n) {
+            return n;
+        }
+    }
+}
+
+/// How much of `[a, b)` counts against a limit in `unit`, as the pipeline's clock measures
+/// it: working time for working units, elapsed time for calendar days.
+fn measure(cal: &WorkCalendar, unit: TimeUnit, a: NaiveDateTime, b: NaiveDateTime) -> Duration {
+    match unit {
+        TimeUnit::WorkingDays | TimeUnit::WorkingHours => cal.working_between(a, b),
+        TimeUnit::CalendarDays => (b - a).max(Duration::zero()),
+    }
+}
+
+/// `due` moved later by `by`, as the pipeline's clock extends it (the `EXTEND` policy).
+fn extend(cal: &WorkCalendar, unit: TimeUnit, due: NaiveDateTime, by: Duration) -> NaiveDateTime {
+    if by <= Duration::zero() {
+        return due;
+    }
+    match unit {
+        TimeUnit::WorkingDays | TimeUnit::WorkingHours => cal.reach_working(due, by),
+        TimeUnit::CalendarDays => due + by,
+    }
+}
+
+/// A unit's pace on process-control steps, fixed by its code (so a run's slow units stay
+/// slow): most units keep to their allotments, some often run over, a few very often.
+fn unit_pace(code: &str) -> f64 {
+    // FNV-1a: stable across runs and platforms, unlike the standard hasher.
+    let hash = code.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    match (hash >> 17) % 100 {
+        0..=54 => 0.55,
+        55..=84 => 1.2,
+        _ => 2.8,
     }
 }
 
@@ -501,7 +595,7 @@ impl Simulator {
         config.validate()?;
         let province = Province::generate(config.seed, &config.province);
         let procedures = catalogue(&config.province);
-        let calendar = WorkCalendar::new(config.holidays.clone());
+        let calendar = WorkCalendar::vietnam();
         let base = config.start.and_time(NaiveTime::MIN);
         let vietnam = FixedOffset::east_opt(7 * 3600).expect("valid offset");
         let cutoff = NaiveDate::from_ymd_opt(2025, 7, 1)
@@ -761,29 +855,38 @@ impl Simulator {
         plan.register_line = self.register_line[ai];
         steps.push((t0, What::Received));
 
-        // The appointment: the legal computation, sometimes a working day off (a real audit finding).
-        let t0w = cal.next_working_instant(t0);
-        let legal = cal.due(t0, procedure.time_limit);
+        // The legal due time, as the processor computes it from the catalogue; counting
+        // starts at the next working instant (an online receipt at night: the next morning).
+        let limit = procedure.time_limit;
+        let t0w = cal.next_working_start(t0);
+        let legal = cal.due_local(t0, limit, &procedure.rule);
+        let allowed = working_secs(cal, t0w, legal).max(3600);
+
+        // The appointment: the legal due time to the minute, except a few deliberately wrong
+        // ones (a real audit finding), more often later (the agency gives itself time) than
+        // earlier.
         let mut appointment = legal;
         let shift: f64 = rng.gen();
         if shift < APPOINTMENT_SHIFT {
-            let earlier = cal.sub_working_secs(legal, WORKING_DAY_SECS);
-            // Earlier only when it leaves some time to work; otherwise the error goes the other way.
-            appointment = if shift < APPOINTMENT_SHIFT / 2.0
-                && cal.working_secs_between(t0w, earlier) >= 2 * 3600
+            // Due times lie in working hours (or at closing), so the same time on the
+            // working day before is one working day earlier.
+            let earlier = prev_working_day(cal, legal.date()).and_time(legal.time());
+            let later_days = if rng.gen_bool(0.7) { 1 } else { 2 };
+            appointment = if shift < APPOINTMENT_SHIFT * APPOINTMENT_EARLIER
+                && earlier > t0
+                && working_secs(cal, t0w, earlier) >= 2 * 3600
             {
                 earlier
             } else {
-                cal.add_working_secs(legal, WORKING_DAY_SECS)
+                cal.reach_working(legal, Duration::seconds(later_days * WORKING_DAY_SECS))
             };
             self.stats.planned.appointment_shifted += 1;
         }
-        let allowed = cal.working_secs_between(t0w, appointment).max(3600);
 
         // Fate.
         let p_late = (base_late(agency.level) * agency.late_factor).min(0.6);
         let r: f64 = rng.gen();
-        let fate = if r < WITHDRAWN {
+        let mut fate = if r < WITHDRAWN {
             Fate::Withdrawn
         } else if r < WITHDRAWN + REFUSED_DURING {
             Fate::Refused
@@ -797,47 +900,8 @@ impl Simulator {
             Fate::Near
         };
 
-        // End of processing, in working seconds of processing time after t0w.
-        let mut lateness = 0;
-        let end = match fate {
-            Fate::Early => (allowed as f64 * rng.gen_range(0.15..0.65)) as i64,
-            Fate::Near => {
-                let a_date = appointment.date();
-                let day_start = cal.working_secs_between(t0w, at_secs(a_date, MORNING_START));
-                let prev_start = cal.working_secs_between(
-                    t0w,
-                    at_secs(cal.prev_working_day(a_date), MORNING_START),
-                );
-                if rng.gen_bool(0.6) || prev_start >= day_start {
-                    uniform(rng, day_start, allowed)
-                } else {
-                    uniform(rng, prev_start, day_start)
-                }
-            }
-            Fate::Late => {
-                // Lateness scales with the limit (a same-day certification is hours late, a
-                // land title weeks), with a floor so short procedures still slip a little.
-                let r: f64 = rng.gen();
-                let factor = if r < 0.45 {
-                    rng.gen_range(0.02..0.25)
-                } else if r < 0.8 {
-                    rng.gen_range(0.25..0.6)
-                } else {
-                    rng.gen_range(0.6..1.5)
-                };
-                let floor = uniform(rng, 10 * 60, 4 * 3600);
-                lateness = ((allowed as f64 * factor) as i64)
-                    .max(floor)
-                    .min(15 * WORKING_DAY_SECS);
-                allowed + lateness
-            }
-            Fate::Withdrawn | Fate::Refused | Fate::Stopped => {
-                (allowed as f64 * rng.gen_range(0.1..0.9)) as i64
-            }
-        }
-        .max(600);
-
-        // Supplement requests pause the clock; the real timeline stretches by each wait.
+        // Supplement requests come early in processing (the desk checks the dossier first) and
+        // pause the clock: the real timeline stretches by each wait, and so does the due time.
         let requests = {
             let r: f64 = rng.gen();
             if r < SUPPLEMENT_TWICE {
@@ -853,18 +917,21 @@ impl Simulator {
             2 => self.stats.planned.supplement_twice += 1,
             _ => {}
         }
-        let mut clock = Clock {
+        let mut timeline = Timeline {
             cal,
             segments: vec![(0, t0w)],
         };
         // Processing time after which nothing happens (an unanswered request).
         let mut cut: Option<i64> = None;
         let mut last_request = 0i64;
+        // Answered waits, [request, supplement received].
+        let mut waits: Vec<(NaiveDateTime, NaiveDateTime)> = Vec::with_capacity(2);
         for no in 1..=requests {
-            let at =
-                uniform(rng, last_request + 60, (end as f64 * 0.8) as i64).max(last_request + 60);
+            let lo = last_request + 60;
+            let hi = (allowed as f64 * 0.1 * f64::from(no)) as i64;
+            let at = uniform(rng, lo, hi).max(lo);
             last_request = at;
-            let asked = clock.real(at);
+            let asked = timeline.real(at);
             steps.push((asked, What::SupplementRequested(no)));
             if rng.gen_bool(SUPPLEMENT_UNANSWERED) {
                 self.stats.planned.supplement_unanswered += 1;
@@ -885,12 +952,93 @@ impl Simulator {
                 }
             };
             steps.push((back, What::SupplementReceived(no)));
-            clock.segments.push((at, cal.next_working_instant(back)));
+            waits.push((asked, back));
+            timeline.segments.push((at, cal.next_working_start(back)));
+        }
+
+        // The due time the processor will hold the dossier to: the legal one, extended by
+        // every closed wait measured in the limit's unit (the EXTEND policy).
+        let mut due = legal;
+        for &(asked, back) in &waits {
+            due = extend(cal, limit.unit, due, measure(cal, limit.unit, asked, back));
+        }
+        // Processing time (working time after t0w, waits excluded) of a real instant after
+        // the last wait; every processing time below `floor` may precede a wait.
+        let waited: i64 = waits.iter().map(|&(a, b)| working_secs(cal, a, b)).sum();
+        let processing = |t: NaiveDateTime| working_secs(cal, t0w, t) - waited;
+        let floor = last_request + 600;
+        let p_due = processing(due).max(floor + 600);
+        let due_day = due.date();
+        let p_day = processing(at_secs(due_day, MORNING_START)).min(p_due);
+        let p_prev_day =
+            processing(at_secs(prev_working_day(cal, due_day), MORNING_START)).min(p_day);
+
+        // End of processing, in processing time. Near: on the due date (before the due
+        // time) or the working day before.
+        let near = |rng: &mut ChaCha8Rng| -> i64 {
+            let day_lo = p_day.max(floor);
+            let prev_lo = p_prev_day.max(floor);
+            if day_lo + 60 < p_due && (prev_lo >= day_lo || rng.gen_bool(0.6)) {
+                uniform(rng, day_lo, p_due)
+            } else if prev_lo < day_lo {
+                uniform(rng, prev_lo, day_lo)
+            } else {
+                uniform(rng, floor.min(p_due - 60), p_due)
+            }
+        };
+        let mut lateness = 0;
+        let end = match fate {
+            Fate::Early => {
+                let x = (p_due as f64 * rng.gen_range(0.15..0.65)) as i64;
+                // Early means a date before the due date: short procedures may leave none.
+                let cap = p_day.min(p_due) - 60;
+                if cap > floor {
+                    x.clamp(floor, cap)
+                } else {
+                    fate = Fate::Near;
+                    near(rng)
+                }
+            }
+            Fate::Near => near(rng),
+            Fate::Late => {
+                // Lateness scales with the limit (a same-day certification is hours late, a
+                // land title weeks), with a floor so short procedures still slip a little.
+                let r: f64 = rng.gen();
+                let factor = if r < 0.45 {
+                    rng.gen_range(0.02..0.25)
+                } else if r < 0.8 {
+                    rng.gen_range(0.25..0.6)
+                } else {
+                    rng.gen_range(0.6..1.5)
+                };
+                let min = uniform(rng, 10 * 60, 4 * 3600);
+                lateness = ((allowed as f64 * factor) as i64)
+                    .max(min)
+                    .min(15 * WORKING_DAY_SECS);
+                p_due + lateness
+            }
+            Fate::Withdrawn | Fate::Refused | Fate::Stopped => {
+                (p_due as f64 * rng.gen_range(0.1..0.9)) as i64
+            }
+        }
+        .max(floor);
+        // What the processor will see, checked against the real instants: a boundary case
+        // that lands the other side of the due time counts as what it is.
+        if cut.is_none() {
+            let real_end = timeline.real(end);
+            fate = match fate {
+                Fate::Early | Fate::Near | Fate::Late if real_end > due => Fate::Late,
+                Fate::Late => Fate::Near,
+                Fate::Early if real_end.date() >= due_day => Fate::Near,
+                other => other,
+            };
         }
         plan.late = fate == Fate::Late || requests > 1;
 
-        // The process-control slip: one-stop -> specialist [-> co-processing unit] -> leadership
-        // [-> specialist issuing] -> one-stop. Weights are each holder's share of the time.
+        // The process-control slip: one-stop -> [leadership assigning ->] specialist
+        // [-> co-processing unit] -> leadership [-> specialist issuing] -> one-stop; a
+        // commune's same-day certification may go back from the civil servant directly.
+        // Weights are each holder's share of the allotted time.
         let units = &agency.units;
         let matching: Vec<usize> = (0..units.len())
             .filter(|&i| units[i].fields.contains(&procedure.field_code))
@@ -900,46 +1048,59 @@ impl Simulator {
             .copied()
             .unwrap_or_else(|| rng.gen_range(0..units.len().max(1)));
         let specialist_ref = SPECIALIST + specialist as u8;
-        let mut chain: Vec<(UnitRef, f64)> = vec![(ONE_STOP, 0.08), (specialist_ref, 0.55)];
+        let mut chain: Vec<(UnitRef, f64)> = vec![(ONE_STOP, 0.08)];
+        if agency.role == AgencyRole::Department && rng.gen_bool(0.7) {
+            chain.push((LEADERSHIP, 0.04));
+        }
+        chain.push((specialist_ref, 0.55));
         if units.len() > 1 && rng.gen_bool(0.25) {
             let other = (specialist + rng.gen_range(1..units.len())) % units.len();
             chain.push((SPECIALIST + other as u8, 0.15));
         }
-        chain.push((LEADERSHIP, 0.12));
-        if rng.gen_bool(0.3) {
-            chain.push((specialist_ref, 0.05));
+        let same_day = limit.unit == TimeUnit::WorkingDays && limit.amount <= 1;
+        if !(agency.level == AgencyLevel::Commune && same_day && rng.gen_bool(0.4)) {
+            chain.push((LEADERSHIP, 0.12));
+            if rng.gen_bool(0.3) {
+                chain.push((specialist_ref, 0.05));
+            }
         }
         chain.push((ONE_STOP, 0.0));
         let holders = chain.len() - 1;
+
+        // Allotments: the limit in working hours (a calendar-day limit: the working hours up
+        // to its legal due time), shared by weight.
+        let budget_hours = match limit.unit {
+            TimeUnit::WorkingDays => i64::from(limit.amount) * WORKING_DAY_SECS / 3600,
+            TimeUnit::WorkingHours => i64::from(limit.amount),
+            TimeUnit::CalendarDays => (allowed + 1800) / 3600,
+        }
+        .max(1) as f64;
         let total_weight: f64 = chain[..holders].iter().map(|c| c.1).sum();
+        let allotted: Vec<u16> = chain[..holders]
+            .iter()
+            .map(|c| {
+                (budget_hours * c.1 / total_weight)
+                    .round()
+                    .clamp(1.0, 3650.0) as u16
+            })
+            .collect();
+
         let tail = uniform(rng, 300, 3600).min(end / 10);
         let span = match fate {
             // The slip runs as if the dossier would finish; the withdrawal, refusal or stop
             // at `end` cuts it wherever it has got to.
             Fate::Withdrawn | Fate::Refused | Fate::Stopped => {
-                (allowed as f64 * rng.gen_range(0.6..1.0)) as i64
+                (p_due as f64 * rng.gen_range(0.6..1.0)) as i64
             }
             Fate::Early | Fate::Near | Fate::Late => end - tail,
         }
         .max(holders as i64);
-        let noisy: Vec<f64> = chain[..holders]
-            .iter()
-            .map(|c| c.1 * rng.gen_range(0.5..1.5))
-            .collect();
-        let noisy_total: f64 = noisy.iter().sum();
+        let durations = step_durations(rng, agency, &chain[..holders], &allotted, fate, span);
         let mut handed_at = Vec::with_capacity(holders);
-        let mut acc = 0.0;
-        let mut prev = 0i64;
-        for (i, w) in noisy.iter().enumerate() {
-            acc += w;
-            let at = if i + 1 == holders {
-                span
-            } else {
-                (span as f64 * acc / noisy_total) as i64
-            };
-            let at = at.max(prev + 1);
-            handed_at.push(at);
-            prev = at;
+        let mut acc = 0i64;
+        for (i, d) in durations.iter().enumerate() {
+            acc = if i + 1 == holders { span } else { acc + d }.max(acc + 1);
+            handed_at.push(acc);
         }
         // Terminal fates end at `end`; an unanswered supplement stops everything after it.
         let stop_at = match fate {
@@ -947,41 +1108,59 @@ impl Simulator {
             _ => i64::MAX,
         }
         .min(cut.unwrap_or(i64::MAX));
-        let mut held_from = 0i64;
+        let mut held_from = t0;
         for (i, &at) in handed_at.iter().enumerate() {
             if at >= stop_at {
                 break;
             }
-            let allotted = chain[i].1 / total_weight * allowed as f64;
-            let took = (at - held_from) as f64;
-            let outcome = if took < 0.6 * allotted {
+            let handed = timeline.real(at);
+            // The step's verdict by the processor's rule: due = the allotment counted from
+            // the previous row, extended by the waits inside the step.
+            let hours = TimeLimit {
+                amount: i32::from(allotted[i]),
+                unit: TimeUnit::WorkingHours,
+            };
+            let mut step_due = cal.due_local(held_from, hours, &DueRule::default());
+            for &(asked, back) in &waits {
+                let (a, b) = (asked.max(held_from), back.min(handed));
+                if b > a {
+                    step_due = cal.reach_working(step_due, cal.working_between(a, b));
+                }
+            }
+            let truth = if handed > step_due {
+                StepOutcome::Late
+            } else if handed.date() < step_due.date() {
                 StepOutcome::Early
-            } else if took <= allotted {
+            } else {
+                StepOutcome::OnTime
+            };
+            let reported = if truth == StepOutcome::Late && rng.gen_bool(LATE_STEP_MISREPORTED) {
                 StepOutcome::OnTime
             } else {
-                StepOutcome::Late
+                truth
             };
-            let outcome = rng.gen_bool(0.92).then_some(outcome);
+            let outcome = rng.gen_bool(STEP_OUTCOME_REPORTED).then_some(reported);
             steps.push((
-                clock.real(at),
+                handed,
                 What::Handover {
                     step: (i + 1) as u8,
                     from: chain[i].0,
                     to: chain[i + 1].0,
+                    allotted: allotted[i],
                     outcome,
                 },
             ));
-            held_from = at;
+            held_from = handed;
         }
 
         if cut.is_none() {
             match fate {
                 Fate::Withdrawn => {
                     self.stats.planned.withdrawn += 1;
-                    steps.push((clock.real(end), What::Withdrawn));
+                    steps.push((timeline.real(end), What::Withdrawn));
                 }
                 Fate::Refused | Fate::Stopped => {
-                    let at = clock.real(end);
+                    let at = timeline.real(end);
                     // Form 05 exists only from 1/7/2025; before, the agency refuses instead.
                     let stop = fate == Fate::Stopped
                         && i64::from(offset(self.base, at)) >= self.form_2025_from;
@@ -1004,7 +1183,7 @@ impl Simulator {
                         // Placed in processing time, so a dossier waiting for a supplement
                         // (clock paused, deadline extended) is not apologised for meanwhile.
                         let before = uniform(rng, 3600, 2 * WORKING_DAY_SECS);
-                        let apology = clock.real((allowed - before).max(60));
+                        let apology = timeline.real((p_due - before).max(60));
                         let needed = (lateness + WORKING_DAY_SECS - 1) / WORKING_DAY_SECS;
                         // Most new dates are kept; some are missed again.
                         let days = if rng.gen_bool(0.8) {
@@ -1012,11 +1191,16 @@ impl Simulator {
                         } else {
                             needed - 1
                         };
-                        let new = clock.real(allowed + days.max(1) * WORKING_DAY_SECS);
+                        let mut new = timeline.real(p_due + days.max(1) * WORKING_DAY_SECS);
+                        // After the appointment written on form 01, even a late one.
+                        if new <= appointment {
+                            new =
+                                cal.reach_working(appointment, Duration::seconds(WORKING_DAY_SECS));
+                        }
                         plan.new_appointment = offset(self.base, new);
                         steps.push((apology, What::Apology));
                     }
-                    let ready = clock.real(end);
+                    let ready = timeline.real(end);
                     let approved = rng.gen_bool(0.97);
                     let electronic = match delivery {
                         Delivery::Online => rng.gen_bool(0.9),
@@ -1050,7 +1234,7 @@ impl Simulator {
                                     + Duration::seconds(
                                         rng.gen_range(600..(AFTERNOON_END - ready_secs).into()),
                                     );
-                                cal.next_working_instant(t)
+                                cal.next_working_start(t)
                             } else {
                                 let mut day = cal.next_working_day(ready.date());
                                 for _ in 1..days.max(1) {
@@ -1270,12 +1454,15 @@ impl Simulator {
                 step,
                 from,
                 to,
+                allotted,
                 outcome,
             } => {
                 let note = match (to, outcome) {
                     (_, Some(StepOutcome::Late)) => "Chậm so với thời gian quy định của bước",
                     (ONE_STOP, _) => "Chuyển trả kết quả cho Bộ phận Một cửa",
+                    (LEADERSHIP, _) if from == ONE_STOP => "Chuyển lãnh đạo phân công xử lý",
                     (LEADERSHIP, _) => "Trình lãnh đạo xem xét, ký duyệt",
+                    _ if from == LEADERSHIP && step == 2 => "Phân công chuyên viên thụ lý",
                     _ if from == LEADERSHIP => "Chuyển phát hành kết quả",
                     _ if from == ONE_STOP => "Chuyển hồ sơ để thẩm định, xử lý",
                     _ => "Chuyển phối hợp xử lý",
@@ -1285,7 +1472,10 @@ impl Simulator {
                     from_unit: Self::unit_code(agency, from).to_string(),
                     to_unit: Self::unit_code(agency, to).to_string(),
                     step_outcome: outcome,
-                    allotted: None,
+                    allotted: Some(TimeLimit {
+                        amount: i32::from(allotted),
+                        unit: TimeUnit::WorkingHours,
+                    }),
                     note: Some(note.to_string()),
                 });
             }
@@ -1416,6 +1606,84 @@ impl Simulator {
         self.finished = true;
         self.queue = DeliveryQueue::new();
     }
+}
+
+/// How long each holder of a slip keeps the dossier, in processing seconds, summing to
+/// `span`. Each step is first drawn over or within its allotment (more often over for a
+/// slow unit, and for a dossier that ends late), then given a duration inside a random
+/// range on that side of its allotment, all ranges scaled together to fill `span`. When
+/// the draws cannot fill `span` (a late dossier with every step on time), steps change
+/// side, slowest units first.
+fn step_durations(
+    rng: &mut ChaCha8Rng,
+    agency: &Agency,
+    holders: &[(UnitRef, f64)],
+    allotted: &[u16],
+    fate: Fate,
+    span: i64,
+) -> Vec<i64> {
+    let pace: Vec<f64> = holders
+        .iter()
+        .map(|&(unit, _)| unit_pace(Simulator::unit_code(agency, unit)) * agency.late_factor.sqrt())
+        .collect();
+    let secs: Vec<f64> = allotted.iter().map(|&a| f64::from(a) * 3600.0).collect();
+    let under = |rng: &mut ChaCha8Rng| (rng.gen_range(0.1..0.5), rng.gen_range(0.85..0.98));
+    let over = |rng: &mut ChaCha8Rng| (rng.gen_range(1.03..1.12), rng.gen_range(1.2..2.2));
+    let mut is_over: Vec<bool> = pace
+        .iter()
+        .map(|p| rng.gen_bool((base_over(fate) * p).min(0.9)))
+        .collect();
+    let mut range: Vec<(f64, f64)> = is_over
+        .iter()
+        .map(|&o| if o { over(rng) } else { under(rng) })
+        .collect();
+    let span = span as f64;
+    let bounds = |range: &[(f64, f64)]| -> (f64, f64) {
+        range
+            .iter()
+            .zip(&secs)
+            .fold((0.0, 0.0), |(lo, hi), (r, s)| (lo + r.0 * s, hi + r.1 * s))
+    };
+    for _ in 0..holders.len() {
+        let (lo, hi) = bounds(&range);
+        // The slowest step within its allotment goes over, or the fastest over comes back.
+        let flip = if span > hi {
+            (0..pace.len())
+                .filter(|&i| !is_over[i])
+                .max_by(|&a, &b| pace[a].total_cmp(&pace[b]))
+        } else if span < lo {
+            (0..pace.len())
+                .filter(|&i| is_over[i])
+                .min_by(|&a, &b| pace[a].total_cmp(&pace[b]))
+        } else {
+            None
+        };
+        let Some(i) = flip else { break };
+        is_over[i] = !is_over[i];
+        range[i] = if is_over[i] { over(rng) } else { under(rng) };
+    }
+    let (lo, hi) = bounds(&range);
+    range
+        .iter()
+        .zip(&secs)
+        .map(|(&(l, u), &s)| {
+            let d = if span > hi {
+                // Every step over: stretch them all.
+                u * s * span / hi
+            } else if span < lo {
+                // Every step within: shrink them all.
+                l * s * span / lo.max(1.0)
+            } else {
+                let t = if hi > lo {
+                    (span - lo) / (hi - lo)
+                } else {
+                    0.0
+                };
+                (l + t * (u - l)) * s
+            };
+            (d as i64).max(1)
+        })
+        .collect()
 }
 
 fn pick_owned<R: Rng + ?Sized>(rng: &mut R, list: &[String]) -> String {
