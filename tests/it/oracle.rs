@@ -99,7 +99,17 @@ fn extend(cal: &WorkCalendar, unit: TimeUnit, t: Timestamp, by: Duration) -> Tim
         return t;
     }
     match unit {
-        TimeUnit::CalendarDays => t + by,
+        TimeUnit::CalendarDays => {
+            let moved = local(t + by);
+            if cal.is_working_day(moved.date()) {
+                stamp(moved)
+            } else {
+                stamp(
+                    cal.next_working_day(moved.date())
+                        .and_time(cal.hours().opening()),
+                )
+            }
+        }
         _ => stamp(cal.reach_working(local(t), by)),
     }
 }
@@ -161,13 +171,13 @@ pub fn dossiers(events: &[DossierEvent], as_of: Timestamp) -> Vec<Dossier> {
         }
         let mut waits: Vec<(Timestamp, Timestamp)> = Vec::new();
         for (no, asked) in &requests {
+            // The earliest answer; one dated before its request closes it at once.
             let answer = evs.iter().find(|e| {
                 e.kind == EventKind::SupplementReceived
                     && e.supplement_received.as_ref().unwrap().request_no == *no
-                    && e.occurred_at >= *asked
             });
             match answer {
-                Some(a) => waits.push((*asked, a.occurred_at)),
+                Some(a) => waits.push((*asked, a.occurred_at.max(*asked))),
                 // Still waiting: the clock stopped at the request, unless it ended before.
                 None => {
                     if end.is_none_or(|t| *asked < t) {

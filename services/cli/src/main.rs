@@ -115,14 +115,15 @@ struct SimArgs {
     /// Random seed: the same seed gives the same events.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// First simulated day (YYYY-MM-DD).
-    #[arg(long, default_value = "2026-10-05")]
+    /// First simulated day (YYYY-MM-DD). The default window, 17/8-6/9/2026, holds a worked
+    /// Saturday (22/8), the National Day break (31/8-2/9) and a month boundary.
+    #[arg(long, default_value = "2026-08-17")]
     start: chrono::NaiveDate,
     /// Days of receipts to simulate.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 21)]
     days: u32,
     /// Average dossiers received per working day across the province.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 1000)]
     dossiers_per_day: u32,
     /// Province code.
     #[arg(long, default_value = "H56")]

@@ -371,7 +371,9 @@ impl Clock {
     }
 
     /// `due` moved later by `by`, measured as [`Self::measure`] measures it: working time
-    /// reached on the calendar for working units, elapsed time for calendar days.
+    /// reached on the calendar for working units; elapsed time for calendar days, where a
+    /// result on a day off moves to the next working day's opening (as a calendar-day due
+    /// time does, docs/CALENDAR.md).
     pub fn extend(&self, unit: TimeUnit, due: Timestamp, by: Duration) -> Timestamp {
         if by <= Duration::zero() {
             return due;
@@ -380,7 +382,15 @@ impl Clock {
             TimeUnit::WorkingDays | TimeUnit::WorkingHours => {
                 from_local(self.calendar.reach_working(local(due), by))
             }
-            TimeUnit::CalendarDays => due + by,
+            TimeUnit::CalendarDays => {
+                let moved = local(due + by);
+                if self.calendar.is_working_day(moved.date()) {
+                    from_local(moved)
+                } else {
+                    let day = self.calendar.next_working_day(moved.date());
+                    from_local(day.and_time(self.calendar.hours().opening()))
+                }
+            }
         }
     }
 
@@ -466,8 +476,11 @@ mod tests {
         let moved = clock.extend(TimeUnit::WorkingDays, due, by);
         assert_eq!(moved, ts("2026-10-12T08:00:00+07:00"));
         assert_eq!(clock.measure(TimeUnit::WorkingDays, due, moved), by);
+        // Calendar days: Fri 17:00 + 2 days is Sunday: Monday's opening.
         let cal = clock.extend(TimeUnit::CalendarDays, due, Duration::days(2));
-        assert_eq!(cal, ts("2026-10-11T17:00:00+07:00"));
+        assert_eq!(cal, ts("2026-10-12T07:00:00+07:00"));
+        let cal = clock.extend(TimeUnit::CalendarDays, due, Duration::days(3));
+        assert_eq!(cal, ts("2026-10-12T17:00:00+07:00"));
         assert_eq!(
             clock.in_units(TimeUnit::WorkingDays, Duration::hours(12)),
             1.5

@@ -320,7 +320,8 @@ impl DossierState {
     }
 
     /// Closed supplement waits `[request, supplement received]` (the earliest answer to each
-    /// request), sorted and merged where they overlap, so no time is deducted twice.
+    /// request; an answer dated before its request closes it at once), sorted and merged
+    /// where they overlap, so no time is deducted twice.
     pub fn closed_waits(&self) -> Vec<(Timestamp, Timestamp)> {
         let mut waits: Vec<(Timestamp, Timestamp)> = self
             .supplement_requests
@@ -328,9 +329,8 @@ impl DossierState {
             .filter_map(|(no, req)| {
                 self.supplements_received
                     .iter()
-                    .filter(|(r, at)| r == no && at >= req)
-                    .map(|(_, at)| (*req, *at))
-                    .min_by_key(|w| w.1)
+                    .find(|(r, _)| r == no)
+                    .map(|(_, at)| (*req, (*at).max(*req)))
             })
             .collect();
         waits.sort();
@@ -371,9 +371,12 @@ impl DossierState {
             acc + clock.measure(unit, *a, *b)
         });
         let due_at = match (clock.policy.pause, waits.iter().map(|w| w.1).max()) {
-            (PausePolicy::Restart, Some(resumed)) => {
-                clock.calendar.due(resumed, legal.limit, &legal.rule)
-            }
+            // The full limit again from the last completed supplement, never before the
+            // agency's own appointment.
+            (PausePolicy::Restart, Some(resumed)) => clock
+                .calendar
+                .due(resumed, legal.limit, &legal.rule)
+                .max(receipt.appointment_at),
             _ => clock.extend(unit, receipt.appointment_at, paused),
         };
         let deadline = Deadline {

@@ -531,8 +531,8 @@ fn stamp(t: NaiveDateTime) -> String {
 }
 
 /// A received dossier with its legal due as appointment.
-fn base(received: NaiveDateTime, days: i32) -> Story {
-    let l = limit(days, TimeUnit::WorkingDays);
+fn base(received: NaiveDateTime, days: i32, unit: TimeUnit) -> Story {
+    let l = limit(days, unit);
     let appointment = clock().calendar.due(
         ts(&stamp(received)),
         l,
@@ -545,12 +545,14 @@ fn base(received: NaiveDateTime, days: i32) -> Story {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
-    /// Pausing never makes a dossier earlier: a wait never moves the due time back, never
-    /// adds to the resolution time, and the (extended) due time is never on a day off.
+    /// Pausing never makes a dossier earlier: a wait never moves the due time back (nor
+    /// before the appointment), never adds to the resolution time, never turns an early or
+    /// on-time verdict late, and the (extended or restarted) due time is never on a day off.
     #[test]
     fn pausing_never_makes_a_dossier_earlier(
         received in instant_2026(),
         days in 1i32..20,
+        unit in prop_oneof![Just(TimeUnit::WorkingDays), Just(TimeUnit::CalendarDays)],
         wait_start in 0i64..20 * 24 * 60,
         wait_len in 1i64..10 * 24 * 60,
         end_after in 0i64..40 * 24 * 60,
@@ -559,14 +561,15 @@ proptest! {
         let req = r + Duration::minutes(wait_start);
         let rcv = req + Duration::minutes(wait_len);
         let end = rcv.max(r + Duration::minutes(end_after));
-        let plain = base(r, days).finished(&stamp(end));
-        let paused = base(r, days)
+        let plain = base(r, days, unit).finished(&stamp(end));
+        let paused = base(r, days, unit)
             .supplement("A", &stamp(req), Some(&stamp(rcv)))
             .finished(&stamp(end));
         for c in [clock(), restart_clock()] {
             let a = plain.state().classify(None, c);
             let b = paused.state().classify(None, c);
             prop_assert!(due_at(&b) >= due_at(&a), "{} < {}", due_at(&b), due_at(&a));
+            prop_assert!(due_at(&b) >= b.deadline.unwrap().appointment_at);
             prop_assert!(b.resolution.unwrap() <= a.resolution.unwrap());
             let rank = |o: Outcome| match o { Outcome::Early => 0, Outcome::OnTime => 1, _ => 2 };
             prop_assert!(rank(b.outcome) <= rank(a.outcome), "{:?} then {:?}", a.outcome, b.outcome);
