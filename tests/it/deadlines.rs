@@ -32,6 +32,7 @@ struct ResolutionRow {
     period: String,
     procedure_code: String,
     limit_unit: String,
+    limit_amount: i32,
     resolved: u64,
     indicator_2_2_average: Option<f64>,
 }
@@ -49,6 +50,9 @@ struct StepRow {
 }
 
 type Key = (String, String, String);
+
+/// Period kind, period, procedure, limit unit, limit amount.
+type ResolutionKey = (String, String, String, String, i32);
 
 async fn progress(env: &Env, view: &str, key: &str) -> BTreeMap<Key, ProgressRow> {
     let rows: Vec<ProgressRow> = env
@@ -129,14 +133,26 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
     );
 
     let dossiers = oracle::dossiers(&events, as_of);
+    let first = events
+        .iter()
+        .filter_map(|e| e.received.as_ref().map(|_| oracle::vn_date(e.occurred_at)))
+        .min()
+        .unwrap();
+    let reports = oracle::reports(first, oracle::vn_date(as_of));
 
-    // Indicator 2.1 per agency, per level, and for the province with its sub-units.
+    // Indicator 2.1 per agency, per level, and for the province with its sub-units, each
+    // report as of its own end; and 2.2 per procedure (and unit) for the province.
     let mut by_agency: BTreeMap<Key, Progress> = BTreeMap::new();
     let mut by_level: BTreeMap<Key, Progress> = BTreeMap::new();
     let mut by_province: BTreeMap<Key, Progress> = BTreeMap::new();
-    for d in &dossiers {
-        for (kind, period) in oracle::periods(d.day) {
-            let k = |key: String| (kind.to_string(), period.clone(), key);
+    let mut resolution: BTreeMap<ResolutionKey, (u64, f64)> = BTreeMap::new();
+    let mut closed_reports = 0;
+    let mut open_in_closed = 0;
+    for report in &reports {
+        let closed = report.end_instant() <= as_of;
+        closed_reports += closed as usize;
+        for d in oracle::in_report(&events, report, as_of) {
+            let k = |key: String| (report.kind.to_string(), report.label.clone(), key);
             oracle::add(by_agency.entry(k(d.agency.clone())).or_default(), d.verdict);
             oracle::add(
                 by_level
@@ -148,8 +164,29 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
                 by_province.entry(k(d.province.clone())).or_default(),
                 d.verdict,
             );
+            if closed && d.end_day.is_none() {
+                open_in_closed += 1;
+            }
+            let slot = resolution
+                .entry((
+                    report.kind.to_string(),
+                    report.label.clone(),
+                    d.procedure.clone(),
+                    d.unit.as_str().to_string(),
+                    d.limit_amount,
+                ))
+                .or_default();
+            if let Some(r) = d.resolution {
+                slot.0 += 1;
+                slot.1 += r;
+            }
         }
     }
+    assert!(closed_reports >= 1, "August 2026 is closed: {reports:?}");
+    assert!(
+        open_in_closed > 0,
+        "some dossiers were open at the end of a closed period"
+    );
     compare_progress(
         "v_766_agency",
         &progress(&env, "v_766_agency", "agency_code").await,
@@ -189,25 +226,12 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
         );
     }
 
-    // Indicator 2.2 for the province, per procedure and period.
-    let mut resolution: BTreeMap<Key, (u64, f64, String)> = BTreeMap::new();
-    for d in &dossiers {
-        for (kind, period) in oracle::periods(d.day) {
-            let slot = resolution
-                .entry((kind.to_string(), period, d.procedure.clone()))
-                .or_insert((0, 0.0, d.unit.as_str().to_string()));
-            if let Some(r) = d.resolution {
-                slot.0 += 1;
-                slot.1 += r;
-            }
-        }
-    }
     let rows: Vec<ResolutionRow> = env
         .store
         .client()
         .query(
-            "SELECT period_kind, period, procedure_code, limit_unit, resolved, indicator_2_2_average \
-             FROM v_766_resolution_province",
+            "SELECT period_kind, period, procedure_code, limit_unit, limit_amount, resolved, \
+             indicator_2_2_average FROM v_766_resolution_province",
         )
         .fetch_all()
         .await
@@ -215,20 +239,22 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
     assert_eq!(
         rows.len(),
         resolution.len(),
-        "one row per (period, procedure)"
+        "one row per (period, procedure, limit)"
     );
     for r in &rows {
         let k = (
             r.period_kind.clone(),
             r.period.clone(),
             r.procedure_code.clone(),
+            r.limit_unit.clone(),
+            r.limit_amount,
         );
-        let (n, sum, unit) = &resolution[&k];
-        assert_eq!((r.resolved, &r.limit_unit), (*n, unit), "{k:?}");
+        let (n, sum) = resolution
+            .get(&k)
+            .unwrap_or_else(|| panic!("unexpected row {r:?}"));
+        assert_eq!(r.resolved, *n, "{k:?}");
         match r.indicator_2_2_average {
-            None => {
-                assert_eq!(*n, 0, "N/A only without a resolved dossier: {k:?}");
-            }
+            None => assert_eq!(*n, 0, "N/A only without a resolved dossier: {k:?}"),
             Some(avg) => {
                 // Stored per dossier to 4 decimals, summed in another order: equal to the
                 // cent, not to the last bit.
@@ -238,6 +264,10 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
         }
     }
     assert!(rows.iter().any(|r| r.indicator_2_2_average.is_some()));
+    assert!(
+        rows.iter().any(|r| r.indicator_2_2_average.is_none()),
+        "some procedure has nothing resolved in some period: N/A"
+    );
 
     // Step on-time rates per unit and per handover pair, by month of the handover.
     let mut units: BTreeMap<(String, String), ([u64; 3], i64)> = BTreeMap::new();

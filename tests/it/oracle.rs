@@ -70,8 +70,7 @@ pub struct Dossier {
     pub level: String,
     pub procedure: String,
     pub unit: TimeUnit,
-    /// Vietnam date the dossier counts on: its end, or the watermark's date if open.
-    pub day: NaiveDate,
+    pub limit_amount: i32,
     /// Date of the end, if ended.
     pub end_day: Option<NaiveDate>,
     pub verdict: Verdict,
@@ -275,7 +274,7 @@ pub fn dossiers(events: &[DossierEvent], as_of: Timestamp) -> Vec<Dossier> {
             level: r.agency_level.as_str().to_string(),
             procedure: r.procedure_code.clone(),
             unit,
-            day: end.map_or(vn_date(as_of), vn_date),
+            limit_amount: legal_limit.amount,
             end_day: end.map(vn_date),
             verdict,
             resolution,
@@ -309,17 +308,69 @@ pub fn rate(c: &Counts) -> f64 {
     ((c.early + c.on_time) as f64 * 10000.0 / c.counted() as f64).round() / 100.0
 }
 
-/// `MONTH 2026-08`, `QUARTER 2026-Q3`, `YEAR 2026` labels of a day.
-pub fn periods(day: NaiveDate) -> [(&'static str, String); 3] {
+/// A reporting period: kind, label (`2026-08`, `2026-Q3`, `2026`), first day, first day after.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub kind: &'static str,
+    pub label: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+impl Report {
+    /// 00:00 in Vietnam on the first day after the period.
+    pub fn end_instant(&self) -> Timestamp {
+        stamp(self.end.and_hms_opt(0, 0, 0).unwrap())
+    }
+}
+
+/// Every month, quarter and year from the one holding `first` to the one holding `last`.
+pub fn reports(first: NaiveDate, last: NaiveDate) -> Vec<Report> {
     use chrono::Datelike;
-    [
-        ("MONTH", format!("{}-{:02}", day.year(), day.month())),
-        (
-            "QUARTER",
-            format!("{}-Q{}", day.year(), (day.month() - 1) / 3 + 1),
-        ),
-        ("YEAR", day.year().to_string()),
-    ]
+    let mut out = Vec::new();
+    for (kind, months) in [("MONTH", 1u32), ("QUARTER", 3), ("YEAR", 12)] {
+        let m0 = (first.month0() / months) * months;
+        let mut start = NaiveDate::from_ymd_opt(first.year(), m0 + 1, 1).unwrap();
+        while start <= last {
+            let end = start + chrono::Months::new(months);
+            let label = match kind {
+                "MONTH" => format!("{}-{:02}", start.year(), start.month()),
+                "QUARTER" => format!("{}-Q{}", start.year(), start.month0() / 3 + 1),
+                _ => start.year().to_string(),
+            };
+            out.push(Report {
+                kind,
+                label,
+                start,
+                end,
+            });
+            start = end;
+        }
+    }
+    out
+}
+
+/// The dossiers in a period's report, judged as the report saw them: a closed period from
+/// the events before its end, with its end as the watermark; the running one (holding
+/// `as_of`) from every event, as of `as_of`. In the report: ended inside the period, or open.
+pub fn in_report(events: &[DossierEvent], report: &Report, as_of: Timestamp) -> Vec<Dossier> {
+    let end = report.end_instant();
+    let seen = if end <= as_of {
+        let before: Vec<DossierEvent> = events
+            .iter()
+            .filter(|e| e.occurred_at < end)
+            .cloned()
+            .collect();
+        dossiers(&before, end)
+    } else {
+        dossiers(events, as_of)
+    };
+    seen.into_iter()
+        .filter(|d| match d.end_day {
+            Some(day) => day >= report.start && day < report.end,
+            None => true,
+        })
+        .collect()
 }
 
 /// Decision 766 indicator 2.1 counts: early, on time, late, open within, open overdue.

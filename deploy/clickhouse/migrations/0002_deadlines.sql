@@ -118,39 +118,75 @@ SELECT
 FROM ${db}.dossier_state FINAL
 WHERE appointment_check IN ('LATER_THAN_LEGAL', 'EARLIER_THAN_LEGAL');
 
--- Decision 766 base: one row per received dossier with the period day it counts in and
--- its verdict as of the watermark. A dossier counts in the period its processing ended;
--- one still open counts in the watermark's period, on time while its due time has not
--- passed (IN_PROGRESS) and late once it has (OVERDUE_IN_PROGRESS).
-CREATE VIEW IF NOT EXISTS ${db}.v_766_base AS
+-- How each closed period's report saw a dossier (docs/DEADLINES.md §4): the dossier's events
+-- before the period's end, classified with the end as the watermark. `in_scope` = 1 when the
+-- dossier ended inside the period or was open at its end; rows that no longer apply are
+-- rewritten with 0. Written by the processor when a period closes or the dossier changes.
+CREATE TABLE IF NOT EXISTS ${db}.dossier_periods
+(
+    dossier_code String,
+    period_kind String,
+    period String,
+    period_start Date,
+    period_end Date,
+    version UInt32,
+    in_scope UInt8,
+    agency_code String,
+    province_code String,
+    agency_level String,
+    procedure_code String,
+    limit_amount Int32,
+    limit_unit String,
+    verdict String,
+    resolution_units Nullable(Float64),
+    updated_at DateTime('Asia/Ho_Chi_Minh')
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (dossier_code, period_kind, period);
+
+-- The running periods (the month, quarter and year holding the watermark), live: a dossier
+-- is in them when it ended inside them or is still open; an open one is on time while its
+-- due time has not passed the watermark (IN_PROGRESS) and late once it has
+-- (OVERDUE_IN_PROGRESS).
+CREATE VIEW IF NOT EXISTS ${db}.v_766_current AS
 SELECT
-    dossier_code,
+    period_pair.1 AS period_kind,
+    period_pair.2 AS period,
     agency_code,
     province_code,
     agency_level,
     procedure_code,
-    legal_limit_amount,
-    legal_limit_unit,
+    legal_limit_amount AS limit_amount,
+    legal_limit_unit AS limit_unit,
     resolution_units,
-    (SELECT max(watermark) FROM ${db}.processor_progress FINAL) AS as_of,
-    if(end_date IS NULL, toDate(as_of), assumeNotNull(end_date)) AS period_day,
     multiIf(outcome IN ('EARLY', 'ON_TIME', 'LATE'), outcome,
             assumeNotNull(due_at) < as_of, 'OVERDUE_IN_PROGRESS', 'IN_PROGRESS') AS verdict
-FROM ${db}.dossier_state FINAL
-WHERE received_at IS NOT NULL AND outcome != 'NOT_COUNTED';
+FROM
+(
+    SELECT
+        *,
+        (SELECT max(watermark) FROM ${db}.processor_progress FINAL) AS as_of,
+        toDate(as_of) AS as_of_day,
+        arrayJoin([
+            ('MONTH', concat(toString(toYear(as_of_day)), '-', substring(toString(toYYYYMM(as_of_day)), 5, 2)), toStartOfMonth(as_of_day)),
+            ('QUARTER', concat(toString(toYear(as_of_day)), '-Q', toString(toQuarter(as_of_day))), toStartOfQuarter(as_of_day)),
+            ('YEAR', toString(toYear(as_of_day)), toStartOfYear(as_of_day))
+        ]) AS period_pair
+    FROM ${db}.dossier_state FINAL
+    WHERE received_at IS NOT NULL AND outcome != 'NOT_COUNTED'
+)
+WHERE end_date IS NULL OR assumeNotNull(end_date) >= period_pair.3;
 
--- Each base row once per period kind: MONTH (2026-10), QUARTER (2026-Q4), YEAR (2026).
+-- Every dossier in every report: closed periods from dossier_periods, running ones live.
 CREATE VIEW IF NOT EXISTS ${db}.v_766_periods AS
-SELECT
-    *,
-    arrayJoin([
-        ('MONTH', concat(toString(toYear(period_day)), '-', substring(toString(toYYYYMM(period_day)), 5, 2))),
-        ('QUARTER', concat(toString(toYear(period_day)), '-Q', toString(toQuarter(period_day)))),
-        ('YEAR', toString(toYear(period_day)))
-    ]) AS period_pair,
-    period_pair.1 AS period_kind,
-    period_pair.2 AS period
-FROM ${db}.v_766_base;
+SELECT period_kind, period, agency_code, province_code, agency_level, procedure_code,
+       limit_amount, limit_unit, resolution_units, verdict
+FROM ${db}.dossier_periods FINAL
+WHERE in_scope = 1
+UNION ALL
+SELECT period_kind, period, agency_code, province_code, agency_level, procedure_code,
+       limit_amount, limit_unit, resolution_units, verdict
+FROM ${db}.v_766_current;
 
 -- Indicator 2.1 per agency and period: (early + on time + open within deadline) / counted,
 -- percent, 2 decimals.
@@ -206,7 +242,9 @@ FROM ${db}.v_766_periods
 GROUP BY period_kind, period, province_code;
 
 -- Indicator 2.2 per agency, procedure and period: average resolution time of the dossiers
--- that ended with a result, in the procedure's unit, 2 decimals; NULL (N/A) without one.
+-- that ended with a result inside the period, in the procedure's unit (a procedure timed in
+-- two units, e.g. outside the catalogue, gets a row per unit), 2 decimals; NULL (N/A)
+-- without one.
 CREATE VIEW IF NOT EXISTS ${db}.v_766_resolution AS
 SELECT
     period_kind,
@@ -214,12 +252,12 @@ SELECT
     agency_code,
     province_code,
     procedure_code,
-    any(legal_limit_amount) AS limit_amount,
-    any(legal_limit_unit) AS limit_unit,
+    limit_amount,
+    limit_unit,
     countIf(resolution_units IS NOT NULL) AS resolved,
     if(resolved = 0, NULL, round(sumIf(assumeNotNull(resolution_units), resolution_units IS NOT NULL) / resolved, 2)) AS indicator_2_2_average
 FROM ${db}.v_766_periods
-GROUP BY period_kind, period, agency_code, province_code, procedure_code;
+GROUP BY period_kind, period, agency_code, province_code, procedure_code, limit_amount, limit_unit;
 
 -- Indicator 2.2 for the province including its sub-units, per procedure.
 CREATE VIEW IF NOT EXISTS ${db}.v_766_resolution_province AS
@@ -228,12 +266,12 @@ SELECT
     period,
     province_code,
     procedure_code,
-    any(legal_limit_amount) AS limit_amount,
-    any(legal_limit_unit) AS limit_unit,
+    limit_amount,
+    limit_unit,
     countIf(resolution_units IS NOT NULL) AS resolved,
     if(resolved = 0, NULL, round(sumIf(assumeNotNull(resolution_units), resolution_units IS NOT NULL) / resolved, 2)) AS indicator_2_2_average
 FROM ${db}.v_766_periods
-GROUP BY period_kind, period, province_code, procedure_code;
+GROUP BY period_kind, period, province_code, procedure_code, limit_amount, limit_unit;
 
 -- Step on-time rates per unit (the unit whose step it was) and month of the handover:
 -- where dossiers get stuck. Steps without an allotment are not counted.

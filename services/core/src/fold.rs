@@ -61,7 +61,7 @@ pub struct Receipt {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DossierState {
     /// Hashes of the event ids folded so far, sorted.
-    seen: Vec<u64>,
+    pub(crate) seen: Vec<u64>,
     /// Form 01, once read.
     pub receipt: Option<Receipt>,
     /// Earliest refusal at the counter (the dossier was never received).

@@ -5,6 +5,7 @@
 //! - [`codec`]: JSON and Avro single-object encodings, told apart by their first bytes.
 //! - [`fold`]: a dossier's events folded into facts and classified early / on time / late.
 //! - [`indicators`]: Decision 766 points from the progress figures, weights configurable.
+//! - [`period`]: reporting periods, and a dossier as a closed period's report saw it.
 //! - [`pseudonym`]: keyed pseudonyms for the personal data on the forms.
 //! - [`topics`]: which topic carries which kind of event.
 //! - [`names`]: metric names, defined once.
@@ -22,6 +23,7 @@ pub mod event;
 pub mod fold;
 pub mod indicators;
 pub mod names;
+pub mod period;
 pub mod pseudonym;
 pub mod samples;
 pub mod topics;

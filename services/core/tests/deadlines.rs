@@ -512,6 +512,74 @@ fn a_supplement_wait_inside_a_step_extends_that_step() {
     assert_eq!(v.taken, Duration::hours(6));
 }
 
+#[test]
+fn a_closed_period_sees_the_dossier_as_it_stood_at_its_end() {
+    use motcua_core::period::PeriodKind;
+    // Received Tue 25/8/2026 08:00 with 2 working days: due Thu 27/8 08:00. Still open on
+    // 1/9 00:00, so August's report has it overdue; it ends on Thu 3/9, in September.
+    let story = Story::received(
+        "2026-08-25T08:00:00+07:00",
+        NOT_LISTED,
+        limit(2, TimeUnit::WorkingDays),
+        "2026-08-27T08:00:00+07:00",
+    )
+    .finished("2026-09-03T10:00:00+07:00");
+    let s = story.state();
+    let watermark = ts("2026-10-02T00:00:00+07:00");
+    let seen: Vec<_> = s
+        .closed_periods(
+            clock(),
+            watermark,
+            local_date(ts("2026-09-03T10:00:00+07:00")),
+        )
+        .into_iter()
+        .map(|v| (v.period.label(), v.outcome))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("2026-08".to_string(), Some(Outcome::OverdueInProgress)),
+            ("2026-09".to_string(), Some(Outcome::Late)),
+            ("2026-Q3".to_string(), Some(Outcome::Late)),
+        ],
+        "the year 2026 is not closed on 2/10"
+    );
+    // Three working days, due Fri 28/8 08:00; a supplement request on Thu 27/8 09:00,
+    // answered on Wed 2/9: August's report saw the clock stopped at the request.
+    let paused = Story::received(
+        "2026-08-25T08:00:00+07:00",
+        NOT_LISTED,
+        limit(3, TimeUnit::WorkingDays),
+        "2026-08-28T08:00:00+07:00",
+    )
+    .supplement(
+        "A",
+        "2026-08-27T09:00:00+07:00",
+        Some("2026-09-02T09:00:00+07:00"),
+    )
+    .finished("2026-09-04T10:00:00+07:00");
+    let v = paused
+        .state()
+        .closed_periods(clock(), watermark, local_date(watermark));
+    let august = v
+        .iter()
+        .find(|v| v.period.kind == PeriodKind::Month && v.period.label() == "2026-08")
+        .unwrap();
+    // As of 1/9 the request of 27/8 09:00 is unanswered: that is the end, before the
+    // 28/8 08:00 appointment, on an earlier date: early.
+    assert_eq!(august.outcome, Some(Outcome::Early));
+    assert_eq!(august.resolution, None, "no result in August");
+    // September sees the whole story: the wait 27/8 09:00 -> 2/9 09:00 is 6 working hours
+    // on 27/8 and 8 on 28/8 (31/8-2/9 are off): 14 h. Due 28/8 08:00 + 14 h = 7 h on 28/8,
+    // then Thu 3/9 07:00 + 7 h = 16:00. Finished Fri 4/9 10:00: late.
+    assert_eq!(
+        due_at(&paused.classify(None)),
+        ts("2026-09-03T16:00:00+07:00")
+    );
+    let september = v.iter().find(|v| v.period.label() == "2026-09").unwrap();
+    assert_eq!(september.outcome, Some(Outcome::Late));
+}
+
 // ---------------------------------------------------------------------------------------
 // Properties.
 

@@ -28,7 +28,7 @@ use motcua_producer::KafkaSettings;
 use motcua_runtime::kafka;
 use motcua_runtime::metrics::ProcessorMetrics;
 use motcua_runtime::store::{
-    EventRow, ProgressRow, StateRow, StepRow, Store, StoreError, StoreSettings,
+    EventRow, PeriodRow, ProgressRow, StateRow, StepRow, Store, StoreError, StoreSettings,
 };
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -325,6 +325,14 @@ async fn run_in_span(
             )
             .await?;
             write::<StepRow>(&store, &metrics, "dossier_steps", &changed.steps, &shutdown).await?;
+            write::<PeriodRow>(
+                &store,
+                &metrics,
+                "dossier_periods",
+                &changed.periods,
+                &shutdown,
+            )
+            .await?;
             next_offsets.extend(batch_offsets.iter().map(|(k, v)| (k.clone(), *v)));
             let watermark = op
                 .watermark()

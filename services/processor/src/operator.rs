@@ -9,9 +9,10 @@ use motcua_core::codec::Codec;
 use motcua_core::deadline::Clock;
 use motcua_core::event::{DossierEvent, StepOutcome, Timestamp};
 use motcua_core::fold::{self, Applied, Classification, DossierState};
+use motcua_core::period::{Period, PeriodKind};
 use motcua_core::pseudonym::Pseudonymizer;
 use motcua_core::validate::{validate, RejectKind, Rejection};
-use motcua_runtime::store::{EventRow, StateRow, StepRow};
+use motcua_runtime::store::{EventRow, PeriodRow, StateRow, StepRow};
 
 /// One record read from an input topic.
 #[derive(Debug, Clone)]
@@ -61,6 +62,13 @@ pub struct DossierOperator {
     watermark: Option<Timestamp>,
     /// Dossiers with events but neither a receipt nor a refusal at the counter.
     awaiting: usize,
+    /// Dossiers whose closed-period rows must be recomputed (a month closed under them).
+    period_dirty: HashSet<String>,
+    /// Per dossier, the last date up to which closed-period rows were written: rows past a
+    /// new, earlier bound are rewritten as out of scope.
+    period_bound: HashMap<String, NaiveDate>,
+    /// The watermark's month at the last drain: a new month closes periods.
+    watermark_month: Option<NaiveDate>,
 }
 
 impl DossierOperator {
@@ -76,6 +84,9 @@ impl DossierOperator {
             pending: HashSet::new(),
             watermark: None,
             awaiting: 0,
+            period_dirty: HashSet::new(),
+            period_bound: HashMap::new(),
+            watermark_month: None,
         }
     }
 
@@ -163,18 +174,86 @@ impl DossierOperator {
         self.watermark
     }
 
-    /// State and step rows for the dossiers changed since the last call, by dossier code.
+    /// State and step rows for the dossiers changed since the last call, and closed-period
+    /// rows for those and for the dossiers a newly closed month concerns, by dossier code.
     pub fn drain_dirty(&mut self, now: u32) -> Changed {
         let as_of = self.watermark();
+        if let Some(w) = as_of {
+            let month = Period::containing(PeriodKind::Month, fold::local_date(w)).start;
+            if self.watermark_month.is_none_or(|m| m < month) {
+                // Months (and maybe a quarter, a year) closed: every dossier open at the last
+                // month's start, or ended since, may be in their reports.
+                let since = self.watermark_month.unwrap_or(NaiveDate::MIN);
+                for (code, s) in &self.states {
+                    if s.receipt.is_some() && end_bound(s, &self.clock, w) >= since {
+                        self.period_dirty.insert(code.clone());
+                    }
+                }
+                self.watermark_month = Some(month);
+            }
+        }
         let mut codes: Vec<String> = self.dirty.drain().collect();
         codes.sort();
         let mut out = Changed::default();
-        for code in codes {
-            let s = &self.states[&code];
+        for code in &codes {
+            let s = &self.states[code];
             let c = s.classify(as_of, &self.clock);
-            let row = state_row(&code, s, &c, now);
+            let row = state_row(code, s, &c, now);
             out.steps.extend(step_rows(&row, &c, now));
             out.states.push(row);
+        }
+        let Some(w) = as_of else {
+            // No watermark yet, so no closed period: the first one marks everything.
+            return out;
+        };
+        let mut period_codes: Vec<String> = self.period_dirty.drain().chain(codes).collect();
+        period_codes.sort();
+        period_codes.dedup();
+        for code in period_codes {
+            let s = &self.states[&code];
+            if s.receipt.is_none() {
+                continue;
+            }
+            let bound = end_bound(s, &self.clock, w);
+            let upto = self
+                .period_bound
+                .get(&code)
+                .map_or(bound, |b| bound.max(*b));
+            self.period_bound.insert(code.clone(), bound);
+            let version = s.version();
+            let r = s.receipt.as_ref().expect("checked above");
+            let limit = self
+                .clock
+                .legal_due(
+                    &r.procedure_code,
+                    r.received_at,
+                    r.time_limit,
+                    r.appointment_at,
+                )
+                .limit;
+            for v in s.closed_periods(&self.clock, w, upto) {
+                out.periods.push(PeriodRow {
+                    dossier_code: code.clone(),
+                    period_kind: v.period.kind.as_str().to_string(),
+                    period: v.period.label(),
+                    period_start: days(v.period.start),
+                    period_end: days(v.period.end),
+                    version,
+                    in_scope: v.outcome.is_some() as u8,
+                    agency_code: r.agency_code.clone(),
+                    province_code: province_of(&r.agency_code),
+                    agency_level: r.agency_level.as_str().to_string(),
+                    procedure_code: r.procedure_code.clone(),
+                    limit_amount: limit.amount,
+                    limit_unit: limit.unit.as_str().to_string(),
+                    verdict: v
+                        .outcome
+                        .map(|o| o.as_str().to_string())
+                        .unwrap_or_default(),
+                    resolution_units: v.resolution.map(round4),
+                    updated_at: now,
+                });
+            }
         }
         out
     }
@@ -203,6 +282,28 @@ pub struct Changed {
     pub states: Vec<StateRow>,
     /// Every judged step of those dossiers (`dossier_steps`).
     pub steps: Vec<StepRow>,
+    /// Their closed-period verdicts (`dossier_periods`).
+    pub periods: Vec<PeriodRow>,
+}
+
+/// The last date a dossier can be in a period's report: its end (as now classified), or
+/// the watermark's date while it is open.
+fn end_bound(s: &DossierState, clock: &Clock, watermark: Timestamp) -> NaiveDate {
+    s.classify(Some(watermark), clock)
+        .end
+        .map_or(fold::local_date(watermark), |e| fold::local_date(e.at))
+}
+
+fn province_of(agency_code: &str) -> String {
+    agency_code
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
 }
 
 /// Events seen, but neither a receipt nor a refusal at the counter: held for the receipt.
@@ -255,11 +356,7 @@ fn state_row(code: &str, s: &DossierState, c: &Classification, now: u32) -> Stat
     let agency_code = r
         .map(|r| r.agency_code.clone())
         .unwrap_or_else(|| agency_of(code).to_string());
-    let province_code = agency_code
-        .split('.')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let province_code = province_of(&agency_code);
     let label = |x: Option<&str>| x.unwrap_or_default().to_string();
     StateRow {
         dossier_code: code.to_string(),
@@ -305,7 +402,7 @@ fn state_row(code: &str, s: &DossierState, c: &Classification, now: u32) -> Stat
             .unwrap_or_default(),
         pause_policy: label(d.map(|d| d.policy.as_str())),
         reappointed_at: d.and_then(|d| d.reappointed_at).map(secs),
-        resolution_units: c.resolution.map(|r| (r * 10_000.0).round() / 10_000.0),
+        resolution_units: c.resolution.map(round4),
         late_steps: c
             .steps
             .iter()
@@ -475,5 +572,75 @@ mod tests {
         r.partition = 2;
         op.ingest(&r, 0);
         assert_eq!(op.watermark(), Some(receipt.occurred_at));
+    }
+
+    fn periods(changed: &Changed, code: &str) -> Vec<(String, u8, String)> {
+        let mut v: Vec<_> = changed
+            .periods
+            .iter()
+            .filter(|p| p.dossier_code == code && p.period_kind == "MONTH")
+            .map(|p| (p.period.clone(), p.in_scope, p.verdict.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn closing_a_month_writes_its_report_rows_and_stale_ones_are_cleared() {
+        let mut op = operator();
+        let at = |e: &DossierEvent, id: &str, t: &str| {
+            let mut e = e.clone();
+            e.event_id = id.into();
+            e.occurred_at = samples::ts(t);
+            e
+        };
+        let mut offset = 0;
+        let mut feed = |op: &mut DossierOperator, e: DossierEvent| {
+            offset += 1;
+            op.ingest(&record(&e, offset, Encoding::Json), 0);
+        };
+        let receipt = samples::received(); // 8/10/2026, appointment 13/10 17:00
+        let done = samples::all_kinds().remove(8);
+        let a = receipt.dossier_code.clone();
+        feed(&mut op, receipt.clone());
+        feed(&mut op, at(&done, "done-nov", "2026-11-05T10:00:00+07:00"));
+        // The watermark is 5/11: October is closed, and the dossier was open at its end,
+        // overdue since 13/10.
+        assert_eq!(
+            periods(&op.drain_dirty(0), &a),
+            vec![("2026-10".into(), 1, "OVERDUE_IN_PROGRESS".into())]
+        );
+        // Another dossier's event on 2/12 moves the watermark into December: November
+        // closes, and its report has the first dossier ended in November, late.
+        let mut other = at(&receipt, "other", "2026-12-02T09:00:00+07:00");
+        other.dossier_code = "H56.50.01-261202-0001".into();
+        other.received.as_mut().unwrap().appointment_at = samples::ts("2026-12-07T09:00:00+07:00");
+        feed(&mut op, other);
+        let changed = op.drain_dirty(0);
+        assert_eq!(
+            periods(&changed, &a),
+            vec![
+                ("2026-10".into(), 1, "OVERDUE_IN_PROGRESS".into()),
+                ("2026-11".into(), 1, "LATE".into()),
+            ]
+        );
+        // A result dated 12/10 arrives late: October saw it end early, and November's
+        // report no longer holds it.
+        feed(&mut op, at(&done, "done-oct", "2026-10-12T10:00:00+07:00"));
+        let changed = op.drain_dirty(0);
+        assert_eq!(
+            periods(&changed, &a),
+            vec![
+                ("2026-10".into(), 1, "EARLY".into()),
+                ("2026-11".into(), 0, String::new()),
+            ]
+        );
+        let quarter: Vec<_> = changed
+            .periods
+            .iter()
+            .filter(|p| p.dossier_code == a && p.period_kind == "QUARTER")
+            .map(|p| (p.period.as_str(), p.in_scope))
+            .collect();
+        assert_eq!(quarter, vec![], "2026-Q4 is not closed on 2/12");
     }
 }

@@ -411,6 +411,44 @@ pub struct StepRow {
     pub updated_at: u32,
 }
 
+/// How a closed period's report saw one dossier (`dossier_periods`), rewritten with the
+/// dossier's version.
+#[derive(Debug, Clone, Row, Serialize, Deserialize, PartialEq)]
+pub struct PeriodRow {
+    /// Dossier code.
+    pub dossier_code: String,
+    /// `MONTH`, `QUARTER` or `YEAR`.
+    pub period_kind: String,
+    /// `2026-08`, `2026-Q3`, `2026`.
+    pub period: String,
+    /// First day, days since 1970-01-01.
+    pub period_start: u16,
+    /// First day after it.
+    pub period_end: u16,
+    /// The dossier's version when written.
+    pub version: u32,
+    /// 1 when the dossier is in the period's report.
+    pub in_scope: u8,
+    /// Receiving agency.
+    pub agency_code: String,
+    /// Its province.
+    pub province_code: String,
+    /// Its level.
+    pub agency_level: String,
+    /// Procedure.
+    pub procedure_code: String,
+    /// Legal limit amount.
+    pub limit_amount: i32,
+    /// Legal limit unit.
+    pub limit_unit: String,
+    /// `EARLY`, `ON_TIME`, `LATE`, `IN_PROGRESS`, `OVERDUE_IN_PROGRESS`; empty out of scope.
+    pub verdict: String,
+    /// Indicator 2.2 when it ended inside the period with a result.
+    pub resolution_units: Option<f64>,
+    /// When written.
+    pub updated_at: u32,
+}
+
 /// A progress row (`processor_progress`).
 #[derive(Debug, Clone, Row, Serialize, Deserialize, PartialEq)]
 pub struct ProgressRow {
