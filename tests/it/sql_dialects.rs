@@ -84,3 +84,32 @@ async fn migration_2_upgrades_a_version_1_database_with_data() {
     );
     store.drop_database().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queries_in_the_deadline_guide_run_on_the_server() {
+    let env = Env::new("guide").await;
+    let guide = include_str!("../../docs/DEADLINES.md");
+    let mut sql = String::new();
+    let mut inside = false;
+    for line in guide.lines() {
+        match line.trim() {
+            "```sql" => inside = true,
+            "```" => inside = false,
+            _ if inside => {
+                sql.push_str(line);
+                sql.push('\n');
+            }
+            _ => {}
+        }
+    }
+    let queries = statements(&sql, env.store.database());
+    assert!(queries.len() >= 8, "{}", queries.len());
+    for q in queries {
+        env.store
+            .client()
+            .query(&q)
+            .execute()
+            .await
+            .unwrap_or_else(|e| panic!("a query of docs/DEADLINES.md failed: {e}\n{q}"));
+    }
+}

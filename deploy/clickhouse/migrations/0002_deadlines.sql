@@ -152,6 +152,7 @@ CREATE VIEW IF NOT EXISTS ${db}.v_766_current AS
 SELECT
     period_pair.1 AS period_kind,
     period_pair.2 AS period,
+    dossier_code,
     agency_code,
     province_code,
     agency_level,
@@ -179,13 +180,13 @@ WHERE end_date IS NULL OR assumeNotNull(end_date) >= period_pair.3;
 
 -- Every dossier in every report: closed periods from dossier_periods, running ones live.
 CREATE VIEW IF NOT EXISTS ${db}.v_766_periods AS
-SELECT period_kind, period, agency_code, province_code, agency_level, procedure_code,
-       limit_amount, limit_unit, resolution_units, verdict
+SELECT period_kind, period, dossier_code, agency_code, province_code, agency_level,
+       procedure_code, limit_amount, limit_unit, resolution_units, verdict
 FROM ${db}.dossier_periods FINAL
 WHERE in_scope = 1
 UNION ALL
-SELECT period_kind, period, agency_code, province_code, agency_level, procedure_code,
-       limit_amount, limit_unit, resolution_units, verdict
+SELECT period_kind, period, dossier_code, agency_code, province_code, agency_level,
+       procedure_code, limit_amount, limit_unit, resolution_units, verdict
 FROM ${db}.v_766_current;
 
 -- Indicator 2.1 per agency and period: (early + on time + open within deadline) / counted,
