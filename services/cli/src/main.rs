@@ -195,20 +195,29 @@ struct DeadlineArgs {
     #[arg(long, env = "MOTCUA_PAUSE_POLICY", default_value = "extend")]
     pause_policy: PausePolicy,
     /// An appointment within this many minutes of the legal due time agrees with it.
-    #[arg(long, default_value_t = 0)]
+    #[arg(
+        long,
+        env = "MOTCUA_APPOINTMENT_TOLERANCE_MINUTES",
+        default_value_t = 0
+    )]
     appointment_tolerance_minutes: u32,
+}
+
+/// The catalogue in `path`, or the shipped one.
+fn load_catalogue(path: Option<&PathBuf>) -> anyhow::Result<Catalogue> {
+    match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Catalogue::from_json(&text).with_context(|| format!("in {}", path.display()))
+        }
+        None => Ok(Catalogue::shipped()),
+    }
 }
 
 impl DeadlineArgs {
     fn clock(&self) -> anyhow::Result<Clock> {
-        let catalogue = match &self.catalogue {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                Catalogue::from_json(&text).with_context(|| format!("in {}", path.display()))?
-            }
-            None => Catalogue::shipped(),
-        };
+        let catalogue = load_catalogue(self.catalogue.as_ref())?;
         Ok(Clock::new(
             WorkCalendar::vietnam(),
             catalogue,
@@ -268,10 +277,13 @@ enum Command {
         /// Receipt time, RFC 3339 with offset, e.g. 2026-02-13T09:00:00+07:00.
         #[arg(long)]
         received: chrono::DateTime<chrono::FixedOffset>,
-        /// A procedure of the shipped catalogue: its limit and rule are used (overrides
-        /// --amount, --unit, --end-of-day and --same-day-cutoff).
+        /// A procedure of the catalogue: its limit and rule are used (overrides --amount,
+        /// --unit, --end-of-day and --same-day-cutoff).
         #[arg(long)]
         procedure: Option<String>,
+        /// Procedure catalogue for --procedure; default: the shipped one.
+        #[arg(long, env = "MOTCUA_CATALOGUE")]
+        catalogue: Option<PathBuf>,
         /// The limit's amount.
         #[arg(long, required_unless_present = "procedure")]
         amount: Option<i32>,
@@ -382,6 +394,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Due {
             received,
             procedure,
+            catalogue,
             amount,
             unit,
             end_of_day,
@@ -394,9 +407,12 @@ async fn main() -> anyhow::Result<()> {
             };
             let (limit, rule) = match procedure {
                 Some(code) => {
-                    let catalogue = Catalogue::shipped();
+                    let catalogue = load_catalogue(catalogue.as_ref())?;
                     let p = catalogue.get(&code).with_context(|| {
-                        format!("procedure `{code}` is not in the shipped catalogue")
+                        format!(
+                            "procedure `{code}` is not in the catalogue {}",
+                            catalogue.name()
+                        )
                     })?;
                     (p.limit, p.rule)
                 }

@@ -229,7 +229,7 @@ pub async fn print_deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result
     println!("Where dossiers get stuck: units with the lowest step on-time rate (process-control slip, ≥ 20 steps):");
     for r in &steps {
         println!(
-            "  {:<16} {:>6} steps {:>5} late  on time {:>6.2} %  average {:>5.2} working h  {} self-reported wrongly",
+            "  {:<16} {:>6} steps {:>5} late  on time {:>6.2} %  average {:>5.2} h taken  {} self-reported wrongly",
             r.from_unit, r.steps, r.late, r.rate, r.avg_taken_hours, r.mismatches
         );
     }

@@ -215,6 +215,14 @@ async fn run_in_span(
     consumer.assign(&assignment).map_err(kafka_err)?;
     let dlq: FutureProducer = config.kafka.producer().create().map_err(kafka_err)?;
     info!(partitions = partitions.len(), group = %config.group, "processor started");
+    // The deadline settings are not stored with the figures: log them once.
+    info!(
+        catalogue = config.clock.catalogue.name(),
+        procedures = config.clock.catalogue.len(),
+        pause_policy = %config.clock.policy.pause,
+        appointment_tolerance_minutes = config.clock.policy.appointment_tolerance.num_minutes(),
+        "deadline rules"
+    );
 
     let probe: Arc<BaseConsumer> = Arc::new(config.kafka.client().create().map_err(kafka_err)?);
     let mut last_lag = Instant::now() - LAG_INTERVAL;
