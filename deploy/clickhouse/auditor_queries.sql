@@ -31,6 +31,7 @@ WHERE dossier_code = 'H56.50.01-261008-0975';
 -- name: overdue open dossiers as of the processor's watermark (most overdue first)
 SELECT dossier_code, agency_code, procedure_code, appointment_at, due_at, reappointed_at, hours_overdue, as_of
 FROM v_overdue_dossiers
+ORDER BY due_at, dossier_code
 LIMIT 100;
 
 -- name: overdue open dossiers per agency

@@ -323,6 +323,35 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
             r.avg_taken_hours
         );
     }
+    let mut agencies: BTreeMap<(String, String), [u64; 3]> = BTreeMap::new();
+    for d in &dossiers {
+        for s in &d.steps {
+            let i = if s.late {
+                2
+            } else if s.early {
+                0
+            } else {
+                1
+            };
+            agencies
+                .entry((s.month.to_string(), d.agency.clone()))
+                .or_default()[i] += 1;
+        }
+    }
+    let agency_rows = steps("v_steps_agency_monthly", "agency_code").await;
+    assert_eq!(
+        agency_rows.len(),
+        agencies.len(),
+        "one row per (month, agency)"
+    );
+    for r in &agency_rows {
+        assert_eq!(
+            [r.early, r.on_time, r.late],
+            agencies[&(r.month.clone(), r.key.clone())],
+            "{}",
+            r.key
+        );
+    }
     let pair_rows = steps("v_steps_pair_monthly", "concat(from_unit, '>', to_unit)").await;
     assert_eq!(pair_rows.len(), pairs.len(), "one row per (month, pair)");
     for r in &pair_rows {

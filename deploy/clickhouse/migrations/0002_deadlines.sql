@@ -306,3 +306,19 @@ SELECT
 FROM ${db}.dossier_steps FINAL
 WHERE outcome != ''
 GROUP BY month, from_unit, to_unit;
+
+-- The same per receiving agency (a department, district or commune with all its internal
+-- units): whose process is slow overall.
+CREATE VIEW IF NOT EXISTS ${db}.v_steps_agency_monthly AS
+SELECT
+    toStartOfMonth(handed_date) AS month,
+    agency_code,
+    count() AS steps,
+    countIf(outcome = 'EARLY') AS early,
+    countIf(outcome = 'ON_TIME') AS on_time,
+    countIf(outcome = 'LATE') AS late,
+    round(100 * (early + on_time) / steps, 2) AS on_time_rate_percent,
+    round(avg(taken_seconds) / 3600, 2) AS avg_taken_hours
+FROM ${db}.dossier_steps FINAL
+WHERE outcome != ''
+GROUP BY month, agency_code;

@@ -271,6 +271,15 @@ enum Command {
         #[command(flatten)]
         scoring: ScoringArgs,
     },
+    /// List the open dossiers past their due time as of the watermark, most overdue first.
+    Overdue {
+        /// Only this agency and its sub-units (e.g. H56.50 for a district and its communes).
+        #[arg(long)]
+        agency: Option<String>,
+        /// Most rows.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
     /// Answer "when is a dossier received at T with this limit due" on the working-day
     /// calendar (data/calendar/vn, see docs/CALENDAR.md).
     Due {
@@ -390,6 +399,9 @@ async fn main() -> anyhow::Result<()> {
             let store = common.store();
             report::print(&store).await?;
             report::print_deadlines(&store, &scoring.scoring()).await?;
+        }
+        Command::Overdue { agency, limit } => {
+            report::print_overdue(&common.store(), agency.as_deref(), limit).await?
         }
         Command::Due {
             received,

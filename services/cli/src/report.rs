@@ -267,3 +267,68 @@ pub async fn print_deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result
     }
     Ok(())
 }
+
+#[derive(Debug, Row, Deserialize)]
+struct OverdueDossier {
+    dossier_code: String,
+    agency_code: String,
+    procedure_code: String,
+    due_at: Option<u32>,
+    reappointed_at: Option<u32>,
+    hours_overdue: f64,
+    as_of: u32,
+}
+
+fn vn_time(secs: u32) -> String {
+    chrono::DateTime::from_timestamp(i64::from(secs), 0)
+        .map(|t| {
+            t.with_timezone(&motcua_core::fold::vietnam())
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Prints the open dossiers past their due time as of the watermark, most overdue first,
+/// for one agency and its sub-units or for all.
+pub async fn print_overdue(store: &Store, agency: Option<&str>, limit: u64) -> anyhow::Result<()> {
+    let agency = agency.unwrap_or_default();
+    let rows: Vec<OverdueDossier> = store
+        .client()
+        .query(
+            "SELECT dossier_code, agency_code, procedure_code, due_at, reappointed_at, \
+             hours_overdue, as_of FROM v_overdue_dossiers \
+             WHERE ? = '' OR agency_code = ? OR startsWith(agency_code, concat(?, '.')) \
+             ORDER BY due_at, dossier_code LIMIT ?",
+        )
+        .bind(agency)
+        .bind(agency)
+        .bind(agency)
+        .bind(limit)
+        .fetch_all()
+        .await?;
+    let Some(first) = rows.first() else {
+        println!("no overdue open dossier at the watermark");
+        return Ok(());
+    };
+    println!(
+        "Open dossiers past their due time as of the watermark {} (+07:00), most overdue first:",
+        vn_time(first.as_of)
+    );
+    println!(
+        "{:<26} {:<14} {:<24} {:<16} {:<16} {:>8}",
+        "dossier", "agency", "procedure", "due", "new date (04)", "hours"
+    );
+    for r in &rows {
+        println!(
+            "{:<26} {:<14} {:<24} {:<16} {:<16} {:>8.1}",
+            r.dossier_code,
+            r.agency_code,
+            r.procedure_code,
+            r.due_at.map(vn_time).unwrap_or_default(),
+            r.reappointed_at.map(vn_time).unwrap_or_default(),
+            r.hours_overdue
+        );
+    }
+    Ok(())
+}
