@@ -1,5 +1,7 @@
 //! The dossier fold: a dossier's events, in any order, folded into facts, and the facts
-//! classified early / on time / late (domain.md §5, Decision 766 indicator 2.1).
+//! classified early / on time / late (domain.md §5, Decision 766 indicator 2.1) on a
+//! [`Clock`] (calendar, procedure catalogue, pause policy): legal due time, effective due
+//! time, step verdicts, resolution time. docs/DEADLINES.md walks through the rules.
 //!
 //! Invariants:
 //! - **Order independence**: every fact is a minimum, a count or a set over events, so the
