@@ -181,9 +181,18 @@ impl DossierOperator {
         if let Some(w) = as_of {
             let month = Period::containing(PeriodKind::Month, fold::local_date(w)).start;
             if self.watermark_month.is_none_or(|m| m < month) {
-                // Months (and maybe a quarter, a year) closed: every dossier open at the last
-                // month's start, or ended since, may be in their reports.
-                let since = self.watermark_month.unwrap_or(NaiveDate::MIN);
+                // Periods closed: every dossier open at the start of the earliest of them,
+                // or ended since, may be in their reports. A month closes alone; with the
+                // last month of a quarter (or year), the whole quarter (or year) closes.
+                let since = self.watermark_month.map_or(NaiveDate::MIN, |last| {
+                    PeriodKind::ALL
+                        .iter()
+                        .map(|k| Period::containing(*k, last))
+                        .filter(|p| p.end <= month)
+                        .map(|p| p.start)
+                        .min()
+                        .unwrap_or(last)
+                });
                 for (code, s) in &self.states {
                     if s.receipt.is_some() && end_bound(s, &self.clock, w) >= since {
                         self.period_dirty.insert(code.clone());
@@ -642,5 +651,22 @@ mod tests {
             .map(|p| (p.period.as_str(), p.in_scope))
             .collect();
         assert_eq!(quarter, vec![], "2026-Q4 is not closed on 2/12");
+
+        // The year closes on 1/1/2027: the dossier, ended in October, is in 2026's report
+        // and in Q4's, though no month of theirs closed with it ended inside it.
+        let mut next_year = at(&receipt, "next-year", "2027-01-04T09:00:00+07:00");
+        next_year.dossier_code = "H56.50.01-270104-0001".into();
+        next_year.received.as_mut().unwrap().appointment_at =
+            samples::ts("2027-01-07T09:00:00+07:00");
+        feed(&mut op, next_year);
+        let changed = op.drain_dirty(0);
+        let mut closing: Vec<_> = changed
+            .periods
+            .iter()
+            .filter(|p| p.dossier_code == a && p.period_kind != "MONTH")
+            .map(|p| (p.period.as_str(), p.in_scope, p.verdict.as_str()))
+            .collect();
+        closing.sort();
+        assert_eq!(closing, vec![("2026", 1, "EARLY"), ("2026-Q4", 1, "EARLY")]);
     }
 }
