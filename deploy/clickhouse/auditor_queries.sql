@@ -5,7 +5,7 @@
 SELECT agency_code, sum(counted) AS counted_total, sum(early) AS early_total, sum(on_time) AS on_time_total, sum(late) AS late_total,
        round(100 * (sum(early) + sum(on_time)) / sum(counted), 2) AS on_time_rate_percent
 FROM v_ontime_agency_daily
-WHERE day BETWEEN toDate('2026-10-01') AND toDate('2026-12-31')
+WHERE day BETWEEN toDate('2026-07-01') AND toDate('2026-09-30')
 GROUP BY agency_code
 ORDER BY agency_code;
 
