@@ -14,7 +14,8 @@ ALTER TABLE ${db}.dossier_state
     ADD COLUMN pause_policy String,
     ADD COLUMN reappointed_at Nullable(DateTime('Asia/Ho_Chi_Minh')),
     ADD COLUMN resolution_units Nullable(Float64),
-    ADD COLUMN late_steps UInt16;
+    ADD COLUMN late_steps UInt16,
+    ADD COLUMN off_calendar UInt8;
 
 -- A view's `*` is expanded when the view is created: recreate it to show the new columns.
 DROP TABLE IF EXISTS ${db}.v_dossiers;

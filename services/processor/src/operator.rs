@@ -207,7 +207,8 @@ impl DossierOperator {
         for code in &codes {
             let s = &self.states[code];
             let c = s.classify(as_of, &self.clock);
-            let row = state_row(code, s, &c, now);
+            let row = state_row(code, s, &c, &self.clock, now);
+            out.off_calendar += u64::from(row.off_calendar);
             out.steps.extend(step_rows(&row, &c, now));
             out.states.push(row);
         }
@@ -293,6 +294,8 @@ pub struct Changed {
     pub steps: Vec<StepRow>,
     /// Their closed-period verdicts (`dossier_periods`).
     pub periods: Vec<PeriodRow>,
+    /// State rows of dossiers whose dates lie outside the calendar data.
+    pub off_calendar: u64,
 }
 
 /// The last date a dossier can be in a period's report: its end (as now classified), or
@@ -359,9 +362,25 @@ fn agency_of(dossier_code: &str) -> &str {
     dossier_code.rsplitn(3, '-').nth(2).unwrap_or(dossier_code)
 }
 
-fn state_row(code: &str, s: &DossierState, c: &Classification, now: u32) -> StateRow {
+fn state_row(
+    code: &str,
+    s: &DossierState,
+    c: &Classification,
+    clock: &Clock,
+    now: u32,
+) -> StateRow {
     let r = s.receipt.as_ref();
     let d = c.deadline.as_ref();
+    let off_calendar = d.is_some_and(|d| {
+        [d.legal.due_at, d.due_at, d.appointment_at]
+            .into_iter()
+            .chain(r.map(|r| r.received_at))
+            .any(|t| {
+                !clock
+                    .calendar
+                    .covers(chrono::Datelike::year(&fold::local_date(t)))
+            })
+    });
     let agency_code = r
         .map(|r| r.agency_code.clone())
         .unwrap_or_else(|| agency_of(code).to_string());
@@ -418,6 +437,7 @@ fn state_row(code: &str, s: &DossierState, c: &Classification, now: u32) -> Stat
             .filter(|v| v.outcome == Some(StepOutcome::Late))
             .count()
             .min(u16::MAX as usize) as u16,
+        off_calendar: off_calendar as u8,
     }
 }
 
@@ -668,5 +688,28 @@ mod tests {
             .collect();
         closing.sort();
         assert_eq!(closing, vec![("2026", 1, "EARLY"), ("2026-Q4", 1, "EARLY")]);
+    }
+
+    #[test]
+    fn dossiers_outside_the_calendar_data_are_flagged() {
+        let mut op = operator();
+        op.ingest(&record(&samples::received(), 0, Encoding::Json), 0);
+        let mut later = samples::received();
+        later.event_id = "x/2030".into();
+        later.dossier_code = "H56.50.01-300304-0001".into();
+        later.occurred_at = samples::ts("2030-03-04T09:00:00+07:00");
+        later.received.as_mut().unwrap().appointment_at = samples::ts("2030-03-07T09:00:00+07:00");
+        op.ingest(&record(&later, 1, Encoding::Json), 0);
+        let changed = op.drain_dirty(0);
+        let flags: Vec<_> = changed
+            .states
+            .iter()
+            .map(|r| (r.dossier_code.as_str(), r.off_calendar))
+            .collect();
+        assert_eq!(
+            flags,
+            vec![("H56.50.01-261008-0975", 0), ("H56.50.01-300304-0001", 1)]
+        );
+        assert_eq!(changed.off_calendar, 1);
     }
 }

@@ -35,6 +35,8 @@ pub struct ProcessorMetrics {
     pub lag: IntGaugeVec,
     /// Event-time watermark.
     pub watermark: IntGauge,
+    /// State rows of dossiers outside the calendar data.
+    pub off_calendar: IntCounter,
     /// Batch durations.
     pub batch_duration: Histogram,
     /// Batch sizes.
@@ -110,6 +112,14 @@ impl ProcessorMetrics {
             watermark: gauge(
                 names::PROCESSOR_WATERMARK,
                 "Event-time watermark, Unix seconds.",
+            ),
+            off_calendar: register(
+                r,
+                IntCounter::new(
+                    names::PROCESSOR_OFF_CALENDAR_ROWS,
+                    "State rows of dossiers whose dates lie in a year without calendar data.",
+                )
+                .expect("valid metric"),
             ),
             batch_duration: register(
                 r,

@@ -366,6 +366,9 @@ pub struct StateRow {
     pub resolution_units: Option<f64>,
     /// Steps judged late.
     pub late_steps: u16,
+    /// 1 when the receipt or a due time lies in a year the calendar has no data for
+    /// (weekends only were skipped there).
+    pub off_calendar: u8,
 }
 
 /// One handover step of a dossier (`dossier_steps`), rewritten with the dossier's version.
