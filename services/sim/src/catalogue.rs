@@ -8,12 +8,12 @@
 //! fields, levels). The statutory limit and its due rule come from the catalogue the
 //! pipeline uses, [`Catalogue::shipped`], looked up by the national code with the `H56`
 //! suffix whatever the simulated province: form 01 then says what the processor will
-//! compute, and a change to the data file moves both. The limit written in a row is only a
-//! fallback for a row missing from that file (a test forbids it).
+//! compute, and a change to the data file moves both. Every row must be in that file (a
+//! test checks it).
 
 use motcua_core::calendar::DueRule;
 use motcua_core::deadline::Catalogue;
-use motcua_core::event::{AgencyLevel, DocumentKind, SubmittedDocument, TimeLimit, TimeUnit};
+use motcua_core::event::{AgencyLevel, DocumentKind, SubmittedDocument, TimeLimit};
 
 /// Suffix of the procedure codes in the shipped catalogue.
 pub const CATALOGUE_SUFFIX: &str = "H56";
@@ -63,8 +63,6 @@ struct Row {
     name: &'static str,
     field: &'static str,
     level: AgencyLevel,
-    /// Fallback limit, used only if the shipped catalogue lacks the code.
-    limit: (i32, TimeUnit),
     weight: f64,
     business_share: f64,
     fee: bool,
@@ -73,7 +71,6 @@ struct Row {
 }
 
 use AgencyLevel::{Commune as C, District as D, Province as P};
-use TimeUnit::{CalendarDays as CD, WorkingDays as WD, WorkingHours as WH};
 
 const ROWS: &[Row] = &[
     // Provincial departments.
@@ -82,7 +79,6 @@ const ROWS: &[Row] = &[
         name: "Đăng ký thành lập công ty trách nhiệm hữu hạn hai thành viên trở lên",
         field: "KHDT",
         level: P,
-        limit: (3, WD),
         weight: 5.0,
         business_share: 1.0,
         fee: true,
@@ -99,7 +95,6 @@ const ROWS: &[Row] = &[
         name: "Đăng ký thay đổi nội dung đăng ký doanh nghiệp",
         field: "KHDT",
         level: P,
-        limit: (3, WD),
         weight: 8.0,
         business_share: 1.0,
         fee: true,
@@ -114,7 +109,6 @@ const ROWS: &[Row] = &[
         name: "Chấp thuận chủ trương đầu tư của Ủy ban nhân dân cấp tỉnh",
         field: "KHDT",
         level: P,
-        limit: (25, WD),
         weight: 0.4,
         business_share: 1.0,
         fee: false,
@@ -130,7 +124,6 @@ const ROWS: &[Row] = &[
         name: "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam",
         field: "TP",
         level: P,
-        limit: (10, WD),
         weight: 9.0,
         business_share: 0.0,
         fee: true,
@@ -145,7 +138,6 @@ const ROWS: &[Row] = &[
         name: "Đăng ký hoạt động Văn phòng công chứng",
         field: "TP",
         level: P,
-        limit: (10, WD),
         weight: 0.3,
         business_share: 1.0,
         fee: true,
@@ -160,7 +152,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy phép xây dựng mới đối với công trình cấp đặc biệt, cấp I, cấp II",
         field: "XD",
         level: P,
-        limit: (20, CD),
         weight: 1.5,
         business_share: 0.9,
         fee: true,
@@ -177,7 +168,6 @@ const ROWS: &[Row] = &[
         name: "Cấp chứng chỉ hành nghề hoạt động xây dựng hạng II, hạng III",
         field: "XD",
         level: P,
-        limit: (20, WD),
         weight: 1.5,
         business_share: 0.0,
         fee: true,
@@ -193,7 +183,6 @@ const ROWS: &[Row] = &[
         name: "Đăng ký biến động quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
         field: "TNMT",
         level: P,
-        limit: (10, WD),
         weight: 6.0,
         business_share: 0.3,
         fee: true,
@@ -209,7 +198,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất lần đầu cho tổ chức",
         field: "TNMT",
         level: P,
-        limit: (30, WD),
         weight: 1.0,
         business_share: 0.95,
         fee: true,
@@ -226,7 +214,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy phép môi trường",
         field: "TNMT",
         level: P,
-        limit: (30, CD),
         weight: 0.4,
         business_share: 1.0,
         fee: true,
@@ -241,7 +228,6 @@ const ROWS: &[Row] = &[
         name: "Cấp đổi giấy phép lái xe do ngành Giao thông vận tải cấp",
         field: "GTVT",
         level: P,
-        limit: (5, WD),
         weight: 14.0,
         business_share: 0.0,
         fee: true,
@@ -257,7 +243,6 @@ const ROWS: &[Row] = &[
         name: "Cấp phù hiệu xe ô tô kinh doanh vận tải",
         field: "GTVT",
         level: P,
-        limit: (2, WD),
         weight: 4.0,
         business_share: 0.85,
         fee: true,
@@ -272,7 +257,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm",
         field: "YT",
         level: P,
-        limit: (20, CD),
         weight: 2.0,
         business_share: 0.8,
         fee: true,
@@ -288,7 +272,6 @@ const ROWS: &[Row] = &[
         name: "Cấp mới chứng chỉ hành nghề khám bệnh, chữa bệnh",
         field: "YT",
         level: P,
-        limit: (20, WD),
         weight: 1.0,
         business_share: 0.0,
         fee: true,
@@ -304,7 +287,6 @@ const ROWS: &[Row] = &[
         name: "Cấp bản sao văn bằng, chứng chỉ từ sổ gốc",
         field: "GDDT",
         level: P,
-        limit: (8, WH),
         weight: 3.0,
         business_share: 0.0,
         fee: false,
@@ -319,7 +301,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy phép lao động cho người lao động nước ngoài làm việc tại Việt Nam",
         field: "LDTBXH",
         level: P,
-        limit: (5, WD),
         weight: 2.0,
         business_share: 1.0,
         fee: true,
@@ -336,7 +317,6 @@ const ROWS: &[Row] = &[
         name: "Cấp Giấy chứng nhận cửa hàng đủ điều kiện bán lẻ xăng dầu",
         field: "CT",
         level: P,
-        limit: (15, WD),
         weight: 0.8,
         business_share: 1.0,
         fee: true,
@@ -351,7 +331,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm nông lâm thủy sản",
         field: "NNPTNT",
         level: P,
-        limit: (15, CD),
         weight: 1.0,
         business_share: 0.9,
         fee: true,
@@ -366,7 +345,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy phép kinh doanh dịch vụ lữ hành nội địa",
         field: "VHTTDL",
         level: P,
-        limit: (10, WD),
         weight: 0.8,
         business_share: 1.0,
         fee: true,
@@ -382,7 +360,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy phép xuất bản bản tin",
         field: "TTTT",
         level: P,
-        limit: (15, CD),
         weight: 0.3,
         business_share: 1.0,
         fee: false,
@@ -398,7 +375,6 @@ const ROWS: &[Row] = &[
         name: "Chứng thực bản sao từ bản chính giấy tờ, văn bản do cơ quan có thẩm quyền của nước ngoài cấp",
         field: "TP",
         level: D,
-        limit: (8, WH),
         weight: 6.0,
         business_share: 0.05,
         fee: true,
@@ -413,7 +389,6 @@ const ROWS: &[Row] = &[
         name: "Đăng ký kết hôn có yếu tố nước ngoài",
         field: "TP",
         level: D,
-        limit: (15, WD),
         weight: 1.0,
         business_share: 0.0,
         fee: true,
@@ -430,7 +405,6 @@ const ROWS: &[Row] = &[
         name: "Đăng ký khai sinh có yếu tố nước ngoài",
         field: "TP",
         level: D,
-        limit: (3, WD),
         weight: 1.0,
         business_share: 0.0,
         fee: true,
@@ -446,7 +420,6 @@ const ROWS: &[Row] = &[
         name: "Đăng ký thành lập hộ kinh doanh",
         field: "KHDT",
         level: D,
-        limit: (3, WD),
         weight: 10.0,
         business_share: 0.25,
         fee: true,
@@ -461,7 +434,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy phép xây dựng đối với nhà ở riêng lẻ",
         field: "XD",
         level: D,
-        limit: (15, CD),
         weight: 8.0,
         business_share: 0.05,
         fee: true,
@@ -477,7 +449,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở và tài sản khác gắn liền với đất lần đầu",
         field: "TNMT",
         level: D,
-        limit: (30, WD),
         weight: 5.0,
         business_share: 0.0,
         fee: true,
@@ -494,7 +465,6 @@ const ROWS: &[Row] = &[
         name: "Chuyển mục đích sử dụng đất phải được phép của cơ quan nhà nước có thẩm quyền đối với hộ gia đình, cá nhân",
         field: "TNMT",
         level: D,
-        limit: (15, WD),
         weight: 2.0,
         business_share: 0.0,
         fee: true,
@@ -509,7 +479,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy phép bán lẻ rượu",
         field: "CT",
         level: D,
-        limit: (10, WD),
         weight: 1.5,
         business_share: 0.5,
         fee: true,
@@ -524,7 +493,6 @@ const ROWS: &[Row] = &[
         name: "Chuyển trường đối với học sinh trung học cơ sở",
         field: "GDDT",
         level: D,
-        limit: (3, WD),
         weight: 2.0,
         business_share: 0.0,
         fee: false,
@@ -540,7 +508,6 @@ const ROWS: &[Row] = &[
         name: "Chứng thực bản sao từ bản chính giấy tờ, văn bản do cơ quan có thẩm quyền của Việt Nam cấp",
         field: "TP",
         level: C,
-        limit: (1, WD),
         weight: 40.0,
         business_share: 0.03,
         fee: true,
@@ -555,7 +522,6 @@ const ROWS: &[Row] = &[
         name: "Chứng thực chữ ký trong các giấy tờ, văn bản",
         field: "TP",
         level: C,
-        limit: (1, WD),
         weight: 12.0,
         business_share: 0.02,
         fee: true,
@@ -570,7 +536,6 @@ const ROWS: &[Row] = &[
         name: "Chứng thực hợp đồng, giao dịch liên quan đến tài sản là động sản, quyền sử dụng đất và nhà ở",
         field: "TP",
         level: C,
-        limit: (2, WD),
         weight: 6.0,
         business_share: 0.0,
         fee: true,
@@ -586,7 +551,6 @@ const ROWS: &[Row] = &[
         name: "Đăng ký khai sinh",
         field: "TP",
         level: C,
-        limit: (1, WD),
         weight: 10.0,
         business_share: 0.0,
         fee: false,
@@ -601,7 +565,6 @@ const ROWS: &[Row] = &[
         name: "Đăng ký kết hôn",
         field: "TP",
         level: C,
-        limit: (3, WD),
         weight: 4.0,
         business_share: 0.0,
         fee: false,
@@ -616,7 +579,6 @@ const ROWS: &[Row] = &[
         name: "Đăng ký khai tử",
         field: "TP",
         level: C,
-        limit: (1, WD),
         weight: 3.0,
         business_share: 0.0,
         fee: false,
@@ -631,7 +593,6 @@ const ROWS: &[Row] = &[
         name: "Cấp giấy xác nhận tình trạng hôn nhân",
         field: "TP",
         level: C,
-        limit: (3, WD),
         weight: 6.0,
         business_share: 0.0,
         fee: true,
@@ -646,7 +607,6 @@ const ROWS: &[Row] = &[
         name: "Cấp bản sao trích lục hộ tịch",
         field: "TP",
         level: C,
-        limit: (8, WH),
         weight: 5.0,
         business_share: 0.0,
         fee: true,
@@ -660,7 +620,6 @@ const ROWS: &[Row] = &[
         name: "Thay đổi, cải chính, bổ sung thông tin hộ tịch",
         field: "TP",
         level: C,
-        limit: (3, WD),
         weight: 2.0,
         business_share: 0.0,
         fee: true,
@@ -675,7 +634,6 @@ const ROWS: &[Row] = &[
         name: "Trợ cấp xã hội hàng tháng đối với đối tượng bảo trợ xã hội",
         field: "LDTBXH",
         level: C,
-        limit: (20, CD),
         weight: 1.5,
         business_share: 0.0,
         fee: false,
@@ -690,7 +648,6 @@ const ROWS: &[Row] = &[
         name: "Hòa giải tranh chấp đất đai",
         field: "TNMT",
         level: C,
-        limit: (45, CD),
         weight: 0.5,
         business_share: 0.0,
         fee: false,
@@ -708,20 +665,17 @@ pub fn catalogue(province_code: &str) -> Vec<Procedure> {
     let shipped = Catalogue::shipped();
     ROWS.iter()
         .map(|row| {
-            let legal = shipped.get(&format!("{}.{CATALOGUE_SUFFIX}", row.code));
+            let key = format!("{}.{CATALOGUE_SUFFIX}", row.code);
+            let legal = shipped
+                .get(&key)
+                .unwrap_or_else(|| panic!("{key} is not in the shipped catalogue"));
             Procedure {
                 code: format!("{}.{province_code}", row.code),
                 name: row.name.to_string(),
                 field_code: row.field.to_string(),
                 level: row.level,
-                time_limit: legal.map_or(
-                    TimeLimit {
-                        amount: row.limit.0,
-                        unit: row.limit.1,
-                    },
-                    |p| p.limit,
-                ),
-                rule: legal.map_or_else(DueRule::default, |p| p.rule),
+                time_limit: legal.limit,
+                rule: legal.rule,
                 documents: row
                     .docs
                     .iter()
@@ -743,6 +697,7 @@ pub fn catalogue(province_code: &str) -> Vec<Procedure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use motcua_core::event::TimeUnit;
     use motcua_core::validate::is_procedure_code;
 
     #[test]
@@ -789,12 +744,6 @@ mod tests {
                     .unwrap_or_else(|| panic!("{key} is not in the shipped catalogue"));
                 assert_eq!(p.time_limit, legal.limit, "{key}");
                 assert_eq!(p.rule, legal.rule, "{key}");
-                // The fallback in the row agrees too, so the table reads true.
-                assert_eq!(
-                    (row.limit.0, row.limit.1),
-                    (legal.limit.amount, legal.limit.unit),
-                    "{key}"
-                );
             }
         }
         // Same-day procedures carry their cut-off.
