@@ -28,12 +28,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono::{Days, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{TimeLimit, TimeUnit, Timestamp};
-use crate::fold::vietnam;
+use crate::fold::{local_time, vietnam_instant};
 
 /// The calendar years shipped with motcua, as `(year, JSON text)`, oldest first.
 pub const VIETNAM_YEARS: &[(i32, &str)] = &[
@@ -786,15 +786,6 @@ impl WorkCalendar {
     ///
     /// Negative amounts count as 0, amounts above [`MAX_LIMIT_AMOUNT`] as that.
     pub fn due(&self, received_at: Timestamp, limit: TimeLimit, rule: &DueRule) -> Timestamp {
-        let vn = vietnam();
-        let local = self.due_local(received_at.with_timezone(&vn).naive_local(), limit, rule);
-        to_vietnam(local, vn)
+        vietnam_instant(self.due_local(local_time(received_at), limit, rule))
     }
-}
-
-/// A Vietnam local time as a +07:00 timestamp.
-fn to_vietnam(local: NaiveDateTime, vn: FixedOffset) -> Timestamp {
-    let offset = Duration::seconds(i64::from(vn.local_minus_utc()));
-    let utc = local.checked_sub_signed(offset).unwrap_or(local);
-    DateTime::from_naive_utc_and_offset(utc, vn)
 }

@@ -15,12 +15,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{DueRule, WorkCalendar};
 use crate::event::{TimeLimit, TimeUnit, Timestamp};
-use crate::fold::vietnam;
+use crate::fold::{local_time, vietnam_instant};
 
 /// The procedure catalogue shipped with motcua: the simulated province H56's procedures.
 pub const SHIPPED_CATALOGUE: &str = include_str!("../../../data/catalogue/h56.json");
@@ -300,18 +300,6 @@ impl Default for Clock {
     }
 }
 
-fn local(t: Timestamp) -> NaiveDateTime {
-    t.with_timezone(&vietnam()).naive_local()
-}
-
-fn from_local(t: NaiveDateTime) -> Timestamp {
-    let vn = vietnam();
-    let utc = t
-        .checked_sub_signed(Duration::seconds(i64::from(vn.local_minus_utc())))
-        .unwrap_or(t);
-    chrono::DateTime::from_naive_utc_and_offset(utc, vn)
-}
-
 impl Clock {
     /// Puts the parts together.
     pub fn new(calendar: WorkCalendar, catalogue: Catalogue, policy: DeadlinePolicy) -> Self {
@@ -364,7 +352,7 @@ impl Clock {
         }
         match unit {
             TimeUnit::WorkingDays | TimeUnit::WorkingHours => {
-                self.calendar.working_between(local(a), local(b))
+                self.calendar.working_between(local_time(a), local_time(b))
             }
             TimeUnit::CalendarDays => b - a,
         }
@@ -380,15 +368,15 @@ impl Clock {
         }
         match unit {
             TimeUnit::WorkingDays | TimeUnit::WorkingHours => {
-                from_local(self.calendar.reach_working(local(due), by))
+                vietnam_instant(self.calendar.reach_working(local_time(due), by))
             }
             TimeUnit::CalendarDays => {
-                let moved = local(due + by);
+                let moved = local_time(due + by);
                 if self.calendar.is_working_day(moved.date()) {
-                    from_local(moved)
+                    vietnam_instant(moved)
                 } else {
                     let day = self.calendar.next_working_day(moved.date());
-                    from_local(day.and_time(self.calendar.hours().opening()))
+                    vietnam_instant(day.and_time(self.calendar.hours().opening()))
                 }
             }
         }

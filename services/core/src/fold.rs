@@ -11,7 +11,7 @@
 //!   distinct events folded, so it only grows and a replay never produces a newer version
 //!   with older content.
 
-use chrono::{Duration, FixedOffset, NaiveDate};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime};
 
 use crate::deadline::{Clock, LegalDue, PausePolicy};
 use crate::event::{
@@ -27,6 +27,19 @@ pub fn vietnam() -> FixedOffset {
 /// The Vietnam calendar date of an instant.
 pub fn local_date(t: Timestamp) -> NaiveDate {
     t.with_timezone(&vietnam()).date_naive()
+}
+
+/// The Vietnam local date-time of an instant.
+pub fn local_time(t: Timestamp) -> NaiveDateTime {
+    t.with_timezone(&vietnam()).naive_local()
+}
+
+/// A Vietnam local date-time as a +07:00 instant.
+pub fn vietnam_instant(local: NaiveDateTime) -> Timestamp {
+    let vn = vietnam();
+    let offset = Duration::seconds(i64::from(vn.local_minus_utc()));
+    let utc = local.checked_sub_signed(offset).unwrap_or(local);
+    DateTime::from_naive_utc_and_offset(utc, vn)
 }
 
 /// What form 01 said, as the fold keeps it.

@@ -12,7 +12,7 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::deadline::Clock;
 use crate::event::Timestamp;
-use crate::fold::{local_date, vietnam, DossierState, Outcome};
+use crate::fold::{local_date, vietnam_instant, DossierState, Outcome};
 
 /// Month, quarter or year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,12 +91,7 @@ impl Period {
 
     /// The instant the period ends: 00:00 +07:00 of `end`.
     pub fn end_instant(&self) -> Timestamp {
-        self.end
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
-            .and_local_timezone(vietnam())
-            .single()
-            .expect("fixed offsets are unambiguous")
+        vietnam_instant(self.end.and_hms_opt(0, 0, 0).expect("midnight exists"))
     }
 }
 
