@@ -324,10 +324,11 @@ async fn run_in_span(
             }
             write(&store, &metrics, "dossier_events", &events, &shutdown).await?;
             let changed = op.drain_dirty(now);
-            if changed.off_calendar > 0 {
-                metrics.off_calendar.inc_by(changed.off_calendar);
+            let off_calendar = changed.off_calendar();
+            if off_calendar > 0 {
+                metrics.off_calendar.inc_by(off_calendar);
                 warn!(
-                    dossiers = changed.off_calendar,
+                    dossiers = off_calendar,
                     "dossiers with dates in a year the working-day calendar has no data for: \
                      weekends only were skipped (add data/calendar/vn/<year>.json)"
                 );

@@ -194,7 +194,9 @@ impl DossierOperator {
                         .unwrap_or(last)
                 });
                 for (code, s) in &self.states {
-                    if s.receipt.is_some() && end_bound(s, &self.clock, w) >= since {
+                    if s.receipt.is_some()
+                        && end_bound(&s.classify(Some(w), &self.clock), w) >= since
+                    {
                         self.period_dirty.insert(code.clone());
                     }
                 }
@@ -208,7 +210,6 @@ impl DossierOperator {
             let s = &self.states[code];
             let c = s.classify(as_of, &self.clock);
             let row = state_row(code, s, &c, &self.clock, now);
-            out.off_calendar += u64::from(row.off_calendar);
             out.steps.extend(step_rows(&row, &c, now));
             out.states.push(row);
         }
@@ -221,26 +222,18 @@ impl DossierOperator {
         period_codes.dedup();
         for code in period_codes {
             let s = &self.states[&code];
-            if s.receipt.is_none() {
+            let Some(r) = &s.receipt else {
                 continue;
-            }
-            let bound = end_bound(s, &self.clock, w);
+            };
+            let c = s.classify(Some(w), &self.clock);
+            let bound = end_bound(&c, w);
             let upto = self
                 .period_bound
                 .get(&code)
                 .map_or(bound, |b| bound.max(*b));
             self.period_bound.insert(code.clone(), bound);
             let version = s.version();
-            let r = s.receipt.as_ref().expect("checked above");
-            let limit = self
-                .clock
-                .legal_due(
-                    &r.procedure_code,
-                    r.received_at,
-                    r.time_limit,
-                    r.appointment_at,
-                )
-                .limit;
+            let limit = c.deadline.expect("received dossiers have one").legal.limit;
             for v in s.closed_periods(&self.clock, w, upto) {
                 out.periods.push(PeriodRow {
                     dossier_code: code.clone(),
@@ -294,15 +287,19 @@ pub struct Changed {
     pub steps: Vec<StepRow>,
     /// Their closed-period verdicts (`dossier_periods`).
     pub periods: Vec<PeriodRow>,
-    /// State rows of dossiers whose dates lie outside the calendar data.
-    pub off_calendar: u64,
 }
 
-/// The last date a dossier can be in a period's report: its end (as now classified), or
-/// the watermark's date while it is open.
-fn end_bound(s: &DossierState, clock: &Clock, watermark: Timestamp) -> NaiveDate {
-    s.classify(Some(watermark), clock)
-        .end
+impl Changed {
+    /// State rows of dossiers whose dates lie outside the calendar data.
+    pub fn off_calendar(&self) -> u64 {
+        self.states.iter().map(|r| u64::from(r.off_calendar)).sum()
+    }
+}
+
+/// The last date a dossier can be in a period's report: its end (classified as of the
+/// watermark), or the watermark's date while it is open.
+fn end_bound(c: &Classification, watermark: Timestamp) -> NaiveDate {
+    c.end
         .map_or(fold::local_date(watermark), |e| fold::local_date(e.at))
 }
 
@@ -710,6 +707,6 @@ mod tests {
             flags,
             vec![("H56.50.01-261008-0975", 0), ("H56.50.01-300304-0001", 1)]
         );
-        assert_eq!(changed.off_calendar, 1);
+        assert_eq!(changed.off_calendar(), 1);
     }
 }
