@@ -272,9 +272,11 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
         "some procedure has nothing resolved in some period: N/A"
     );
 
-    // Step on-time rates per unit and per handover pair, by month of the handover.
+    // Step on-time rates per unit, per handover pair and per receiving agency, by month of
+    // the handover.
     let mut units: BTreeMap<(String, String), ([u64; 3], i64)> = BTreeMap::new();
     let mut pairs: BTreeMap<(String, String), [u64; 3]> = BTreeMap::new();
+    let mut agencies: BTreeMap<(String, String), [u64; 3]> = BTreeMap::new();
     for d in &dossiers {
         for s in &d.steps {
             let i = if s.late {
@@ -291,8 +293,9 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
             u.0[i] += 1;
             u.1 += s.taken.num_seconds();
             pairs
-                .entry((month, format!("{}>{}", s.from_unit, s.to_unit)))
+                .entry((month.clone(), format!("{}>{}", s.from_unit, s.to_unit)))
                 .or_default()[i] += 1;
+            agencies.entry((month, d.agency.clone())).or_default()[i] += 1;
         }
     }
     let steps = |view: &'static str, key: &'static str| {
@@ -325,21 +328,6 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
             r.key,
             r.avg_taken_hours
         );
-    }
-    let mut agencies: BTreeMap<(String, String), [u64; 3]> = BTreeMap::new();
-    for d in &dossiers {
-        for s in &d.steps {
-            let i = if s.late {
-                2
-            } else if s.early {
-                0
-            } else {
-                1
-            };
-            agencies
-                .entry((s.month.to_string(), d.agency.clone()))
-                .or_default()[i] += 1;
-        }
     }
     let agency_rows = steps("v_steps_agency_monthly", "agency_code").await;
     assert_eq!(

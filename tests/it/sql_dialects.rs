@@ -14,13 +14,18 @@ async fn auditor_queries_run_on_the_server() {
     let env = Env::new("sql").await;
     let queries = statements(AUDITOR_QUERIES, env.store.database());
     assert!(queries.len() >= 7);
+    run_all(&env, &queries, "an auditor query").await;
+}
+
+/// Runs every statement on the server, failing with the one that did not run.
+async fn run_all(env: &Env, queries: &[String], what: &str) {
     for q in queries {
         env.store
             .client()
-            .query(&q)
+            .query(q)
             .execute()
             .await
-            .unwrap_or_else(|e| panic!("auditor query failed on the server: {e}\n{q}"));
+            .unwrap_or_else(|e| panic!("{what} failed on the server: {e}\n{q}"));
     }
 }
 
@@ -104,12 +109,5 @@ async fn the_queries_in_the_deadline_guide_run_on_the_server() {
     }
     let queries = statements(&sql, env.store.database());
     assert!(queries.len() >= 8, "{}", queries.len());
-    for q in queries {
-        env.store
-            .client()
-            .query(&q)
-            .execute()
-            .await
-            .unwrap_or_else(|e| panic!("a query of docs/DEADLINES.md failed: {e}\n{q}"));
-    }
+    run_all(&env, &queries, "a query of docs/DEADLINES.md").await;
 }
