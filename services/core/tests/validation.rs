@@ -167,6 +167,15 @@ fn other_forms_are_checked() {
         rejected(&handover),
         (RejectKind::Format, "handover.to_unit".into())
     );
+    let mut allotted = all[1].clone();
+    allotted.handover.as_mut().unwrap().allotted = Some(TimeLimit {
+        amount: 0,
+        unit: TimeUnit::WorkingHours,
+    });
+    assert_eq!(
+        rejected(&allotted),
+        (RejectKind::Format, "handover.allotted.amount".into())
+    );
 
     let mut refused = all[5].clone();
     refused.refused.as_mut().unwrap().procedure_code = Some("not-a-code".into());
