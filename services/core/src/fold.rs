@@ -7,11 +7,19 @@
 //! - **Order independence**: every fact is a minimum, a count or a set over events, so the
 //!   same set of events gives the same state whatever order they were read in. A return
 //!   read before its receipt is kept (the dossier is `AwaitingReceipt`), not dropped.
-//! - **Idempotence**: an event id already folded changes nothing; `version` counts the
-//!   distinct events folded, so it only grows and a replay never produces a newer version
-//!   with older content.
+//! - **Idempotence**: an event id already folded with the same content changes nothing;
+//!   `version` counts the distinct events folded, so it only grows and a replay never
+//!   produces a newer version with older content.
+//! - **Conflicts are decided by content, not arrival**: two different events under one id
+//!   are a conflict; the one with the smaller content hash is the one that counts, whichever
+//!   was read first ([`Applied::Conflict`] tells the caller which, and when the newcomer
+//!   wins the caller refolds the dossier from its stored events without the loser).
+//! - **Durable**: the state is plain data (`serde`), checkpointed by the processor with its
+//!   input offsets and restored on another instance; every hash in it is stable across Rust
+//!   releases.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
 
 use crate::deadline::{Clock, LegalDue, PausePolicy};
 use crate::event::{
@@ -43,7 +51,7 @@ pub fn vietnam_instant(local: NaiveDateTime) -> Timestamp {
 }
 
 /// What form 01 said, as the fold keeps it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Receipt {
     /// Event id of the receipt, to break ties between two receipts deterministically.
     pub event_id: String,
@@ -73,10 +81,11 @@ pub struct Receipt {
 }
 
 /// Everything the pipeline knows about one dossier.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DossierState {
-    /// Hashes of the event ids folded so far, sorted.
-    pub(crate) seen: Vec<u64>,
+    /// `(id hash, content hash)` of the events folded so far, sorted by id hash.
+    pub(crate) seen: Vec<(u64, u64)>,
     /// Form 01, once read.
     pub receipt: Option<Receipt>,
     /// Earliest refusal at the counter (the dossier was never received).
@@ -110,10 +119,13 @@ pub struct DossierState {
     pub form_sets: FormSets,
     /// Latest event time folded.
     pub last_event_at: Option<Timestamp>,
+    /// Times the state was refolded to settle an id conflict in favour of a later-read
+    /// event: counted in the version so the refolded rows replace the earlier ones.
+    pub revisions: u32,
 }
 
 /// One row of the process-control slip, as the fold keeps it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HandoverRow {
     /// 1-based step number.
     pub step: i32,
@@ -132,7 +144,7 @@ pub struct HandoverRow {
 }
 
 /// A small set of form sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FormSets {
     /// Seen a 2018-form event.
     pub tt01_2018: bool,
@@ -157,16 +169,37 @@ impl FormSets {
 pub enum Applied {
     /// New event: the state changed (or at least grew its version).
     New,
-    /// The event id was already folded.
+    /// The event id was already folded with the same content.
     Duplicate,
+    /// The event id was already folded with other content. Nothing was folded.
+    Conflict {
+        /// The newcomer has the smaller content hash, so it is the version that counts: the
+        /// caller must refold the dossier from its events with the newcomer in place of the
+        /// one folded before (which becomes the rejected one). When false the newcomer is
+        /// the rejected one and the state is already right.
+        newcomer_wins: bool,
+    },
+    /// The event contradicts what the dossier already holds (anything but a survey after a
+    /// refusal at the counter). Nothing was folded.
+    Inconsistent,
 }
 
-/// FNV-1a: a stable 64-bit hash of an event id (stable across Rust releases, so it can be
-/// snapshotted). Collisions within one dossier's handful of ids are negligible (~1e-18).
-fn id_hash(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+/// FNV-1a: a stable 64-bit hash (stable across Rust releases, so it can be checkpointed).
+/// Collisions within one dossier's handful of ids are negligible (~1e-18).
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+fn id_hash(id: &str) -> u64 {
+    stable_hash(id.as_bytes())
+}
+
+/// The content hash of an event: FNV-1a over its JSON encoding, so the same event sent as
+/// Avro and as JSON is one event, and two different events under one id are told apart.
+pub fn content_hash(e: &DossierEvent) -> u64 {
+    stable_hash(&serde_json::to_vec(e).expect("events serialise"))
 }
 
 fn keep_min(slot: &mut Option<Timestamp>, t: Timestamp) {
@@ -189,16 +222,49 @@ fn upsert_earliest(list: &mut Vec<(String, Timestamp)>, no: &str, at: Timestamp)
 impl DossierState {
     /// Number of distinct events folded: the row version in ClickHouse.
     pub fn version(&self) -> u32 {
-        self.seen.len() as u32
+        self.seen.len() as u32 + self.revisions
     }
 
-    /// Folds one (valid) event into the state.
+    /// Whether an event with this id was folded, and with which content hash.
+    pub fn folded_content(&self, event_id: &str) -> Option<u64> {
+        let h = id_hash(event_id);
+        self.seen
+            .binary_search_by_key(&h, |s| s.0)
+            .ok()
+            .map(|i| self.seen[i].1)
+    }
+
+    /// Refused at the counter and never received: no later step can follow (a survey about
+    /// the refusal still can).
+    pub fn refused_at_counter(&self) -> bool {
+        self.receipt.is_none() && self.refused_at_receipt.is_some()
+    }
+
+    /// Folds one (valid) event into the state, its content hash computed here.
     pub fn apply(&mut self, e: &DossierEvent) -> Applied {
+        self.apply_with_content(e, content_hash(e))
+    }
+
+    /// Folds one (valid) event whose [`content_hash`] the caller already has.
+    pub fn apply_with_content(&mut self, e: &DossierEvent, content: u64) -> Applied {
         let h = id_hash(&e.event_id);
-        match self.seen.binary_search(&h) {
-            Ok(_) => return Applied::Duplicate,
-            Err(pos) => self.seen.insert(pos, h),
+        let pos = match self.seen.binary_search_by_key(&h, |s| s.0) {
+            Ok(i) if self.seen[i].1 == content => return Applied::Duplicate,
+            Ok(i) => {
+                return Applied::Conflict {
+                    newcomer_wins: content < self.seen[i].1,
+                }
+            }
+            Err(pos) => pos,
+        };
+        let follows_refusal = !matches!(
+            e.kind,
+            EventKind::Survey | EventKind::Refused | EventKind::Received
+        );
+        if follows_refusal && self.refused_at_counter() {
+            return Applied::Inconsistent;
         }
+        self.seen.insert(pos, (h, content));
         match e.form_set {
             FormSet::Tt01_2018 => self.form_sets.tt01_2018 = true,
             FormSet::Tt03_2025 => self.form_sets.tt03_2025 = true,
@@ -298,7 +364,11 @@ impl DossierState {
 
     /// Status code shared by provincial systems and the national portal (domain.md §3).
     pub fn status_code(&self) -> u8 {
-        if self.returned_at.is_some() {
+        // Refused at the counter: whatever else was read (steps read before the refusal are
+        // inconsistent input, refused after it), the dossier never entered processing.
+        if self.refused_at_counter() {
+            3
+        } else if self.returned_at.is_some() {
             10
         } else if self.finished.is_some() {
             9
@@ -308,9 +378,7 @@ impl DossierState {
         {
             // Stopped and refused both end processing: the earlier one is the status.
             8
-        } else if self.refused_at.is_some()
-            || (self.receipt.is_none() && self.refused_at_receipt.is_some())
-        {
+        } else if self.refused_at.is_some() {
             3
         } else if self.withdrawn_at.is_some() {
             7

@@ -30,3 +30,21 @@ pub const CLICKHOUSE_INSERT_DURATION: &str = "motcua_clickhouse_insert_duration_
 pub const CLICKHOUSE_ROWS_WRITTEN: &str = "motcua_clickhouse_rows_written_total";
 /// Failed ClickHouse inserts that were retried. Label `table`.
 pub const CLICKHOUSE_INSERT_RETRIES: &str = "motcua_clickhouse_insert_retries_total";
+/// Failed operations against the broker or ClickHouse that were retried. Label `operation`
+/// (a table name, `publish dead letters`, `load checkpoint`, ...).
+pub const PROCESSOR_RETRIES: &str = "motcua_processor_retries_total";
+/// 1 while the processor is retrying a failed operation (ClickHouse or broker down or slow).
+pub const PROCESSOR_RETRYING: &str = "motcua_processor_retrying";
+/// Input partition numbers this instance owns (consumer-group assignment).
+pub const PROCESSOR_PARTITIONS_OWNED: &str = "motcua_processor_partitions_owned";
+/// Owned input partitions being read below the end they had when assigned (figures are
+/// being rebuilt).
+pub const PROCESSOR_PARTITIONS_CATCHING_UP: &str = "motcua_processor_partitions_catching_up";
+/// Time to restore one partition's state from its checkpoint.
+pub const PROCESSOR_RESTORE_DURATION: &str = "motcua_processor_restore_duration_seconds";
+/// Dossiers evicted from memory (their state stays in the checkpoint).
+pub const PROCESSOR_DOSSIERS_EVICTED: &str = "motcua_processor_dossiers_evicted";
+/// Evictions of ended dossiers from memory.
+pub const PROCESSOR_EVICTIONS: &str = "motcua_processor_evictions_total";
+/// Evicted dossiers loaded back from the checkpoint because an event named them.
+pub const PROCESSOR_DOSSIERS_RELOADED: &str = "motcua_processor_dossiers_reloaded_total";

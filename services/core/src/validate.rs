@@ -33,6 +33,9 @@ pub enum RejectKind {
     Format,
     /// Values contradict each other (wrong payload for the kind, appointment before receipt...).
     Inconsistent,
+    /// The event id was already used for an event with other content; the version with the
+    /// smaller content hash counts, this one does not.
+    Conflict,
 }
 
 impl RejectKind {
@@ -43,6 +46,7 @@ impl RejectKind {
             RejectKind::Missing => "missing_field",
             RejectKind::Format => "bad_format",
             RejectKind::Inconsistent => "inconsistent",
+            RejectKind::Conflict => "conflict",
         }
     }
 }

@@ -1,44 +1,39 @@
 //! motcua-processor: the stream processor.
 //!
-//! A thin async shell around the pure [`operator::DossierOperator`]:
+//! One [`operator::PartitionOperator`] per input partition number (pure, synchronous) inside
+//! a thin async shell ([`shell`]) written against a record source and a batch sink, with the
+//! production adapters in [`adapters`]: an rdkafka consumer in a consumer group (several
+//! instances share the partitions) and ClickHouse plus the dead-letter topic.
 //!
-//! 1. read a batch from the four co-partitioned input topics (up to `batch_max_records` or
-//!    `batch_max_wait`);
-//! 2. fold each record; dead-letter the invalid ones with the reason in headers;
-//! 3. write the batch's output: dead letters acknowledged by Kafka, raw events, then the
-//!    changed dossier states and the progress rows to ClickHouse (retrying with backoff);
-//! 4. only then store the batch's offsets.
-//!
-//! Delivery: at-least-once reads, idempotent writes (see `motcua_runtime::store`), so each
-//! event counts exactly once in every figure. State is rebuilt on start by replaying the
-//! input topics from the beginning; durable state snapshots committed with the offsets are
-//! the next step (docs/ARCHITECTURE.md).
+//! Delivery: at-least-once reads, idempotent writes, state checkpointed in ClickHouse in
+//! the same batch as the figures and before the offsets are committed. A restart or a new
+//! owner loads the checkpoint and replays from the committed offsets, so restore time
+//! depends on what changed since the last batch, not on the length of history; each event
+//! counts exactly once in every figure (docs/ARCHITECTURE.md, "State and recovery").
 
+pub mod adapters;
 pub mod operator;
+pub mod shell;
+pub mod watermark;
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use motcua_core::deadline::Clock;
 use motcua_core::pseudonym::Pseudonymizer;
 use motcua_core::topics::TopicNames;
-use motcua_core::Rejection;
 use motcua_producer::KafkaSettings;
-use motcua_runtime::kafka;
 use motcua_runtime::metrics::ProcessorMetrics;
-use motcua_runtime::store::{
-    EventRow, PeriodRow, ProgressRow, StateRow, StepRow, Store, StoreError, StoreSettings,
-};
-use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use motcua_runtime::store::{Store, StoreError, StoreSettings};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::message::Headers;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn, Instrument};
+use tracing::{info, Instrument};
 
-use crate::operator::{DossierOperator, InputRecord, Outcome};
+use crate::adapters::{KafkaSource, Sink};
+use crate::operator::Shared;
+use crate::shell::{ExternalError, LoopConfig};
 
 /// Dead-letter header: bounded reason category.
 pub const DLQ_REASON: &str = "motcua-dlq-reason";
@@ -52,6 +47,10 @@ pub const DLQ_TOPIC: &str = "motcua-dlq-source-topic";
 pub const DLQ_PARTITION: &str = "motcua-dlq-source-partition";
 /// Dead-letter header: source offset.
 pub const DLQ_OFFSET: &str = "motcua-dlq-source-offset";
+/// Dead-letter header: consumer group of the processor that rejected the record.
+pub const DLQ_GROUP: &str = "motcua-dlq-group";
+/// Dead-letter header: original size in bytes, when the value was truncated to fit.
+pub const DLQ_TRUNCATED: &str = "motcua-dlq-truncated-from-bytes";
 
 /// Everything the processor needs; built by the caller, passed by value.
 #[derive(Debug, Clone)]
@@ -66,12 +65,23 @@ pub struct ProcessorConfig {
     pub store: StoreSettings,
     /// Secret key for pseudonyms (at least 16 bytes).
     pub pseudonym_key: Vec<u8>,
-    /// Most records in one batch. Default 20 000.
+    /// Most records in one batch (at least 1). Default 20 000.
     pub batch_max_records: usize,
-    /// Longest a batch stays open. Default 500 ms.
+    /// Longest a batch stays open (more than 0). Default 500 ms.
     pub batch_max_wait: Duration,
-    /// Stop once every partition is read up to the end it had at start (batch jobs, tests).
+    /// Stop once every owned partition is read up to the end it had when assigned (batch
+    /// jobs, tests).
     pub stop_at_end: bool,
+    /// How long, in event time, an ended dossier stays in memory after its end before only
+    /// its checkpoint holds it (late surveys and corrections inside it need no load).
+    /// Default 35 days.
+    pub retention: Duration,
+    /// Longest one ClickHouse request may take before it fails and is retried. Default 60 s.
+    pub store_timeout: Duration,
+    /// First retry delay after a failed write (doubles). Default 200 ms.
+    pub backoff_initial: Duration,
+    /// Longest retry delay. Default 10 s.
+    pub backoff_max: Duration,
     /// Calendar, procedure catalogue and deadline policy. Default: the shipped Vietnamese
     /// calendar and catalogue, pauses extend the due time.
     pub clock: Clock,
@@ -95,6 +105,45 @@ impl ProcessorConfig {
             batch_max_wait: Duration::from_millis(500),
             stop_at_end: false,
             clock: Clock::default(),
+            retention: Duration::from_secs(35 * 86_400),
+            store_timeout: Duration::from_secs(60),
+            backoff_initial: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(10),
+        }
+    }
+
+    /// Every problem with the configuration, so one start lists them all.
+    pub fn validate(&self) -> Result<(), ProcessorError> {
+        let mut problems = Vec::new();
+        if self.batch_max_records == 0 {
+            problems.push("batch_max_records must be at least 1".to_string());
+        }
+        if self.batch_max_wait.is_zero() {
+            problems.push("batch_max_wait must be more than 0".to_string());
+        }
+        if self.pseudonym_key.len() < 16 {
+            problems.push(format!(
+                "the pseudonym key must be at least 16 bytes (it is {})",
+                self.pseudonym_key.len()
+            ));
+        }
+        if self.group.trim().is_empty() {
+            problems.push("the consumer group must not be empty".to_string());
+        }
+        if self.store_timeout.is_zero() {
+            problems.push("store_timeout must be more than 0".to_string());
+        }
+        if self.backoff_initial.is_zero() || self.backoff_max < self.backoff_initial {
+            problems
+                .push("backoff_initial must be more than 0 and at most backoff_max".to_string());
+        }
+        if self.kafka.brokers.trim().is_empty() {
+            problems.push("no Kafka brokers given".to_string());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ProcessorError::Config(problems))
         }
     }
 }
@@ -103,20 +152,41 @@ impl ProcessorConfig {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProcessorError {
-    /// Kafka could not be reached or refused an operation.
-    #[error("kafka at {brokers} failed (start the local services with `bash deploy/local/up.sh`)")]
-    Kafka {
+    /// The broker did not answer.
+    #[error("kafka at {brokers} is not reachable (start the local services with `bash deploy/local/up.sh`)")]
+    KafkaUnreachable {
         /// Bootstrap servers.
         brokers: String,
         /// Why.
         source: KafkaError,
     },
-    /// ClickHouse failed.
+    /// An input topic is missing.
+    #[error("topic `{topic}` does not exist on {brokers}: create the topics with `motcua topics` (same --topic-prefix)")]
+    MissingTopic {
+        /// Topic.
+        topic: String,
+        /// Bootstrap servers.
+        brokers: String,
+    },
+    /// The input topics are not co-partitioned.
+    #[error("the input topics must have one partition count, found {0}")]
+    NotCopartitioned(String),
+    /// A Kafka client could not be created or configured.
+    #[error("kafka client setup failed")]
+    Kafka(#[source] KafkaError),
+    /// ClickHouse failed at start-up (unreachable, missing database, old schema).
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The configuration is unusable.
-    #[error("invalid configuration: {0}")]
-    Config(String),
+    #[error("invalid configuration: {}", .0.join("; "))]
+    Config(Vec<String>),
+    /// A fault no retry can fix (a record the broker will never take, a table that does not
+    /// match): the processor stops and names it.
+    #[error("stopped on a permanent error")]
+    Permanent(#[source] ExternalError),
+    /// An internal invariant failed (a checkpoint that does not parse).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Shut down while a batch's output was still being written; its offsets were not
     /// stored, so it will be read again.
     #[error("shut down before the batch's output was written")]
@@ -146,15 +216,6 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
-struct DeadLetter {
-    record: InputRecord,
-    rejection: Rejection,
-}
-
-fn now_secs() -> u32 {
-    chrono::Utc::now().timestamp() as u32
-}
-
 /// Runs the processor until `shutdown` (or the end of input with `stop_at_end`), inside one
 /// `processor` span naming its consumer group.
 pub async fn run(
@@ -173,16 +234,12 @@ async fn run_in_span(
     metrics: ProcessorMetrics,
     shutdown: CancellationToken,
 ) -> Result<Summary, ProcessorError> {
-    let started = Instant::now();
+    config.validate()?;
     let pseudonymizer =
-        Pseudonymizer::new(&config.pseudonym_key).map_err(ProcessorError::Config)?;
-    let kafka_err = |source| ProcessorError::Kafka {
-        brokers: config.kafka.brokers.clone(),
-        source,
-    };
-
-    let store = Store::new(config.store.clone());
-    store.ping().await?;
+        Pseudonymizer::new(&config.pseudonym_key).map_err(|e| ProcessorError::Config(vec![e]))?;
+    let store = Store::new(config.store.clone()).with_timeout(config.store_timeout);
+    // No DDL here: a processor needs no rights to create databases or tables.
+    store.check_schema().await?;
 
     let inputs: Vec<String> = config
         .topics
@@ -190,229 +247,50 @@ async fn run_in_span(
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let (partitions, end_offsets) = {
+    let (input_partitions, dlq_partitions) = {
         let settings = config.kafka.clone();
         let inputs = inputs.clone();
-        tokio::task::spawn_blocking(move || discover(&settings, &inputs))
+        let dlq = config.topics.dead_letter.clone();
+        tokio::task::spawn_blocking(move || check_topics(&settings, &inputs, &dlq))
             .await
-            .expect("discovery task does not panic")
-            .map_err(kafka_err)?
+            .map_err(|e| ProcessorError::Internal(e.to_string()))??
     };
-
-    let consumer: StreamConsumer = config
-        .kafka
-        .consumer(&config.group)
-        .create()
-        .map_err(kafka_err)?;
-    // State lives in memory and is rebuilt by replaying every input partition from the start;
-    // the sinks are idempotent, so the replay changes no figure.
-    let mut assignment = TopicPartitionList::new();
-    for (topic, p) in &partitions {
-        assignment
-            .add_partition_offset(topic, *p, Offset::Beginning)
-            .expect("valid offset");
-    }
-    consumer.assign(&assignment).map_err(kafka_err)?;
-    let dlq: FutureProducer = config.kafka.producer().create().map_err(kafka_err)?;
-    info!(partitions = partitions.len(), group = %config.group, "processor started");
+    let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let source = KafkaSource::subscribe(&config.kafka, &config.group, &names)
+        .map_err(ProcessorError::Kafka)?;
+    let sink = Sink::new(
+        store,
+        &config.kafka,
+        config.topics.dead_letter.clone(),
+        dlq_partitions,
+        config.group.clone(),
+    )
+    .map_err(ProcessorError::Kafka)?;
+    info!(group = %config.group, input_partitions, "processor started, joining the group");
     // The deadline settings are not stored with the figures: log them once.
     info!(
         catalogue = config.clock.catalogue.name(),
         procedures = config.clock.catalogue.len(),
         pause_policy = %config.clock.policy.pause,
         appointment_tolerance_minutes = config.clock.policy.appointment_tolerance.num_minutes(),
-        "deadline rules"
+        retention_days = config.retention.as_secs() / 86_400,
+        "deadline and state rules"
     );
-
-    let probe: Arc<BaseConsumer> = Arc::new(config.kafka.client().create().map_err(kafka_err)?);
-    let mut last_lag = Instant::now() - LAG_INTERVAL;
-    let mut op = DossierOperator::new(pseudonymizer, config.clock.clone());
-    op.expect_partitions(
-        end_offsets
-            .iter()
-            .filter(|(_, end)| **end > 0)
-            .map(|(tp, _)| tp.clone()),
+    let shared = Shared::new(
+        config.clock.clone(),
+        pseudonymizer,
+        chrono::Duration::from_std(config.retention).unwrap_or(chrono::Duration::days(35)),
+        config.group.clone(),
     );
-    let mut summary = Summary::default();
-    let mut next_offsets: HashMap<(String, i32), i64> = HashMap::new();
-    // Partitions not yet read up to the end they had at start (for `stop_at_end`).
-    let mut unfinished: std::collections::HashSet<(String, i32)> = end_offsets
-        .iter()
-        .filter(|(_, end)| **end > 0)
-        .map(|(tp, _)| tp.clone())
-        .collect();
-
-    'run: loop {
-        if config.stop_at_end && unfinished.is_empty() {
-            break;
-        }
-        let batch_started = Instant::now();
-        let deadline = tokio::time::Instant::now() + config.batch_max_wait;
-        let mut events: Vec<EventRow> = Vec::new();
-        let mut dead: Vec<DeadLetter> = Vec::new();
-        let mut batch_offsets: HashMap<(String, i32), i64> = HashMap::new();
-        let mut consumed_by_topic: HashMap<String, u64> = HashMap::new();
-        let mut folded_by_kind: HashMap<&'static str, u64> = HashMap::new();
-        let mut duplicates = 0u64;
-        let mut stop_after_batch = false;
-        let now = now_secs();
-
-        while events.len() + dead.len() < config.batch_max_records {
-            let message = tokio::select! {
-                _ = shutdown.cancelled() => { stop_after_batch = true; break; }
-                _ = tokio::time::sleep_until(deadline) => break,
-                m = consumer.recv() => m,
-            };
-            let message = match message {
-                Ok(m) => m,
-                Err(e) => {
-                    warn!(error = %e, "kafka consumer error");
-                    continue;
-                }
-            };
-            let record = InputRecord {
-                topic: message.topic().to_string(),
-                partition: message.partition(),
-                offset: message.offset(),
-                key: message.key().map(<[u8]>::to_vec),
-                payload: message.payload().map(<[u8]>::to_vec),
-            };
-            drop(message);
-            *consumed_by_topic.entry(record.topic.clone()).or_default() += 1;
-            let tp = (record.topic.clone(), record.partition);
-            if end_offsets
-                .get(&tp)
-                .is_some_and(|end| record.offset + 1 >= *end)
-            {
-                op.caught_up(&record.topic, record.partition);
-                unfinished.remove(&tp);
-            }
-            batch_offsets.insert(tp, record.offset + 1);
-            match op.ingest(&record, now) {
-                Outcome::Accepted {
-                    row,
-                    duplicate,
-                    kind,
-                } => {
-                    duplicates += duplicate as u64;
-                    *folded_by_kind.entry(kind).or_default() += !duplicate as u64;
-                    events.push(*row);
-                }
-                Outcome::Rejected(rejection) => dead.push(DeadLetter { record, rejection }),
-            }
-            if config.stop_at_end && unfinished.is_empty() {
-                break;
-            }
-        }
-
-        let records = events.len() + dead.len();
-        if records > 0 {
-            // Output first, offsets after: a crash in between re-reads the batch, which the
-            // idempotent sinks absorb.
-            send_dead_letters(&dlq, &config.topics.dead_letter, &dead, &shutdown).await?;
-            for d in &dead {
-                metrics
-                    .rejected
-                    .with_label_values(&[d.rejection.kind.as_str()])
-                    .inc();
-                *summary
-                    .rejected_by_reason
-                    .entry(d.rejection.kind.as_str())
-                    .or_default() += 1;
-                warn!(topic = %d.record.topic, partition = d.record.partition, offset = d.record.offset,
-                      reason = %d.rejection, "record dead-lettered");
-            }
-            write(&store, &metrics, "dossier_events", &events, &shutdown).await?;
-            let changed = op.drain_dirty(now);
-            let off_calendar = changed.off_calendar();
-            if off_calendar > 0 {
-                metrics.off_calendar.inc_by(off_calendar);
-                warn!(
-                    dossiers = off_calendar,
-                    "dossiers with dates in a year the working-day calendar has no data for: \
-                     weekends only were skipped (add data/calendar/vn/<year>.json)"
-                );
-            }
-            write::<StateRow>(
-                &store,
-                &metrics,
-                "dossier_state",
-                &changed.states,
-                &shutdown,
-            )
-            .await?;
-            write::<StepRow>(&store, &metrics, "dossier_steps", &changed.steps, &shutdown).await?;
-            write::<PeriodRow>(
-                &store,
-                &metrics,
-                "dossier_periods",
-                &changed.periods,
-                &shutdown,
-            )
-            .await?;
-            next_offsets.extend(batch_offsets.iter().map(|(k, v)| (k.clone(), *v)));
-            let watermark = op
-                .watermark()
-                .map(|w| w.timestamp() as u32)
-                .unwrap_or_default();
-            let progress: Vec<ProgressRow> = batch_offsets
-                .iter()
-                .map(|((topic, p), next)| ProgressRow {
-                    consumer_group: config.group.clone(),
-                    kafka_topic: topic.clone(),
-                    kafka_partition: *p as u32,
-                    next_offset: *next as u64,
-                    watermark,
-                    updated_at: now,
-                })
-                .collect();
-            write(&store, &metrics, "processor_progress", &progress, &shutdown).await?;
-
-            let mut tpl = TopicPartitionList::new();
-            for ((topic, p), next) in &batch_offsets {
-                tpl.add_partition_offset(topic, *p, Offset::Offset(*next))
-                    .expect("valid offset");
-            }
-            consumer.store_offsets(&tpl).map_err(kafka_err)?;
-
-            for (topic, n) in &consumed_by_topic {
-                metrics.consumed.with_label_values(&[topic]).inc_by(*n);
-            }
-            for (kind, n) in &folded_by_kind {
-                metrics.folded.with_label_values(&[kind]).inc_by(*n);
-            }
-            metrics.duplicates.inc_by(duplicates);
-            metrics.dossiers.set(op.dossiers() as i64);
-            metrics.awaiting_receipt.set(op.awaiting_receipt() as i64);
-            metrics.watermark.set(watermark as i64);
-            metrics.batch_size.observe(records as f64);
-            metrics
-                .batch_duration
-                .observe(batch_started.elapsed().as_secs_f64());
-            summary
-                .batch_seconds
-                .push(batch_started.elapsed().as_secs_f64());
-            summary.consumed += records as u64;
-            summary.accepted += events.len() as u64;
-            summary.duplicates += duplicates;
-            summary.rejected += dead.len() as u64;
-            summary.batches += 1;
-        }
-        if last_lag.elapsed() >= LAG_INTERVAL {
-            last_lag = Instant::now();
-            update_lag(&probe, &metrics, &partitions, &next_offsets).await;
-        }
-        if stop_after_batch {
-            break 'run;
-        }
-    }
-    update_lag(&probe, &metrics, &partitions, &next_offsets).await;
-    if let Err(e) = consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync) {
-        // Nothing to commit is not an error worth more than a note.
-        info!(error = %e, "final offset commit");
-    }
-    summary.dossiers = op.dossiers();
-    summary.elapsed = started.elapsed();
+    let loop_config = LoopConfig {
+        group: config.group.clone(),
+        batch_max_records: config.batch_max_records,
+        batch_max_wait: config.batch_max_wait,
+        stop_at_end: config.stop_at_end,
+        backoff_initial: config.backoff_initial,
+        backoff_max: config.backoff_max,
+    };
+    let summary = shell::run_loop(loop_config, shared, source, sink, &metrics, &shutdown).await?;
     info!(
         consumed = summary.consumed,
         rejected = summary.rejected,
@@ -423,38 +301,45 @@ async fn run_in_span(
     Ok(summary)
 }
 
-/// How often the consumer lag gauge is refreshed.
-const LAG_INTERVAL: Duration = Duration::from_secs(5);
-
-/// Sets the lag gauge from the partitions' current ends (one metadata round trip each).
-async fn update_lag(
-    probe: &Arc<BaseConsumer>,
-    metrics: &ProcessorMetrics,
-    partitions: &[(String, i32)],
-    next_offsets: &HashMap<(String, i32), i64>,
-) {
-    let probe = probe.clone();
-    let partitions = partitions.to_vec();
-    let ends = tokio::task::spawn_blocking(move || {
-        partitions
-            .into_iter()
-            .filter_map(|(t, p)| {
-                probe
-                    .fetch_watermarks(&t, p, Duration::from_secs(2))
-                    .ok()
-                    .map(|(_, high)| ((t, p), high))
+/// Checks the broker answers, the input topics exist with one partition count, and the
+/// dead-letter topic exists: `(input partitions, dead-letter partitions)`. Blocking.
+fn check_topics(
+    settings: &KafkaSettings,
+    inputs: &[String],
+    dead_letter: &str,
+) -> Result<(usize, i32), ProcessorError> {
+    let probe: BaseConsumer = settings.client().create().map_err(ProcessorError::Kafka)?;
+    let md = probe
+        .fetch_metadata(None, Duration::from_secs(10))
+        .map_err(|source| ProcessorError::KafkaUnreachable {
+            brokers: settings.brokers.clone(),
+            source,
+        })?;
+    let count = |name: &str| {
+        md.topics()
+            .iter()
+            .find(|t| t.name() == name && t.error().is_none() && !t.partitions().is_empty())
+            .map(|t| t.partitions().len())
+            .ok_or_else(|| ProcessorError::MissingTopic {
+                topic: name.to_string(),
+                brokers: settings.brokers.clone(),
             })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap_or_default();
-    for ((topic, p), high) in ends {
-        let next = next_offsets.get(&(topic.clone(), p)).copied().unwrap_or(0);
-        metrics
-            .lag
-            .with_label_values(&[&topic, &p.to_string()])
-            .set((high - next).max(0));
+    };
+    let mut counts = Vec::new();
+    for t in inputs {
+        counts.push((t.as_str(), count(t)?));
     }
+    let dlq = count(dead_letter)?;
+    let first = counts[0].1;
+    if counts.iter().any(|(_, c)| *c != first) {
+        let found = counts
+            .iter()
+            .map(|(t, c)| format!("{t}: {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(ProcessorError::NotCopartitioned(found));
+    }
+    Ok((first, dlq as i32))
 }
 
 impl Summary {
@@ -465,165 +350,6 @@ impl Summary {
         let i = ((v.len() as f64 - 1.0) * q).round() as usize;
         v.get(i).copied()
     }
-}
-
-type Discovery = (Vec<(String, i32)>, HashMap<(String, i32), i64>);
-
-/// Every input partition and its end offset now (blocking).
-fn discover(settings: &KafkaSettings, topics: &[String]) -> Result<Discovery, KafkaError> {
-    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-    let counts = kafka::partition_counts(settings, &names, Duration::from_secs(10))?;
-    let probe: BaseConsumer = settings.client().create()?;
-    let mut partitions = Vec::new();
-    let mut ends = HashMap::new();
-    for (topic, count) in topics.iter().zip(counts) {
-        for p in 0..count as i32 {
-            let (_, high) = probe.fetch_watermarks(topic, p, Duration::from_secs(10))?;
-            partitions.push((topic.clone(), p));
-            ends.insert((topic.clone(), p), high);
-        }
-    }
-    Ok((partitions, ends))
-}
-
-/// Retries an external operation with capped exponential backoff until it succeeds or the
-/// processor shuts down.
-async fn retry<T, E: std::fmt::Display, F, Fut>(
-    what: &str,
-    shutdown: &CancellationToken,
-    mut on_retry: impl FnMut(),
-    mut op: F,
-) -> Result<T, ProcessorError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
-{
-    let mut backoff = Backoff::new();
-    loop {
-        match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) => {
-                warn!(what, error = %e, "write failed, retrying");
-                on_retry();
-                backoff.wait(shutdown).await?;
-            }
-        }
-    }
-}
-
-/// Capped exponential backoff (200 ms doubling to 10 s) that gives up on shutdown.
-struct Backoff {
-    next: Duration,
-}
-
-impl Backoff {
-    fn new() -> Self {
-        Backoff {
-            next: Duration::from_millis(200),
-        }
-    }
-
-    async fn wait(&mut self, shutdown: &CancellationToken) -> Result<(), ProcessorError> {
-        tokio::select! {
-            _ = shutdown.cancelled() => return Err(ProcessorError::Interrupted),
-            _ = tokio::time::sleep(self.next) => {}
-        }
-        self.next = (self.next * 2).min(Duration::from_secs(10));
-        Ok(())
-    }
-}
-
-async fn write<T>(
-    store: &Store,
-    metrics: &ProcessorMetrics,
-    table: &'static str,
-    rows: &[T],
-    shutdown: &CancellationToken,
-) -> Result<(), ProcessorError>
-where
-    T: clickhouse::RowWrite + for<'a> clickhouse::Row<Value<'a> = T>,
-{
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let started = Instant::now();
-    retry(
-        table,
-        shutdown,
-        || metrics.insert_retries.with_label_values(&[table]).inc(),
-        || store.insert::<T>(table, rows),
-    )
-    .await?;
-    metrics
-        .insert_duration
-        .with_label_values(&[table])
-        .observe(started.elapsed().as_secs_f64());
-    metrics
-        .rows_written
-        .with_label_values(&[table])
-        .inc_by(rows.len() as u64);
-    Ok(())
-}
-
-fn dead_letter_headers(d: &DeadLetter) -> OwnedHeaders {
-    let partition = d.record.partition.to_string();
-    let offset = d.record.offset.to_string();
-    let error = d.rejection.to_string();
-    [
-        (DLQ_REASON, d.rejection.kind.as_str()),
-        (DLQ_FIELD, d.rejection.field.as_str()),
-        (DLQ_ERROR, error.as_str()),
-        (DLQ_TOPIC, d.record.topic.as_str()),
-        (DLQ_PARTITION, partition.as_str()),
-        (DLQ_OFFSET, offset.as_str()),
-    ]
-    .into_iter()
-    .fold(OwnedHeaders::new(), |h, (key, value)| {
-        h.insert(Header {
-            key,
-            value: Some(value),
-        })
-    })
-}
-
-/// Publishes a batch's dead letters (original key and value, the reason in headers) and
-/// waits until Kafka has acknowledged every one; failed ones are retried.
-async fn send_dead_letters(
-    dlq: &FutureProducer,
-    topic: &str,
-    dead: &[DeadLetter],
-    shutdown: &CancellationToken,
-) -> Result<(), ProcessorError> {
-    let mut pending: Vec<&DeadLetter> = dead.iter().collect();
-    let mut backoff = Backoff::new();
-    while !pending.is_empty() {
-        let deliveries: Vec<_> = pending
-            .iter()
-            .map(|d| {
-                let mut record: FutureRecord<'_, [u8], [u8]> =
-                    FutureRecord::to(topic).headers(dead_letter_headers(d));
-                if let Some(k) = &d.record.key {
-                    record = record.key(k.as_slice());
-                }
-                if let Some(p) = &d.record.payload {
-                    record = record.payload(p.as_slice());
-                }
-                dlq.send(record, Duration::from_secs(30))
-            })
-            .collect();
-        let mut failed = Vec::new();
-        for (d, delivery) in pending.iter().zip(deliveries) {
-            if let Err((e, _)) = delivery.await {
-                warn!(error = %e, "dead letter not acknowledged, retrying");
-                failed.push(*d);
-            }
-        }
-        pending = failed;
-        if !pending.is_empty() {
-            backoff.wait(shutdown).await?;
-        }
-    }
-    Ok(())
 }
 
 /// Reads a header value as UTF-8 (for tests and tools reading the dead-letter topic).

@@ -1,18 +1,27 @@
-//! The dossier operator: pure and synchronous. It takes input records one by one and hands
-//! back what to write; it never touches Kafka, ClickHouse or the wall clock (the shell
-//! passes `now` in), so it is tested without any of them.
+//! The partition operator: pure and synchronous. One operator owns one partition number of
+//! the four co-partitioned input topics, so it sees every event of its dossiers. It takes
+//! input records one by one and hands back what to write; it never touches Kafka,
+//! ClickHouse or the wall clock (the shell passes `now` and the watermark in, and hands it
+//! the checkpointed state it loaded), so it is tested without any of them.
+//!
+//! State: the dossiers that can still change (open ones, and ended ones for `retention`
+//! of event time after their end) live in memory; older ended ones are *evicted*: only a
+//! hash of their code stays, and the shell loads them back from the checkpoint when an
+//! event names them ([`PartitionOperator::missing`], [`PartitionOperator::reinstate`]).
+//! Every changed dossier is checkpointed in the batch that changed it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate};
 use motcua_core::codec::Codec;
 use motcua_core::deadline::Clock;
 use motcua_core::event::{DossierEvent, StepOutcome, Timestamp};
-use motcua_core::fold::{self, Applied, Classification, DossierState};
+use motcua_core::fold::{self, stable_hash, Applied, Classification, DossierState};
 use motcua_core::period::{Period, PeriodKind};
 use motcua_core::pseudonym::Pseudonymizer;
 use motcua_core::validate::{validate, RejectKind, Rejection};
-use motcua_runtime::store::{EventRow, PeriodRow, StateRow, StepRow};
+use motcua_runtime::store::{CheckpointRow, EventRow, PeriodRow, StateRow, StepRow, StoredEvent};
 
 /// One record read from an input topic.
 #[derive(Debug, Clone)]
@@ -34,103 +43,286 @@ pub struct InputRecord {
 pub enum Outcome {
     /// A valid event, folded (or recognised as a duplicate); write its raw row.
     Accepted {
-        /// Raw event row (boxed: it dwarfs the other variant).
+        /// Raw event row (boxed: it dwarfs the other variants).
         row: Box<EventRow>,
-        /// Whether the id had been folded before.
+        /// Whether the same event had been folded before.
         duplicate: bool,
         /// Kind label, for metrics.
         kind: &'static str,
     },
     /// An invalid record: dead-letter it with the reason.
     Rejected(Rejection),
+    /// A record this group already dead-lettered (re-read after a restart): nothing to do.
+    AlreadyDeadLettered,
 }
 
-/// Folds events into per-dossier state and tracks the event-time watermark.
-pub struct DossierOperator {
-    codec: Codec,
-    clock: Clock,
-    pseudonymizer: Pseudonymizer,
-    states: HashMap<String, DossierState>,
+/// A dead letter the operator found while refolding a dossier: an event accepted earlier
+/// that lost an id conflict to one read later. Its bytes are the stored (pseudonymised)
+/// event, its coordinates those of its first arrival.
+#[derive(Debug, Clone)]
+pub struct Superseded {
+    /// Where it was read.
+    pub record: InputRecord,
+    /// Why it no longer counts.
+    pub rejection: Rejection,
+}
+
+/// What every operator of a processor shares.
+pub struct Shared {
+    /// Decoder.
+    pub codec: Codec,
+    /// Calendar, catalogue, policy.
+    pub clock: Clock,
+    /// Pseudonyms for personal data.
+    pub pseudonymizer: Pseudonymizer,
+    /// How long (event time) an ended dossier stays in memory after its end.
+    pub retention: chrono::Duration,
+    /// Consumer group, written into the checkpoint rows.
+    pub group: String,
+}
+
+impl Shared {
+    /// Operator settings with a fresh codec.
+    pub fn new(
+        clock: Clock,
+        pseudonymizer: Pseudonymizer,
+        retention: chrono::Duration,
+        group: String,
+    ) -> Arc<Self> {
+        Arc::new(Shared {
+            codec: Codec::new(),
+            clock,
+            pseudonymizer,
+            retention,
+            group,
+        })
+    }
+}
+
+/// A dossier held in memory.
+#[derive(Debug, Clone)]
+struct Entry {
+    state: DossierState,
+    /// Last date through which closed-period rows were written: rows past a new, earlier
+    /// bound are rewritten as out of scope. Checkpointed with the state, so a restart or a
+    /// new owner knows which rows exist.
+    period_upto: Option<NaiveDate>,
+    /// The end used for eviction, as last drained.
+    ended_at: Option<Timestamp>,
+}
+
+/// Folds one partition's events into per-dossier state.
+pub struct PartitionOperator {
+    partition: i32,
+    shared: Arc<Shared>,
+    entries: HashMap<String, Entry>,
+    /// Hashes of the codes of evicted dossiers (their state is in the checkpoint only).
+    evicted: HashSet<u64>,
+    /// Ended dossiers by end time, for eviction.
+    ended: BTreeSet<(i64, String)>,
     dirty: HashSet<String>,
-    /// Highest event time seen per input partition.
-    partition_time: HashMap<(String, i32), Timestamp>,
-    /// Non-empty partitions that have neither delivered an event nor been read to their
-    /// end yet: until they have, the watermark is unknown (a replay's first batch from one
-    /// fast partition must not set it).
-    pending: HashSet<(String, i32)>,
-    /// Highest watermark published: it never goes back.
-    watermark: Option<Timestamp>,
+    /// Dossiers to refold from their stored events (an id conflict won by a later read).
+    rebuild: HashSet<String>,
+    /// Dossiers whose period rows must be recomputed (a month closed over them).
+    period_dirty: HashSet<String>,
+    /// Latest event time seen per input topic of this partition.
+    partition_time: HashMap<String, Timestamp>,
+    /// `(topic, offset)` of the records this group already dead-lettered.
+    dead_lettered: HashSet<(String, i64)>,
     /// Dossiers with events but neither a receipt nor a refusal at the counter.
     awaiting: usize,
-    /// Dossiers whose closed-period rows must be recomputed (a month closed under them).
-    period_dirty: HashSet<String>,
-    /// Per dossier, the last date up to which closed-period rows were written: rows past a
-    /// new, earlier bound are rewritten as out of scope.
-    period_bound: HashMap<String, NaiveDate>,
     /// The watermark's month at the last drain: a new month closes periods.
     watermark_month: Option<NaiveDate>,
 }
 
-impl DossierOperator {
-    /// An empty operator judging deadlines on `clock`.
-    pub fn new(pseudonymizer: Pseudonymizer, clock: Clock) -> Self {
-        DossierOperator {
-            codec: Codec::new(),
-            clock,
-            pseudonymizer,
-            states: HashMap::new(),
+impl PartitionOperator {
+    /// An empty operator for input partition `partition`.
+    pub fn new(partition: i32, shared: Arc<Shared>) -> Self {
+        PartitionOperator {
+            partition,
+            shared,
+            entries: HashMap::new(),
+            evicted: HashSet::new(),
+            ended: BTreeSet::new(),
             dirty: HashSet::new(),
-            partition_time: HashMap::new(),
-            pending: HashSet::new(),
-            watermark: None,
-            awaiting: 0,
+            rebuild: HashSet::new(),
             period_dirty: HashSet::new(),
-            period_bound: HashMap::new(),
+            partition_time: HashMap::new(),
+            dead_lettered: HashSet::new(),
+            awaiting: 0,
             watermark_month: None,
         }
     }
 
-    /// Declares the partitions that hold data: the watermark waits for each of them.
-    pub fn expect_partitions(&mut self, partitions: impl IntoIterator<Item = (String, i32)>) {
-        self.pending.extend(partitions);
+    /// The partition number.
+    pub fn partition(&self) -> i32 {
+        self.partition
     }
 
-    /// A partition read to its end: idle partitions do not hold the watermark back.
-    pub fn caught_up(&mut self, topic: &str, partition: i32) {
-        self.pending.remove(&(topic.to_string(), partition));
+    /// Loads a checkpoint: resident dossiers, the codes of evicted ones, the records already
+    /// dead-lettered. Rows that do not parse are an internal error: the checkpoint is ours.
+    pub fn restore(
+        &mut self,
+        resident: Vec<CheckpointRow>,
+        evicted: &[String],
+        dead_lettered: Vec<(String, u64)>,
+    ) -> Result<(), String> {
+        self.reinstate(resident)?;
+        self.evicted
+            .extend(evicted.iter().map(|c| stable_hash(c.as_bytes())));
+        self.dead_lettered
+            .extend(dead_lettered.into_iter().map(|(t, o)| (t, o as i64)));
+        Ok(())
+    }
+
+    /// Puts checkpointed dossiers back in memory.
+    pub fn reinstate(&mut self, rows: Vec<CheckpointRow>) -> Result<(), String> {
+        for row in rows {
+            let state: DossierState = serde_json::from_str(&row.state).map_err(|e| {
+                format!(
+                    "checkpoint of dossier {} does not parse: {e}",
+                    row.dossier_code
+                )
+            })?;
+            self.evicted
+                .remove(&stable_hash(row.dossier_code.as_bytes()));
+            if awaits_receipt(&state) {
+                self.awaiting += 1;
+            }
+            let ended_at = row.ended_at.map(from_secs);
+            if let Some(t) = ended_at {
+                self.ended.insert((t.timestamp(), row.dossier_code.clone()));
+            }
+            self.entries.insert(
+                row.dossier_code,
+                Entry {
+                    state,
+                    period_upto: row.period_upto.map(from_days),
+                    ended_at,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The codes among these records' keys whose dossiers are evicted: load them with
+    /// [`reinstate`](Self::reinstate) before ingesting the records.
+    pub fn missing<'a>(&self, records: impl IntoIterator<Item = &'a InputRecord>) -> Vec<String> {
+        let mut out: Vec<String> = records
+            .into_iter()
+            .filter_map(|r| r.key.as_deref())
+            .filter(|k| self.evicted.contains(&stable_hash(k)))
+            .filter_map(|k| std::str::from_utf8(k).ok())
+            .map(str::to_string)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Decodes, validates, pseudonymises and folds one record.
     pub fn ingest(&mut self, record: &InputRecord, now: u32) -> Outcome {
-        match self.accept(record) {
-            Ok(mut event) => {
-                self.pseudonymizer.event(&mut event);
-                let state = self.states.entry(event.dossier_code.clone()).or_default();
-                // A fresh state (version 0) was not counted as awaiting yet.
-                let was_awaiting = state.version() > 0 && awaits_receipt(state);
-                let duplicate = state.apply(&event) == Applied::Duplicate;
-                match (was_awaiting, awaits_receipt(state)) {
-                    (false, true) => self.awaiting += 1,
-                    (true, false) => self.awaiting -= 1,
-                    _ => {}
-                }
-                if !duplicate {
-                    self.dirty.insert(event.dossier_code.clone());
-                }
-                let tp = (record.topic.clone(), record.partition);
-                self.pending.remove(&tp);
-                let slot = self.partition_time.entry(tp).or_insert(event.occurred_at);
-                if event.occurred_at > *slot {
-                    *slot = event.occurred_at;
-                }
-                Outcome::Accepted {
-                    row: Box::new(event_row(&event, record, now)),
-                    duplicate,
-                    kind: event.kind.as_str(),
-                }
-            }
-            Err(rejection) => Outcome::Rejected(rejection),
+        if self
+            .dead_lettered
+            .contains(&(record.topic.clone(), record.offset))
+        {
+            return Outcome::AlreadyDeadLettered;
         }
+        let mut event = match self.accept(record) {
+            Ok(e) => e,
+            Err(rejection) => return Outcome::Rejected(rejection),
+        };
+        self.shared.pseudonymizer.event(&mut event);
+        let row = event_row(&event, record, now);
+        let code = event.dossier_code.clone();
+        let entry = self.entries.entry(code.clone()).or_insert_with(|| Entry {
+            state: DossierState::default(),
+            period_upto: None,
+            ended_at: None,
+        });
+        // A fresh state (version 0) was not counted as awaiting yet.
+        let was_awaiting = entry.state.version() > 0 && awaits_receipt(&entry.state);
+        let applied = entry.state.apply_with_content(&event, row.content_hash);
+        let fresh = entry.state.version() == 0;
+        match (was_awaiting, awaits_receipt(&entry.state) && !fresh) {
+            (false, true) => self.awaiting += 1,
+            (true, false) => self.awaiting -= 1,
+            _ => {}
+        }
+        let outcome = match applied {
+            Applied::New => {
+                self.dirty.insert(code);
+                false
+            }
+            Applied::Duplicate => true,
+            Applied::Conflict {
+                newcomer_wins: true,
+            } => {
+                // The newcomer is the version that counts: its raw row is written, then the
+                // shell refolds the dossier from the stored events.
+                self.rebuild.insert(code);
+                false
+            }
+            Applied::Conflict {
+                newcomer_wins: false,
+            } => {
+                return self.reject_fresh(
+                    &code,
+                    Rejection::new(
+                        RejectKind::Conflict,
+                        "event_id",
+                        format!(
+                            "event id `{}` was already used for another event of dossier {code}; \
+                             the version with the smaller content hash counts",
+                            event.event_id
+                        ),
+                    ),
+                );
+            }
+            Applied::Inconsistent => {
+                return self.reject_fresh(
+                    &code,
+                    Rejection::new(
+                        RejectKind::Inconsistent,
+                        "kind",
+                        format!(
+                            "{} for dossier {code}, which was refused at the counter: no step can follow a refusal at receipt",
+                            event.kind.as_str()
+                        ),
+                    ),
+                );
+            }
+        };
+        let slot = self
+            .partition_time
+            .entry(record.topic.clone())
+            .or_insert(event.occurred_at);
+        if event.occurred_at > *slot {
+            *slot = event.occurred_at;
+        }
+        Outcome::Accepted {
+            row: Box::new(row),
+            duplicate: outcome,
+            kind: event.kind.as_str(),
+        }
+    }
+
+    /// A rejection; an entry created for it alone is removed again.
+    fn reject_fresh(&mut self, code: &str, rejection: Rejection) -> Outcome {
+        if self
+            .entries
+            .get(code)
+            .is_some_and(|e| e.state.version() == 0)
+        {
+            self.entries.remove(code);
+        }
+        Outcome::Rejected(rejection)
+    }
+
+    /// Records that a dead letter was published for this record (after the broker
+    /// acknowledged it), so a re-read does not send it again.
+    pub fn dead_lettered(&mut self, topic: &str, offset: i64) {
+        self.dead_lettered.insert((topic.to_string(), offset));
     }
 
     fn accept(&self, record: &InputRecord) -> Result<DossierEvent, Rejection> {
@@ -141,7 +333,7 @@ impl DossierOperator {
                 "record has no value (tombstone)",
             )
         })?;
-        let event = self.codec.decode(payload)?;
+        let event = self.shared.codec.decode(payload)?;
         validate(&event)?;
         // The key decides the partition; a wrong key would put the dossier's events on
         // different partitions of the co-partitioned topics.
@@ -163,40 +355,113 @@ impl DossierOperator {
         Ok(event)
     }
 
-    /// The event-time watermark: the minimum over partitions of the latest event time each
-    /// has delivered, once every partition holding data has delivered (or been read to its
-    /// end); never decreasing. `None` while unknown.
-    pub fn watermark(&mut self) -> Option<Timestamp> {
-        if self.pending.is_empty() {
-            let now = self.partition_time.values().min().copied();
-            self.watermark = self.watermark.max(now);
-        }
-        self.watermark
+    /// Dossiers that must be refolded from their stored events, sorted.
+    pub fn take_rebuilds(&mut self) -> Vec<String> {
+        let mut v: Vec<String> = self.rebuild.drain().collect();
+        v.sort();
+        v
     }
 
-    /// State and step rows for the dossiers changed since the last call, and closed-period
-    /// rows for those and for the dossiers a newly closed month concerns, by dossier code.
-    pub fn drain_dirty(&mut self, now: u32) -> Changed {
-        let as_of = self.watermark();
+    /// Refolds a dossier from every stored version of its events: per event id the version
+    /// with the smallest content hash counts; the others are returned as dead letters
+    /// (unless already sent). The result does not depend on the order events were read.
+    pub fn rebuild(
+        &mut self,
+        code: &str,
+        stored: Vec<StoredEvent>,
+    ) -> Result<Vec<Superseded>, String> {
+        let mut by_id: HashMap<String, Vec<(StoredEvent, DossierEvent)>> = HashMap::new();
+        for s in stored {
+            let e: DossierEvent = serde_json::from_str(&s.payload)
+                .map_err(|e| format!("stored event of dossier {code} does not parse: {e}"))?;
+            by_id.entry(e.event_id.clone()).or_default().push((s, e));
+        }
+        let mut state = DossierState::default();
+        let mut losers = Vec::new();
+        let mut ids: Vec<String> = by_id.keys().cloned().collect();
+        ids.sort();
+        for id in ids {
+            let mut versions = by_id.remove(&id).unwrap_or_default();
+            versions.sort_by_key(|(s, _)| s.content_hash);
+            let mut it = versions.into_iter();
+            if let Some((s, e)) = it.next() {
+                state.apply_with_content(&e, s.content_hash);
+            }
+            for (s, e) in it {
+                if self
+                    .dead_lettered
+                    .contains(&(s.kafka_topic.clone(), s.kafka_offset as i64))
+                {
+                    continue;
+                }
+                losers.push(Superseded {
+                    record: InputRecord {
+                        topic: s.kafka_topic,
+                        partition: s.kafka_partition as i32,
+                        offset: s.kafka_offset as i64,
+                        key: Some(code.as_bytes().to_vec()),
+                        payload: Some(s.payload.into_bytes()),
+                    },
+                    rejection: Rejection::new(
+                        RejectKind::Conflict,
+                        "event_id",
+                        format!(
+                            "event id `{}` was also used for another event of dossier {code}, read later, \
+                             whose content hash is smaller: that one counts",
+                            e.event_id
+                        ),
+                    ),
+                });
+            }
+        }
+        let entry = self
+            .entries
+            .entry(code.to_string())
+            .or_insert_with(|| Entry {
+                state: DossierState::default(),
+                period_upto: None,
+                ended_at: None,
+            });
+        let was_awaiting = entry.state.version() > 0 && awaits_receipt(&entry.state);
+        state.revisions = entry.state.revisions + 1;
+        entry.state = state;
+        match (was_awaiting, awaits_receipt(&entry.state)) {
+            (false, true) => self.awaiting += 1,
+            (true, false) => self.awaiting -= 1,
+            _ => {}
+        }
+        self.dirty.insert(code.to_string());
+        Ok(losers)
+    }
+
+    /// Latest event time delivered per topic of this partition.
+    pub fn partition_times(&self) -> impl Iterator<Item = (&str, Timestamp)> + '_ {
+        self.partition_time.iter().map(|(t, ts)| (t.as_str(), *ts))
+    }
+
+    /// Seeds the partition times from a checkpoint's progress rows (a restored operator has
+    /// read up to there).
+    pub fn seed_partition_time(&mut self, topic: &str, at: Timestamp) {
+        let slot = self.partition_time.entry(topic.to_string()).or_insert(at);
+        if at > *slot {
+            *slot = at;
+        }
+    }
+
+    /// State, step, period and checkpoint rows for the dossiers changed since the last call,
+    /// and period rows for the open dossiers a newly closed month concerns. `as_of` is the
+    /// processor's watermark. State rows never depend on it (an open dossier's stored
+    /// outcome is `IN_PROGRESS`; views judge overdue against the published watermark), so the
+    /// same input writes the same rows whatever the batch boundaries.
+    pub fn drain(&mut self, as_of: Option<Timestamp>, now: u32) -> Changed {
+        let clock = &self.shared.clock;
         if let Some(w) = as_of {
             let month = Period::containing(PeriodKind::Month, fold::local_date(w)).start;
             if self.watermark_month.is_none_or(|m| m < month) {
-                // Periods closed: every dossier open at the start of the earliest of them,
-                // or ended since, may be in their reports. A month closes alone; with the
-                // last month of a quarter (or year), the whole quarter (or year) closes.
-                let since = self.watermark_month.map_or(NaiveDate::MIN, |last| {
-                    PeriodKind::ALL
-                        .iter()
-                        .map(|k| Period::containing(*k, last))
-                        .filter(|p| p.end <= month)
-                        .map(|p| p.start)
-                        .min()
-                        .unwrap_or(last)
-                });
-                for (code, s) in &self.states {
-                    if s.receipt.is_some()
-                        && end_bound(&s.classify(Some(w), &self.clock), w) >= since
-                    {
+                // A month closed: the open dossiers are in its report as open; the ended
+                // ones had their rows written when they ended.
+                for (code, e) in &self.entries {
+                    if e.state.receipt.is_some() && e.ended_at.is_none() {
                         self.period_dirty.insert(code.clone());
                     }
                 }
@@ -207,34 +472,50 @@ impl DossierOperator {
         codes.sort();
         let mut out = Changed::default();
         for code in &codes {
-            let s = &self.states[code];
-            let c = s.classify(as_of, &self.clock);
-            let row = state_row(code, s, &c, &self.clock, now);
+            let e = self.entries.get_mut(code).expect("dirty dossiers are held");
+            let c = e.state.classify(None, clock);
+            let row = state_row(code, &e.state, &c, clock, now);
             out.steps.extend(step_rows(&row, &c, now));
             out.states.push(row);
+            let ended = ended_at(&e.state, &c);
+            if e.ended_at != ended {
+                if let Some(t) = e.ended_at {
+                    self.ended.remove(&(t.timestamp(), code.clone()));
+                }
+                if let Some(t) = ended {
+                    self.ended.insert((t.timestamp(), code.clone()));
+                }
+                e.ended_at = ended;
+            }
         }
-        let Some(w) = as_of else {
-            // No watermark yet, so no closed period: the first one marks everything.
-            return out;
-        };
-        let mut period_codes: Vec<String> = self.period_dirty.drain().chain(codes).collect();
+        let mut period_codes: Vec<String> = self
+            .period_dirty
+            .drain()
+            .chain(codes.iter().cloned())
+            .collect();
         period_codes.sort();
         period_codes.dedup();
-        for code in period_codes {
-            let s = &self.states[&code];
-            let Some(r) = &s.receipt else {
+        for code in &period_codes {
+            let e = self.entries.get_mut(code).expect("held");
+            let Some(r) = &e.state.receipt else {
                 continue;
             };
-            let c = s.classify(Some(w), &self.clock);
-            let bound = end_bound(&c, w);
-            let upto = self
-                .period_bound
-                .get(&code)
-                .map_or(bound, |b| bound.max(*b));
-            self.period_bound.insert(code.clone(), bound);
-            let version = s.version();
+            let c = e.state.classify(as_of, clock);
+            // The last date the dossier can be in a report: its end, or while open the
+            // watermark's date (unknown without one: its rows wait for the first month).
+            let bound = match (c.end, as_of) {
+                (Some(end), _) => fold::local_date(end.at),
+                (None, Some(w)) => fold::local_date(w),
+                (None, None) => continue,
+            };
+            let upto = e.period_upto.map_or(bound, |b| bound.max(b));
+            e.period_upto = Some(bound);
+            // Rows through the year holding the bound: an ended dossier gets its month,
+            // quarter and year rows now, so closing them later needs no pass over it.
+            let horizon = Period::containing(PeriodKind::Year, upto).end_instant();
+            let version = e.state.version();
             let limit = c.deadline.expect("received dossiers have one").legal.limit;
-            for v in s.closed_periods(&self.clock, w, upto) {
+            for v in e.state.closed_periods(clock, horizon, upto) {
                 out.periods.push(PeriodRow {
                     dossier_code: code.clone(),
                     period_kind: v.period.kind.as_str().to_string(),
@@ -258,24 +539,86 @@ impl DossierOperator {
                 });
             }
         }
+        // Checkpoint every dossier whose state or period bound changed.
+        let mut changed: Vec<&String> = codes.iter().chain(period_codes.iter()).collect();
+        changed.sort();
+        changed.dedup();
+        for code in changed {
+            let e = &self.entries[code];
+            out.checkpoints.push(CheckpointRow {
+                consumer_group: self.shared.group.clone(),
+                kafka_partition: self.partition as u32,
+                dossier_code: code.clone(),
+                version: e.state.version(),
+                ended_at: e.ended_at.map(secs),
+                period_upto: e.period_upto.map(days),
+                state: serde_json::to_string(&e.state).expect("state serialises"),
+                updated_at: now,
+            });
+        }
         out
     }
 
-    /// Number of dossiers in state.
-    pub fn dossiers(&self) -> usize {
-        self.states.len()
+    /// Drops from memory the dossiers that ended more than `retention` (event time) before
+    /// `as_of`; their checkpoint stays. Returns how many left. Call after [`drain`](Self::drain)
+    /// (a dirty dossier is never evicted before its checkpoint row exists).
+    pub fn evict(&mut self, as_of: Option<Timestamp>) -> usize {
+        let Some(w) = as_of else { return 0 };
+        let cutoff = (w - self.shared.retention).timestamp();
+        let mut n = 0;
+        while let Some((t, code)) = self.ended.first().cloned() {
+            if t >= cutoff || self.dirty.contains(&code) || self.rebuild.contains(&code) {
+                break;
+            }
+            self.ended.pop_first();
+            if let Some(e) = self.entries.remove(&code) {
+                if awaits_receipt(&e.state) {
+                    self.awaiting -= 1;
+                }
+                self.evicted.insert(stable_hash(code.as_bytes()));
+                n += 1;
+            }
+        }
+        n
     }
 
-    /// Dossiers held without a receipt (kept up to date by `ingest`, not recounted: the
-    /// gauge is read every batch and a scan would grow with the whole state).
+    /// Dossiers in memory.
+    pub fn dossiers(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Dossiers evicted (in the checkpoint only).
+    pub fn evicted(&self) -> usize {
+        self.evicted.len()
+    }
+
+    /// Dossiers held without a receipt.
     pub fn awaiting_receipt(&self) -> usize {
         self.awaiting
     }
 
-    /// A dossier's state.
+    /// A dossier's state, if in memory.
     pub fn state(&self, dossier_code: &str) -> Option<&DossierState> {
-        self.states.get(dossier_code)
+        self.entries.get(dossier_code).map(|e| &e.state)
     }
+}
+
+/// When a dossier stops changing for the purpose of eviction: the end of processing, or
+/// the refusal at the counter.
+fn ended_at(s: &DossierState, c: &Classification) -> Option<Timestamp> {
+    c.end
+        .map(|e| e.at)
+        .or(s.refused_at_receipt.filter(|_| s.receipt.is_none()))
+}
+
+fn from_secs(s: u32) -> Timestamp {
+    DateTime::from_timestamp(i64::from(s), 0)
+        .expect("u32 seconds are in range")
+        .with_timezone(&fold::vietnam())
+}
+
+fn from_days(d: u16) -> NaiveDate {
+    DateTime::UNIX_EPOCH.date_naive() + chrono::Duration::days(i64::from(d))
 }
 
 /// The rows to write for the dossiers changed in a batch.
@@ -285,8 +628,10 @@ pub struct Changed {
     pub states: Vec<StateRow>,
     /// Every judged step of those dossiers (`dossier_steps`).
     pub steps: Vec<StepRow>,
-    /// Their closed-period verdicts (`dossier_periods`).
+    /// Their period verdicts (`dossier_periods`).
     pub periods: Vec<PeriodRow>,
+    /// Their checkpoints (`processor_state`).
+    pub checkpoints: Vec<CheckpointRow>,
 }
 
 impl Changed {
@@ -294,13 +639,6 @@ impl Changed {
     pub fn off_calendar(&self) -> u64 {
         self.states.iter().map(|r| u64::from(r.off_calendar)).sum()
     }
-}
-
-/// The last date a dossier can be in a period's report: its end (classified as of the
-/// watermark), or the watermark's date while it is open.
-fn end_bound(c: &Classification, watermark: Timestamp) -> NaiveDate {
-    c.end
-        .map_or(fold::local_date(watermark), |e| fold::local_date(e.at))
 }
 
 fn province_of(agency_code: &str) -> String {
@@ -336,9 +674,12 @@ fn event_row(e: &DossierEvent, record: &InputRecord, now: u32) -> EventRow {
         .map(|r| r.procedure_code.clone())
         .or_else(|| e.refused.as_ref().and_then(|r| r.procedure_code.clone()))
         .unwrap_or_default();
+    let payload = serde_json::to_string(e).expect("events serialise");
     EventRow {
         dossier_code: e.dossier_code.clone(),
         event_id: e.event_id.clone(),
+        content_hash: stable_hash(payload.as_bytes()),
+        first_arrival: u64::MAX - record.offset.max(0) as u64,
         national_dossier_code: e.national_dossier_code.clone().unwrap_or_default(),
         agency_code: e.agency_code.clone(),
         kind: e.kind.as_str().to_string(),
@@ -346,7 +687,7 @@ fn event_row(e: &DossierEvent, record: &InputRecord, now: u32) -> EventRow {
         occurred_at: secs(e.occurred_at),
         occurred_offset_minutes: (e.occurred_at.offset().local_minus_utc() / 60) as i16,
         procedure_code,
-        payload: serde_json::to_string(e).expect("events serialise"),
+        payload,
         kafka_topic: record.topic.clone(),
         kafka_partition: record.partition as u32,
         kafka_offset: record.offset as u64,
@@ -476,11 +817,17 @@ mod tests {
     use motcua_core::codec::Encoding;
     use motcua_core::samples;
 
-    fn operator() -> DossierOperator {
-        DossierOperator::new(
-            Pseudonymizer::new(b"test-key-0123456789").unwrap(),
+    fn shared() -> Arc<Shared> {
+        Shared::new(
             Clock::default(),
+            Pseudonymizer::new(b"test-key-0123456789").unwrap(),
+            chrono::Duration::days(30),
+            "g".into(),
         )
+    }
+
+    fn operator() -> PartitionOperator {
+        PartitionOperator::new(0, shared())
     }
 
     fn record(e: &DossierEvent, offset: i64, encoding: Encoding) -> InputRecord {
@@ -491,6 +838,13 @@ mod tests {
             key: Some(e.dossier_code.as_bytes().to_vec()),
             payload: Some(Codec::new().encode(e, encoding).unwrap()),
         }
+    }
+
+    fn at(e: &DossierEvent, id: &str, t: &str) -> DossierEvent {
+        let mut e = e.clone();
+        e.event_id = id.into();
+        e.occurred_at = samples::ts(t);
+        e
     }
 
     #[test]
@@ -522,11 +876,11 @@ mod tests {
                 ..
             }
         ));
-        let rows = op.drain_dirty(0).states;
+        let rows = op.drain(None, 0).states;
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].version, 1);
         assert_eq!(rows[0].outcome, "IN_PROGRESS");
-        assert!(op.drain_dirty(0).states.is_empty(), "nothing changed since");
+        assert!(op.drain(None, 0).states.is_empty(), "nothing changed since");
     }
 
     #[test]
@@ -552,11 +906,12 @@ mod tests {
                 rows.push(format!("{row:?}"));
             }
         }
-        let changed = op.drain_dirty(0);
+        let changed = op.drain(None, 0);
         assert_eq!(changed.steps.len(), 1, "the sample handover is judged");
         rows.extend(changed.states.iter().map(|r| format!("{r:?}")));
         rows.extend(changed.steps.iter().map(|r| format!("{r:?}")));
-        assert_eq!(rows.len(), samples::all_kinds().len() + 2);
+        rows.extend(changed.checkpoints.iter().map(|r| format!("{r:?}")));
+        assert_eq!(rows.len(), samples::all_kinds().len() + 3);
         for clear in samples::CLEAR_PERSONAL_VALUES {
             assert!(
                 rows.iter().all(|r| !r.contains(clear)),
@@ -565,46 +920,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_watermark_waits_for_every_partition_is_the_slowest_and_never_goes_back() {
-        let mut op = operator();
-        op.expect_partitions([
-            ("t".to_string(), 0),
-            ("t".to_string(), 1),
-            ("t".to_string(), 2),
-        ]);
-        let receipt = samples::received();
-        let later = samples::all_kinds().remove(9);
-        let mut r = record(&later, 0, Encoding::Avro);
-        r.partition = 1;
-        op.ingest(&r, 0);
-        assert_eq!(
-            op.watermark(),
-            None,
-            "partitions 0 and 2 have not delivered yet"
-        );
-        op.ingest(&record(&receipt, 0, Encoding::Avro), 0);
-        assert_eq!(op.watermark(), None, "partition 2 has not delivered yet");
-        op.caught_up("t", 2);
-        assert_eq!(
-            op.watermark(),
-            Some(receipt.occurred_at),
-            "the slowest partition sets it"
-        );
-        // Partition 2 delivers an older event: the watermark does not go back.
-        let mut old = samples::all_kinds().remove(1);
-        old.occurred_at = receipt.occurred_at - chrono::Duration::days(3);
-        let mut r = record(&old, 1, Encoding::Avro);
-        r.partition = 2;
-        op.ingest(&r, 0);
-        assert_eq!(op.watermark(), Some(receipt.occurred_at));
-    }
-
-    fn periods(changed: &Changed, code: &str) -> Vec<(String, u8, String)> {
+    /// Rows of closed months as of `as_of` (the view reads only those).
+    fn closed_months(changed: &Changed, code: &str, as_of: &str) -> Vec<(String, u8, String)> {
+        let today = days(fold::local_date(samples::ts(as_of)));
         let mut v: Vec<_> = changed
             .periods
             .iter()
             .filter(|p| p.dossier_code == code && p.period_kind == "MONTH")
+            .filter(|p| p.period_end <= today)
             .map(|p| (p.period.clone(), p.in_scope, p.verdict.clone()))
             .collect();
         v.sort();
@@ -614,77 +937,65 @@ mod tests {
     #[test]
     fn closing_a_month_writes_its_report_rows_and_stale_ones_are_cleared() {
         let mut op = operator();
-        let at = |e: &DossierEvent, id: &str, t: &str| {
-            let mut e = e.clone();
-            e.event_id = id.into();
-            e.occurred_at = samples::ts(t);
-            e
-        };
         let mut offset = 0;
-        let mut feed = |op: &mut DossierOperator, e: DossierEvent| {
+        let mut feed = |op: &mut PartitionOperator, e: DossierEvent| {
             offset += 1;
             op.ingest(&record(&e, offset, Encoding::Json), 0);
         };
+        let wm = |t: &str| Some(samples::ts(t));
         let receipt = samples::received(); // 8/10/2026, appointment 13/10 17:00
         let done = samples::all_kinds().remove(8);
         let a = receipt.dossier_code.clone();
         feed(&mut op, receipt.clone());
         feed(&mut op, at(&done, "done-nov", "2026-11-05T10:00:00+07:00"));
-        // The watermark is 5/11: October is closed, and the dossier was open at its end,
-        // overdue since 13/10.
+        // As of 5/11 October is closed, and the dossier was open at its end, overdue
+        // since 13/10.
+        let nov5 = "2026-11-05T10:00:00+07:00";
+        let changed = op.drain(wm(nov5), 0);
         assert_eq!(
-            periods(&op.drain_dirty(0), &a),
+            closed_months(&changed, &a, nov5),
             vec![("2026-10".into(), 1, "OVERDUE_IN_PROGRESS".into())]
         );
-        // Another dossier's event on 2/12 moves the watermark into December: November
-        // closes, and its report has the first dossier ended in November, late.
-        let mut other = at(&receipt, "other", "2026-12-02T09:00:00+07:00");
-        other.dossier_code = "H56.50.01-261202-0001".into();
-        other.received.as_mut().unwrap().appointment_at = samples::ts("2026-12-07T09:00:00+07:00");
-        feed(&mut op, other);
-        let changed = op.drain_dirty(0);
-        assert_eq!(
-            periods(&changed, &a),
-            vec![
-                ("2026-10".into(), 1, "OVERDUE_IN_PROGRESS".into()),
-                ("2026-11".into(), 1, "LATE".into()),
-            ]
-        );
+        // Its November row exists already (written when it ended), for when November closes.
+        assert!(changed
+            .periods
+            .iter()
+            .any(|p| p.period == "2026-11" && p.verdict == "LATE"));
         // A result dated 12/10 arrives late: October saw it end early, and November's
         // report no longer holds it.
         feed(&mut op, at(&done, "done-oct", "2026-10-12T10:00:00+07:00"));
-        let changed = op.drain_dirty(0);
+        let dec2 = "2026-12-02T09:00:00+07:00";
+        let changed = op.drain(wm(dec2), 0);
         assert_eq!(
-            periods(&changed, &a),
+            closed_months(&changed, &a, dec2),
             vec![
                 ("2026-10".into(), 1, "EARLY".into()),
                 ("2026-11".into(), 0, String::new()),
             ]
         );
-        let quarter: Vec<_> = changed
-            .periods
-            .iter()
-            .filter(|p| p.dossier_code == a && p.period_kind == "QUARTER")
-            .map(|p| (p.period.as_str(), p.in_scope))
-            .collect();
-        assert_eq!(quarter, vec![], "2026-Q4 is not closed on 2/12");
-
-        // The year closes on 1/1/2027: the dossier, ended in October, is in 2026's report
-        // and in Q4's, though no month of theirs closed with it ended inside it.
-        let mut next_year = at(&receipt, "next-year", "2027-01-04T09:00:00+07:00");
-        next_year.dossier_code = "H56.50.01-270104-0001".into();
-        next_year.received.as_mut().unwrap().appointment_at =
-            samples::ts("2027-01-07T09:00:00+07:00");
-        feed(&mut op, next_year);
-        let changed = op.drain_dirty(0);
-        let mut closing: Vec<_> = changed
+        let mut year: Vec<_> = changed
             .periods
             .iter()
             .filter(|p| p.dossier_code == a && p.period_kind != "MONTH")
             .map(|p| (p.period.as_str(), p.in_scope, p.verdict.as_str()))
             .collect();
-        closing.sort();
-        assert_eq!(closing, vec![("2026", 1, "EARLY"), ("2026-Q4", 1, "EARLY")]);
+        year.sort();
+        // Written now, read by the reports once Q4 and 2026 close.
+        assert_eq!(year, vec![("2026", 1, "EARLY"), ("2026-Q4", 1, "EARLY")]);
+    }
+
+    #[test]
+    fn an_open_dossier_gets_a_row_for_every_month_that_closes_over_it() {
+        let mut op = operator();
+        op.ingest(&record(&samples::received(), 0, Encoding::Json), 0);
+        op.drain(Some(samples::ts("2026-10-20T09:00:00+07:00")), 0);
+        let changed = op.drain(Some(samples::ts("2026-11-02T09:00:00+07:00")), 0);
+        assert_eq!(
+            closed_months(&changed, samples::DOSSIER, "2026-11-02T09:00:00+07:00"),
+            vec![("2026-10".into(), 1, "OVERDUE_IN_PROGRESS".into())]
+        );
+        assert!(changed.states.is_empty(), "the state itself did not change");
+        assert_eq!(changed.checkpoints.len(), 1, "its period bound did");
     }
 
     #[test]
@@ -697,7 +1008,7 @@ mod tests {
         later.occurred_at = samples::ts("2030-03-04T09:00:00+07:00");
         later.received.as_mut().unwrap().appointment_at = samples::ts("2030-03-07T09:00:00+07:00");
         op.ingest(&record(&later, 1, Encoding::Json), 0);
-        let changed = op.drain_dirty(0);
+        let changed = op.drain(None, 0);
         let flags: Vec<_> = changed
             .states
             .iter()
@@ -708,5 +1019,140 @@ mod tests {
             vec![("H56.50.01-261008-0975", 0), ("H56.50.01-300304-0001", 1)]
         );
         assert_eq!(changed.off_calendar(), 1);
+    }
+
+    #[test]
+    fn steps_after_a_refusal_at_the_counter_are_inconsistent() {
+        let mut op = operator();
+        let mut refused = samples::all_kinds().remove(5);
+        refused.refused.as_mut().unwrap().stage = motcua_core::event::RefusalStage::AtReceipt;
+        refused.dossier_code = "H56.50.01-261008-0001".into();
+        op.ingest(&record(&refused, 0, Encoding::Json), 0);
+        let mut returned = samples::all_kinds().remove(9);
+        returned.dossier_code = refused.dossier_code.clone();
+        assert!(matches!(
+            op.ingest(&record(&returned, 1, Encoding::Json), 0),
+            Outcome::Rejected(r) if r.kind == RejectKind::Inconsistent
+        ));
+        let rows = op.drain(None, 0).states;
+        assert_eq!(
+            (rows[0].status, rows[0].outcome.as_str()),
+            (3, "NOT_COUNTED")
+        );
+    }
+
+    /// Stored versions of the events folded so far, as the raw table would return them.
+    fn stored(records: &[(InputRecord, EventRow)]) -> Vec<StoredEvent> {
+        records
+            .iter()
+            .map(|(r, row)| StoredEvent {
+                content_hash: row.content_hash,
+                payload: row.payload.clone(),
+                kafka_topic: r.topic.clone(),
+                kafka_partition: 0,
+                kafka_offset: r.offset as u64,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_id_reused_for_other_content_gives_the_same_state_in_either_order() {
+        let receipt = samples::received();
+        let mut a = samples::all_kinds().remove(8); // RESULT_READY
+        a.event_id = "ready-1".into();
+        let mut b = at(&a, "ready-1", "2026-10-09T08:00:00+07:00");
+        b.dossier_code = a.dossier_code.clone();
+        let run = |first: &DossierEvent, second: &DossierEvent| {
+            let mut op = operator();
+            let mut kept = Vec::new();
+            let mut dead = Vec::new();
+            for (i, e) in [&receipt, first, second].into_iter().enumerate() {
+                let r = record(e, i as i64, Encoding::Json);
+                match op.ingest(&r, 0) {
+                    Outcome::Accepted { row, .. } => kept.push((r, *row)),
+                    Outcome::Rejected(why) => dead.push((r.offset, why.kind)),
+                    Outcome::AlreadyDeadLettered => unreachable!(),
+                }
+            }
+            for code in op.take_rebuilds() {
+                for s in op.rebuild(&code, stored(&kept)).unwrap() {
+                    dead.push((s.record.offset, s.rejection.kind));
+                }
+            }
+            let state = op.drain(None, 0).states.remove(0);
+            (state.end_at, state.version > 0, dead.len(), dead[0].1)
+        };
+        let ab = run(&a, &b);
+        let ba = run(&b, &a);
+        assert_eq!(ab.0, ba.0, "the end time does not depend on arrival order");
+        assert_eq!((ab.2, ab.3), (1, RejectKind::Conflict));
+        assert_eq!((ba.2, ba.3), (1, RejectKind::Conflict));
+    }
+
+    #[test]
+    fn an_evicted_dossier_comes_back_from_its_checkpoint_and_folds_on() {
+        let mut op = operator();
+        let receipt = samples::received();
+        let done = at(
+            &samples::all_kinds().remove(8),
+            "done",
+            "2026-10-12T10:00:00+07:00",
+        );
+        op.ingest(&record(&receipt, 0, Encoding::Json), 0);
+        op.ingest(&record(&done, 1, Encoding::Json), 0);
+        let first = op.drain(Some(samples::ts("2026-10-12T10:00:00+07:00")), 0);
+        assert_eq!(
+            op.evict(Some(samples::ts("2026-11-01T00:00:00+07:00"))),
+            0,
+            "within retention"
+        );
+        assert_eq!(op.evict(Some(samples::ts("2026-12-01T00:00:00+07:00"))), 1);
+        assert_eq!((op.dossiers(), op.evicted()), (0, 1));
+
+        // A survey weeks later names it: the shell loads its checkpoint.
+        let mut survey = samples::all_kinds().pop().unwrap();
+        survey.dossier_code = receipt.dossier_code.clone();
+        let r = record(&survey, 2, Encoding::Json);
+        let missing = op.missing([&r]);
+        assert_eq!(missing, vec![receipt.dossier_code.clone()]);
+        op.reinstate(first.checkpoints.clone()).unwrap();
+        assert!(op.missing([&r]).is_empty());
+        // The replayed result is a duplicate: the checkpoint holds its id.
+        assert!(matches!(
+            op.ingest(&record(&done, 1, Encoding::Json), 0),
+            Outcome::Accepted {
+                duplicate: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            op.ingest(&r, 0),
+            Outcome::Accepted {
+                duplicate: false,
+                ..
+            }
+        ));
+        let rows = op
+            .drain(Some(samples::ts("2026-12-01T00:00:00+07:00")), 0)
+            .states;
+        assert_eq!((rows[0].version, rows[0].surveys), (3, 1));
+    }
+
+    #[test]
+    fn records_already_dead_lettered_are_not_sent_again() {
+        let mut op = operator();
+        let mut bad = record(&samples::received(), 7, Encoding::Json);
+        bad.payload = Some(b"nope".to_vec());
+        assert!(matches!(op.ingest(&bad, 0), Outcome::Rejected(_)));
+        op.dead_lettered("t", 7);
+        assert!(matches!(op.ingest(&bad, 0), Outcome::AlreadyDeadLettered));
+        let mut other = operator();
+        other
+            .restore(Vec::new(), &[], vec![("t".into(), 7)])
+            .unwrap();
+        assert!(matches!(
+            other.ingest(&bad, 0),
+            Outcome::AlreadyDeadLettered
+        ));
     }
 }

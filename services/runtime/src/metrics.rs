@@ -47,6 +47,22 @@ pub struct ProcessorMetrics {
     pub rows_written: IntCounterVec,
     /// ClickHouse insert retries, by table.
     pub insert_retries: IntCounterVec,
+    /// Retried operations, by operation.
+    pub retries: IntCounterVec,
+    /// 1 while retrying.
+    pub retrying: IntGauge,
+    /// Partition numbers owned.
+    pub partitions_owned: IntGauge,
+    /// Partitions catching up.
+    pub catching_up: IntGauge,
+    /// Partition restore durations.
+    pub restore_duration: Histogram,
+    /// Dossiers evicted (held in the checkpoint only).
+    pub evicted: IntGauge,
+    /// Evictions.
+    pub evictions: IntCounter,
+    /// Evicted dossiers loaded back.
+    pub reloaded: IntCounter,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -166,6 +182,56 @@ impl ProcessorMetrics {
                 names::CLICKHOUSE_INSERT_RETRIES,
                 "ClickHouse inserts retried after an error.",
                 &["table"],
+            ),
+            retries: counter_vec(
+                names::PROCESSOR_RETRIES,
+                "Failed broker or ClickHouse operations that were retried.",
+                &["operation"],
+            ),
+            retrying: gauge(
+                names::PROCESSOR_RETRYING,
+                "1 while an operation is being retried.",
+            ),
+            partitions_owned: gauge(
+                names::PROCESSOR_PARTITIONS_OWNED,
+                "Input partition numbers this instance owns.",
+            ),
+            catching_up: gauge(
+                names::PROCESSOR_PARTITIONS_CATCHING_UP,
+                "Owned partitions read below the end they had when assigned.",
+            ),
+            restore_duration: register(
+                r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        names::PROCESSOR_RESTORE_DURATION,
+                        "Time to restore one partition's state from its checkpoint.",
+                    )
+                    .buckets(
+                        prometheus::exponential_buckets(0.01, 2.0, 14).expect("valid buckets"),
+                    ),
+                )
+                .expect("valid metric"),
+            ),
+            evicted: gauge(
+                names::PROCESSOR_DOSSIERS_EVICTED,
+                "Ended dossiers held only in the checkpoint.",
+            ),
+            evictions: register(
+                r,
+                IntCounter::new(
+                    names::PROCESSOR_EVICTIONS,
+                    "Ended dossiers evicted from memory.",
+                )
+                .expect("valid metric"),
+            ),
+            reloaded: register(
+                r,
+                IntCounter::new(
+                    names::PROCESSOR_DOSSIERS_RELOADED,
+                    "Evicted dossiers loaded back because an event named them.",
+                )
+                .expect("valid metric"),
             ),
             registry,
         }

@@ -23,7 +23,17 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "deadlines",
         include_str!("../../../deploy/clickhouse/migrations/0002_deadlines.sql"),
     ),
+    (
+        3,
+        "state",
+        include_str!("../../../deploy/clickhouse/migrations/0003_state.sql"),
+    ),
 ];
+
+/// The schema version this build writes: a processor refuses to run on an older database.
+pub fn schema_version() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
 
 /// Where the store is.
 #[derive(Debug, Clone)]
@@ -62,9 +72,81 @@ pub enum StoreError {
         /// The server's answer.
         source: clickhouse::error::Error,
     },
+    /// The database is missing or older than this build: the processor does not run DDL.
+    #[error("clickhouse database `{database}` {found}: run `motcua migrate` (with the same MOTCUA_CLICKHOUSE_* settings) first")]
+    Schema {
+        /// Database name.
+        database: String,
+        /// What was found, e.g. "does not exist" or "is at schema version 2, this build needs 3".
+        found: String,
+    },
+    /// A request took longer than the configured timeout (a frozen or overloaded server).
+    #[error("clickhouse did not answer within {seconds} s")]
+    TimedOut {
+        /// The timeout, seconds.
+        seconds: u64,
+    },
     /// Any other ClickHouse error.
     #[error("clickhouse request failed")]
     ClickHouse(#[from] clickhouse::error::Error),
+}
+
+impl StoreError {
+    /// ClickHouse's numeric error code, when the server sent one (`Code: 60. DB::Exception...`).
+    pub fn server_code(&self) -> Option<u32> {
+        let text = match self {
+            StoreError::ClickHouse(clickhouse::error::Error::BadResponse(t)) => t,
+            StoreError::Migration {
+                source: clickhouse::error::Error::BadResponse(t),
+                ..
+            } => t,
+            _ => return None,
+        };
+        server_code(text)
+    }
+
+    /// Whether retrying can help: network faults, timeouts and server-side load can pass; a
+    /// missing table or column, a type mismatch, a syntax or permission error cannot, and
+    /// retrying them would stall the pipeline in silence.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Unreachable { .. } | StoreError::TimedOut { .. } => true,
+            StoreError::Schema { .. } | StoreError::Migration { .. } => false,
+            StoreError::ClickHouse(e) => match e {
+                clickhouse::error::Error::Network(_) | clickhouse::error::Error::TimedOut => true,
+                clickhouse::error::Error::BadResponse(_) => self
+                    .server_code()
+                    .is_none_or(|c| !PERMANENT_CODES.contains(&c)),
+                _ => false,
+            },
+        }
+    }
+}
+
+/// ClickHouse error codes no retry can fix: unknown column / table / database, type and
+/// structure mismatches, syntax errors, bad credentials or missing grants.
+const PERMANENT_CODES: &[u32] = &[
+    16,  // NO_SUCH_COLUMN_IN_TABLE
+    27,  // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    33,  // CANNOT_READ_ALL_DATA
+    47,  // UNKNOWN_IDENTIFIER
+    53,  // TYPE_MISMATCH
+    60,  // UNKNOWN_TABLE
+    62,  // SYNTAX_ERROR
+    81,  // UNKNOWN_DATABASE
+    164, // READONLY
+    192, // UNKNOWN_USER
+    193, // WRONG_PASSWORD
+    194, // REQUIRED_PASSWORD
+    497, // ACCESS_DENIED
+    516, // AUTHENTICATION_FAILED
+];
+
+/// The `Code: N` of a ClickHouse exception text.
+pub fn server_code(text: &str) -> Option<u32> {
+    let rest = &text[text.find("Code: ")? + 6..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// Result alias.
@@ -76,6 +158,8 @@ pub struct Store {
     client: Client,
     server: Client,
     settings: StoreSettings,
+    /// Longest one request may take before it counts as failed (and is retried).
+    timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -130,7 +214,23 @@ impl Store {
             client,
             server,
             settings,
+            timeout: std::time::Duration::from_secs(60),
         }
+    }
+
+    /// The same store with requests cut off after `timeout` (default 60 s): a frozen server
+    /// must surface as an error that is logged and retried, not as a silent hang.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    async fn timed<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        tokio::time::timeout(self.timeout, f)
+            .await
+            .unwrap_or(Err(StoreError::TimedOut {
+                seconds: self.timeout.as_secs(),
+            }))
     }
 
     /// The database name.
@@ -226,6 +326,42 @@ impl Store {
         Ok(())
     }
 
+    /// Checks that the database exists at this build's schema version, without changing
+    /// anything: the processor needs no DDL rights, and a wrong database name must say so
+    /// instead of silently creating an empty one.
+    pub async fn check_schema(&self) -> Result<()> {
+        self.ping().await?;
+        let db = &self.settings.database;
+        let exists: u8 = self
+            .server
+            .query("SELECT toUInt8(count()) FROM system.databases WHERE name = ?")
+            .bind(db.as_str())
+            .fetch_one()
+            .await?;
+        let schema = |found: String| StoreError::Schema {
+            database: db.clone(),
+            found,
+        };
+        if exists == 0 {
+            return Err(schema("does not exist".into()));
+        }
+        let version: u32 = self
+            .server
+            .query(&format!(
+                "SELECT toUInt32(max(version)) FROM {db}.schema_migrations"
+            ))
+            .fetch_one()
+            .await
+            .map_err(|_| schema("has no motcua schema".into()))?;
+        if version < schema_version() {
+            return Err(schema(format!(
+                "is at schema version {version}, this build needs {}",
+                schema_version()
+            )));
+        }
+        Ok(())
+    }
+
     /// Inserts rows in one request. An error aborts the whole request, so a retry
     /// re-sends the whole batch (harmless: the engines deduplicate).
     pub async fn insert<T>(&self, table: &str, rows: &[T::Value<'_>]) -> Result<()>
@@ -235,12 +371,156 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut insert = self.client.insert::<T>(table).await?;
-        for row in rows {
-            insert.write(row).await?;
+        self.timed(async {
+            let mut insert = self.client.insert::<T>(table).await?;
+            for row in rows {
+                insert.write(row).await?;
+            }
+            insert.end().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The checkpointed dossiers of one input partition that a new owner keeps in memory:
+    /// open ones and those ended at or after `ended_since` (Unix seconds). The others are
+    /// returned as code hashes only ([`motcua_core::fold::stable_hash`] of the code), to be
+    /// loaded when an event names them.
+    pub async fn load_partition(
+        &self,
+        group: &str,
+        partition: u32,
+        ended_since: u32,
+    ) -> Result<(Vec<CheckpointRow>, Vec<String>)> {
+        self.timed(async {
+            let resident: Vec<CheckpointRow> = self
+                .client
+                .query(
+                    "SELECT ?fields FROM processor_state FINAL \
+                     WHERE consumer_group = ? AND kafka_partition = ? \
+                     AND (ended_at IS NULL OR assumeNotNull(ended_at) >= toDateTime(?))",
+                )
+                .bind(group)
+                .bind(partition)
+                .bind(ended_since)
+                .fetch_all()
+                .await?;
+            let evicted: Vec<String> = self
+                .client
+                .query(
+                    "SELECT dossier_code FROM processor_state FINAL \
+                     WHERE consumer_group = ? AND kafka_partition = ? \
+                     AND ended_at IS NOT NULL AND assumeNotNull(ended_at) < toDateTime(?)",
+                )
+                .bind(group)
+                .bind(partition)
+                .bind(ended_since)
+                .fetch_all()
+                .await?;
+            Ok((resident, evicted))
+        })
+        .await
+    }
+
+    /// The checkpointed state of some dossiers of one partition.
+    pub async fn load_dossiers(
+        &self,
+        group: &str,
+        partition: u32,
+        codes: &[String],
+    ) -> Result<Vec<CheckpointRow>> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
         }
-        insert.end().await?;
-        Ok(())
+        // An explicit tuple: `IN (...)` uses the primary key on every server version.
+        let list = codes
+            .iter()
+            .map(|c| format!("'{}'", c.replace('\\', "\\\\").replace('\'', "\\'")))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.timed(async {
+            Ok(self
+                .client
+                .query(&format!(
+                    "SELECT ?fields FROM processor_state FINAL \
+                     WHERE consumer_group = ? AND kafka_partition = ? AND dossier_code IN ({list})"
+                ))
+                .bind(group)
+                .bind(partition)
+                .fetch_all()
+                .await?)
+        })
+        .await
+    }
+
+    /// The watermark a group last published (Unix seconds; 0 when none): a restored
+    /// processor never publishes a lower one.
+    pub async fn last_watermark(&self, group: &str) -> Result<u32> {
+        self.timed(async {
+            Ok(self
+                .client
+                .query(
+                    "SELECT toUInt32(max(watermark)) FROM processor_progress FINAL \
+                     WHERE consumer_group = ?",
+                )
+                .bind(group)
+                .fetch_one()
+                .await?)
+        })
+        .await
+    }
+
+    /// Per input topic, the latest event time recorded for partition number `partition`
+    /// (Unix seconds).
+    pub async fn partition_times(&self, group: &str, partition: u32) -> Result<Vec<(String, u32)>> {
+        self.timed(async {
+            Ok(self
+                .client
+                .query(
+                    "SELECT kafka_topic, toUInt32(partition_time) FROM processor_progress FINAL \
+                     WHERE consumer_group = ? AND kafka_partition = ?",
+                )
+                .bind(group)
+                .bind(partition)
+                .fetch_all()
+                .await?)
+        })
+        .await
+    }
+
+    /// The source coordinates `(topic, offset)` of the dead letters a group already
+    /// published for one input partition.
+    pub async fn dead_lettered(&self, group: &str, partition: u32) -> Result<Vec<(String, u64)>> {
+        self.timed(async {
+            Ok(self
+                .client
+                .query(
+                    "SELECT source_topic, source_offset FROM dead_letters FINAL \
+                     WHERE consumer_group = ? AND source_partition = ?",
+                )
+                .bind(group)
+                .bind(partition)
+                .fetch_all()
+                .await?)
+        })
+        .await
+    }
+
+    /// Every stored version of a dossier's events: `(content hash, payload JSON, topic,
+    /// partition, offset)`, to refold it after a conflict.
+    pub async fn dossier_events(&self, dossier_code: &str) -> Result<Vec<StoredEvent>> {
+        self.timed(async {
+            Ok(self
+                .client
+                .query(
+                    "SELECT content_hash, payload, kafka_topic, kafka_partition, kafka_offset \
+                     FROM dossier_events FINAL WHERE dossier_code = ? ORDER BY event_id, content_hash",
+                )
+                .bind(dossier_code)
+                .fetch_all()
+                .await?)
+        })
+        .await
     }
 }
 
@@ -251,6 +531,11 @@ pub struct EventRow {
     pub dossier_code: String,
     /// Event id.
     pub event_id: String,
+    /// FNV-1a of the event's JSON: one row per distinct content under an id.
+    pub content_hash: u64,
+    /// `u64::MAX - kafka_offset`: the engine's version, so the earliest arrival's
+    /// coordinates are the ones kept.
+    pub first_arrival: u64,
     /// National code, empty when absent.
     pub national_dossier_code: String,
     /// Emitting unit.
@@ -467,6 +752,72 @@ pub struct ProgressRow {
     pub watermark: u32,
     /// When written.
     pub updated_at: u32,
+    /// Latest event time on this partition up to `next_offset`, Unix seconds. Migration 3.
+    pub partition_time: u32,
+    /// 1 while the processor re-reads history on this partition (after a restore, a replay,
+    /// an outage): figures are being rebuilt.
+    pub catching_up: u8,
+}
+
+/// One stored version of an event (see [`Store::dossier_events`]).
+#[derive(Debug, Clone, Row, Deserialize, PartialEq)]
+pub struct StoredEvent {
+    /// Content hash.
+    pub content_hash: u64,
+    /// The pseudonymised event as JSON.
+    pub payload: String,
+    /// Where it was first read.
+    pub kafka_topic: String,
+    /// Partition.
+    pub kafka_partition: u32,
+    /// Offset.
+    pub kafka_offset: u64,
+}
+
+/// A dossier's checkpointed state (`processor_state`, migration 3).
+#[derive(Debug, Clone, Row, Serialize, Deserialize, PartialEq)]
+pub struct CheckpointRow {
+    /// Consumer group whose state this is.
+    pub consumer_group: String,
+    /// Input partition number (of all four co-partitioned topics).
+    pub kafka_partition: u32,
+    /// Dossier code.
+    pub dossier_code: String,
+    /// The state's version: only grows.
+    pub version: u32,
+    /// End of processing, when ended (decides whether a restore loads it eagerly).
+    pub ended_at: Option<u32>,
+    /// Last date through which period rows were written, days since 1970-01-01.
+    pub period_upto: Option<u16>,
+    /// The state as JSON.
+    pub state: String,
+    /// When written.
+    pub updated_at: u32,
+}
+
+/// A dead letter published and acknowledged (`dead_letters`, migration 3).
+#[derive(Debug, Clone, Row, Serialize, Deserialize, PartialEq)]
+pub struct DeadLetterRow {
+    /// Consumer group of the processor that rejected it.
+    pub consumer_group: String,
+    /// Where the record was read.
+    pub source_topic: String,
+    /// Its partition.
+    pub source_partition: u32,
+    /// Its offset.
+    pub source_offset: u64,
+    /// Bounded reason (`undecodable`, `missing_field`, `bad_format`, `inconsistent`, `conflict`).
+    pub reason: String,
+    /// The offending field, empty if none.
+    pub field: String,
+    /// The full message.
+    pub error: String,
+    /// Where the dead letter was written.
+    pub dead_letter_partition: u32,
+    /// Its offset there.
+    pub dead_letter_offset: u64,
+    /// When written.
+    pub updated_at: u32,
 }
 
 /// One line of the on-time report (`v_ontime_agency_daily`).
@@ -493,6 +844,20 @@ pub struct AgencyDayRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_errors_are_classified_by_their_code() {
+        let bad = |t: &str| StoreError::ClickHouse(clickhouse::error::Error::BadResponse(t.into()));
+        let unknown_column =
+            bad("Code: 16, e.displayText() = DB::Exception: No such column foo in table");
+        assert_eq!(unknown_column.server_code(), Some(16));
+        assert!(!unknown_column.is_transient());
+        assert!(!bad("Code: 60. DB::Exception: Table x.y doesn't exist").is_transient());
+        let too_many_parts = bad("Code: 252, e.displayText() = DB::Exception: Too many parts");
+        assert!(too_many_parts.is_transient());
+        assert!(bad("502 Bad Gateway").is_transient());
+        assert!(StoreError::TimedOut { seconds: 30 }.is_transient());
+    }
 
     #[test]
     fn migrations_split_into_statements_with_the_database_substituted() {

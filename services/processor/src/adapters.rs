@@ -1,0 +1,443 @@
+//! The production [`RecordSource`] (an rdkafka consumer in a consumer group) and
+//! [`BatchSink`] (ClickHouse for the tables and the checkpoint, a Kafka producer for the
+//! dead-letter topic).
+//!
+//! Assignment uses the `range` assignor: with the four input topics subscribed together and
+//! the same partition count, it hands partition `p` of every topic to the same member, which
+//! is what one operator per partition number needs. `cooperative-sticky` would move fewer
+//! partitions on a rebalance but does not keep topics co-assigned, so it is not used.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use motcua_producer::KafkaSettings;
+use motcua_runtime::store::{
+    CheckpointRow, DeadLetterRow, PeriodRow, ProgressRow, StateRow, StepRow, Store, StoreError,
+    StoredEvent,
+};
+use motcua_runtime::store::{DeadLetterRow as LedgerRow, EventRow};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+
+use crate::operator::InputRecord;
+use crate::shell::{
+    BatchSink, DeadLetter, ExternalError, Position, RecordSource, Restored, Rows, SourceBatch,
+    TopicPartition,
+};
+use crate::{
+    DLQ_ERROR, DLQ_FIELD, DLQ_GROUP, DLQ_OFFSET, DLQ_PARTITION, DLQ_REASON, DLQ_TOPIC,
+    DLQ_TRUNCATED,
+};
+
+/// Whether a Kafka error can pass by retrying. A record the broker will never take, a
+/// missing topic or a refused authorisation cannot.
+pub fn kafka_transient(e: &KafkaError) -> bool {
+    !matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::InvalidRecord
+                | RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::UnknownTopic
+                | RDKafkaErrorCode::UnknownTopicOrPartition
+                | RDKafkaErrorCode::InvalidTopic
+        )
+    )
+}
+
+fn kafka_error(what: &str, e: KafkaError) -> ExternalError {
+    ExternalError {
+        what: what.to_string(),
+        transient: kafka_transient(&e),
+        source: Box::new(e),
+    }
+}
+
+fn store_error(what: &str, e: StoreError) -> ExternalError {
+    ExternalError {
+        what: what.to_string(),
+        transient: e.is_transient(),
+        source: Box::new(e),
+    }
+}
+
+/// Records the assignment the group gives this member, for the loop to pick up.
+#[derive(Default)]
+pub struct GroupContext {
+    changed: Mutex<Option<Vec<TopicPartition>>>,
+}
+
+impl ClientContext for GroupContext {}
+
+impl ConsumerContext for GroupContext {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let assignment = match rebalance {
+            Rebalance::Assign(tpl) => tpl
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect(),
+            Rebalance::Revoke(_) => Vec::new(),
+            Rebalance::Error(e) => {
+                tracing::warn!(error = %e, "rebalance error");
+                return;
+            }
+        };
+        *self.changed.lock().expect("not poisoned") = Some(assignment);
+    }
+}
+
+/// The group consumer over the four input topics.
+pub struct KafkaSource {
+    consumer: Arc<StreamConsumer<GroupContext>>,
+    probe: Arc<BaseConsumer>,
+}
+
+impl KafkaSource {
+    /// Joins `group` and subscribes to `topics`.
+    pub fn subscribe(
+        settings: &KafkaSettings,
+        group: &str,
+        topics: &[&str],
+    ) -> Result<Self, KafkaError> {
+        let mut config = settings.consumer(group);
+        config.set("partition.assignment.strategy", "range");
+        // Bounded prefetch: memory stays bounded while the sink holds (ClickHouse down).
+        config.set("queued.max.messages.kbytes", "65536");
+        let consumer: StreamConsumer<GroupContext> =
+            config.create_with_context(GroupContext::default())?;
+        consumer.subscribe(topics)?;
+        let probe: BaseConsumer = settings.client().create()?;
+        Ok(KafkaSource {
+            consumer: Arc::new(consumer),
+            probe: Arc::new(probe),
+        })
+    }
+
+    fn take_assignment(&self) -> Option<Vec<TopicPartition>> {
+        self.consumer
+            .context()
+            .changed
+            .lock()
+            .expect("not poisoned")
+            .take()
+    }
+}
+
+impl RecordSource for KafkaSource {
+    async fn next_batch(
+        &mut self,
+        max: usize,
+        wait: Duration,
+    ) -> Result<SourceBatch, ExternalError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut batch = SourceBatch::default();
+        while batch.records.len() < max {
+            let message = tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                m = self.consumer.recv() => m,
+            };
+            // A rebalance runs inside `recv`: end the batch at it, so no record is read
+            // under an assignment the loop has not seen.
+            if let Some(a) = self.take_assignment() {
+                batch.assignment = Some(a);
+                if let Ok(m) = &message {
+                    batch.records.push(to_record(m));
+                }
+                break;
+            }
+            match message {
+                Ok(m) => batch.records.push(to_record(&m)),
+                Err(e) if batch.records.is_empty() => return Err(kafka_error("read input", e)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "kafka consumer error");
+                    break;
+                }
+            }
+        }
+        if batch.assignment.is_none() {
+            batch.assignment = self.take_assignment();
+        }
+        Ok(batch)
+    }
+
+    async fn positions(
+        &mut self,
+        owned: &[TopicPartition],
+    ) -> Result<HashMap<TopicPartition, Position>, ExternalError> {
+        let consumer = self.consumer.clone();
+        let probe = self.probe.clone();
+        let owned = owned.to_vec();
+        tokio::task::spawn_blocking(move || {
+            let mut tpl = TopicPartitionList::new();
+            for (t, p) in &owned {
+                tpl.add_partition(t, *p);
+            }
+            let committed = consumer
+                .committed_offsets(tpl, Duration::from_secs(5))
+                .map_err(|e| kafka_error("read committed offsets", e))?;
+            let mut out = HashMap::new();
+            for e in committed.elements() {
+                let (_, end) = probe
+                    .fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(5))
+                    .map_err(|err| kafka_error("read partition ends", err))?;
+                let committed = match e.offset() {
+                    Offset::Offset(o) => o,
+                    _ => -1,
+                };
+                out.insert(
+                    (e.topic().to_string(), e.partition()),
+                    Position { end, committed },
+                );
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| ExternalError::transient("read partition ends", e.to_string()))?
+    }
+
+    fn store_offsets(&mut self, offsets: &[(TopicPartition, i64)]) -> Result<(), ExternalError> {
+        let assigned = self
+            .consumer
+            .assignment()
+            .map_err(|e| kafka_error("read assignment", e))?;
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, p), next) in offsets {
+            if assigned.find_partition(topic, *p).is_some() {
+                tpl.add_partition_offset(topic, *p, Offset::Offset(*next))
+                    .map_err(|e| kafka_error("store offsets", e))?;
+            }
+        }
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        match self.consumer.store_offsets(&tpl) {
+            Ok(()) => Ok(()),
+            // Revoked between the check and the store: the new owner replays them.
+            Err(KafkaError::StoreOffset(RDKafkaErrorCode::State)) => Ok(()),
+            Err(e) => Err(kafka_error("store offsets", e)),
+        }
+    }
+
+    fn close(&mut self) {
+        if let Err(e) = self
+            .consumer
+            .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)
+        {
+            tracing::info!(error = %e, "final offset commit");
+        }
+        self.consumer.unsubscribe();
+    }
+}
+
+fn to_record(m: &rdkafka::message::BorrowedMessage<'_>) -> InputRecord {
+    InputRecord {
+        topic: m.topic().to_string(),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(<[u8]>::to_vec),
+        payload: m.payload().map(<[u8]>::to_vec),
+    }
+}
+
+/// ClickHouse tables and checkpoint, Kafka dead-letter topic.
+pub struct Sink {
+    store: Store,
+    dlq: FutureProducer,
+    dlq_topic: String,
+    dlq_partitions: i32,
+    group: String,
+    /// Largest dead-letter value sent whole; bigger ones are truncated (with a header
+    /// giving the original size) when the broker refuses them.
+    max_dead_letter_bytes: usize,
+}
+
+impl Sink {
+    /// A sink writing to `store` and dead-lettering to `dlq_topic`.
+    pub fn new(
+        store: Store,
+        settings: &KafkaSettings,
+        dlq_topic: String,
+        dlq_partitions: i32,
+        group: String,
+    ) -> Result<Self, KafkaError> {
+        let mut config = settings.producer();
+        // A dead letter can be as large as the record it carries.
+        config.set("message.max.bytes", "10485760");
+        Ok(Sink {
+            store,
+            dlq: config.create()?,
+            dlq_topic,
+            dlq_partitions: dlq_partitions.max(1),
+            group,
+            max_dead_letter_bytes: 256 * 1024,
+        })
+    }
+
+    fn headers(&self, d: &DeadLetter, truncated: Option<usize>) -> OwnedHeaders {
+        let partition = d.record.partition.to_string();
+        let offset = d.record.offset.to_string();
+        let error = d.rejection.to_string();
+        let size = truncated.map(|n| n.to_string());
+        let mut pairs = vec![
+            (DLQ_REASON, d.rejection.kind.as_str()),
+            (DLQ_FIELD, d.rejection.field.as_str()),
+            (DLQ_ERROR, error.as_str()),
+            (DLQ_TOPIC, d.record.topic.as_str()),
+            (DLQ_PARTITION, partition.as_str()),
+            (DLQ_OFFSET, offset.as_str()),
+            (DLQ_GROUP, self.group.as_str()),
+        ];
+        if let Some(size) = &size {
+            pairs.push((DLQ_TRUNCATED, size.as_str()));
+        }
+        pairs
+            .into_iter()
+            .fold(OwnedHeaders::new(), |h, (key, value)| {
+                h.insert(Header {
+                    key,
+                    value: Some(value),
+                })
+            })
+    }
+
+    async fn send_raw(
+        &self,
+        d: &DeadLetter,
+        payload: Option<&[u8]>,
+        truncated: Option<usize>,
+    ) -> Result<(i32, i64), KafkaError> {
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.dlq_topic)
+            .partition(d.record.partition.rem_euclid(self.dlq_partitions))
+            .headers(self.headers(d, truncated));
+        if let Some(k) = &d.record.key {
+            record = record.key(k.as_slice());
+        }
+        if let Some(p) = payload {
+            record = record.payload(p);
+        }
+        match self.dlq.send(record, Duration::from_secs(30)).await {
+            Ok(delivery) => Ok((delivery.partition, delivery.offset)),
+            Err((e, _)) => Err(e),
+        }
+    }
+
+    async fn send_one(&self, d: &DeadLetter) -> Result<(i32, i64), ExternalError> {
+        let payload = d.record.payload.as_deref();
+        match self.send_raw(d, payload, None).await {
+            Ok(at) => Ok(at),
+            Err(e)
+                if !kafka_transient(&e)
+                    && payload.is_some_and(|p| p.len() > self.max_dead_letter_bytes) =>
+            {
+                // The broker will never take it whole: keep the reason and the first bytes.
+                let p = payload.expect("checked");
+                tracing::warn!(size = p.len(), error = %e, "dead letter too large, sending it truncated");
+                self.send_raw(d, Some(&p[..self.max_dead_letter_bytes]), Some(p.len()))
+                    .await
+                    .map_err(|e| kafka_error("publish a truncated dead letter", e))
+            }
+            Err(e) => Err(kafka_error("publish dead letters", e)),
+        }
+    }
+}
+
+impl BatchSink for Sink {
+    async fn load_partition(
+        &self,
+        partition: i32,
+        retention_secs: u32,
+    ) -> Result<Restored, ExternalError> {
+        let p = partition as u32;
+        let watermark = self
+            .store
+            .last_watermark(&self.group)
+            .await
+            .map_err(|e| store_error("load checkpoint", e))?;
+        let since = watermark.saturating_sub(retention_secs);
+        let (resident, evicted) = self
+            .store
+            .load_partition(&self.group, p, since)
+            .await
+            .map_err(|e| store_error("load checkpoint", e))?;
+        let dead_lettered = self
+            .store
+            .dead_lettered(&self.group, p)
+            .await
+            .map_err(|e| store_error("load dead-letter ledger", e))?;
+        let partition_times = self
+            .store
+            .partition_times(&self.group, p)
+            .await
+            .map_err(|e| store_error("load progress", e))?;
+        Ok(Restored {
+            resident,
+            evicted,
+            dead_lettered,
+            partition_times,
+            watermark,
+        })
+    }
+
+    async fn load_dossiers(
+        &self,
+        partition: i32,
+        codes: &[String],
+    ) -> Result<Vec<CheckpointRow>, ExternalError> {
+        self.store
+            .load_dossiers(&self.group, partition as u32, codes)
+            .await
+            .map_err(|e| store_error("load evicted dossiers", e))
+    }
+
+    async fn dossier_events(&self, code: &str) -> Result<Vec<StoredEvent>, ExternalError> {
+        self.store
+            .dossier_events(code)
+            .await
+            .map_err(|e| store_error("read stored events", e))
+    }
+
+    async fn dead_letters(
+        &self,
+        letters: &[DeadLetter],
+    ) -> Result<Vec<DeadLetterRow>, ExternalError> {
+        let now = chrono::Utc::now().timestamp().clamp(0, u32::MAX as i64) as u32;
+        // One at a time: dead letters are rare, and each needs its own acknowledgement.
+        let mut rows = Vec::with_capacity(letters.len());
+        for d in letters {
+            let (dlq_partition, dlq_offset) = self.send_one(d).await?;
+            rows.push(LedgerRow {
+                consumer_group: self.group.clone(),
+                source_topic: d.record.topic.clone(),
+                source_partition: d.record.partition as u32,
+                source_offset: d.record.offset.max(0) as u64,
+                reason: d.rejection.kind.as_str().to_string(),
+                field: d.rejection.field.clone(),
+                error: d.rejection.to_string(),
+                dead_letter_partition: dlq_partition as u32,
+                dead_letter_offset: dlq_offset.max(0) as u64,
+                updated_at: now,
+            });
+        }
+        Ok(rows)
+    }
+
+    async fn write(&self, rows: &Rows) -> Result<(), ExternalError> {
+        let table = rows.table();
+        let result = match rows {
+            Rows::Events(v) => self.store.insert::<EventRow>(table, v).await,
+            Rows::States(v) => self.store.insert::<StateRow>(table, v).await,
+            Rows::Steps(v) => self.store.insert::<StepRow>(table, v).await,
+            Rows::Periods(v) => self.store.insert::<PeriodRow>(table, v).await,
+            Rows::Checkpoints(v) => self.store.insert::<CheckpointRow>(table, v).await,
+            Rows::DeadLetters(v) => self.store.insert::<DeadLetterRow>(table, v).await,
+            Rows::Progress(v) => self.store.insert::<ProgressRow>(table, v).await,
+        };
+        result.map_err(|e| store_error(&format!("insert into {table}"), e))
+    }
+}

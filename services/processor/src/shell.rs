@@ -1,0 +1,838 @@
+//! The processor's loop, written against two small traits so that its failure paths
+//! (retries with backoff, shutdown while retrying, a poison record, a rebalance) run in
+//! tests with in-memory fakes and paused time, and against Kafka and ClickHouse in
+//! production (`crate::adapters`).
+//!
+//! Delivery, enforced here and only here: for each batch,
+//! 1. restore the state of newly owned partitions (checkpoint, then replay from the
+//!    committed offsets: the fold is idempotent, so state newer than the offsets is sound);
+//! 2. fold the records, one operator per partition number, in parallel off the reactor;
+//! 3. publish the dead letters and wait for the broker's acknowledgement;
+//! 4. write raw events, refold conflicted dossiers, then state, steps, periods, the
+//!    checkpoint, the dead-letter ledger and the progress rows;
+//! 5. only then store the batch's offsets.
+//!
+//! A crash anywhere re-reads at most the batches whose offsets were not stored; every write
+//! is idempotent (versioned rows, keyed ledgers), so nothing is lost or counted twice.
+//! Transient faults are retried with capped backoff, each attempt logged and counted;
+//! permanent ones stop the processor with an error naming them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use motcua_core::event::Timestamp;
+use motcua_core::Rejection;
+use motcua_runtime::metrics::ProcessorMetrics;
+use motcua_runtime::store::{
+    CheckpointRow, DeadLetterRow, EventRow, PeriodRow, ProgressRow, StateRow, StepRow, StoredEvent,
+};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::operator::{InputRecord, Outcome, PartitionOperator, Shared};
+use crate::watermark::Watermarks;
+use crate::{ProcessorError, Summary};
+
+/// A fault outside the processor (broker, ClickHouse), classified for retrying.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {source}")]
+pub struct ExternalError {
+    /// What was being done, e.g. `insert into dossier_state`.
+    pub what: String,
+    /// Whether retrying can help.
+    pub transient: bool,
+    /// The underlying error.
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl ExternalError {
+    /// A transient fault.
+    pub fn transient(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        ExternalError {
+            what: what.into(),
+            transient: true,
+            source: source.into(),
+        }
+    }
+
+    /// A fault no retry can fix.
+    pub fn permanent(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        ExternalError {
+            what: what.into(),
+            transient: false,
+            source: source.into(),
+        }
+    }
+}
+
+/// An input `(topic, partition)`.
+pub type TopicPartition = (String, i32);
+
+/// What one poll of the source gave.
+#[derive(Debug, Default)]
+pub struct SourceBatch {
+    /// Records, in the order read.
+    pub records: Vec<InputRecord>,
+    /// The whole new assignment, when it changed since the last batch (a rebalance).
+    pub assignment: Option<Vec<TopicPartition>>,
+}
+
+/// Where an owned partition stands.
+#[derive(Debug, Clone, Copy)]
+pub struct Position {
+    /// The partition's end (high watermark).
+    pub end: i64,
+    /// The committed offset, where reading started (or -1 when none).
+    pub committed: i64,
+}
+
+/// A record source: batches of input records, the partitions owned, and storing offsets.
+pub trait RecordSource {
+    /// Up to `max` records, waiting at most `wait` for them.
+    fn next_batch(
+        &mut self,
+        max: usize,
+        wait: Duration,
+    ) -> impl Future<Output = Result<SourceBatch, ExternalError>> + Send;
+    /// Ends and committed offsets of the owned partitions.
+    fn positions(
+        &mut self,
+        owned: &[TopicPartition],
+    ) -> impl Future<Output = Result<HashMap<TopicPartition, Position>, ExternalError>> + Send;
+    /// Offsets to resume from (next offset to read), once the batch's output is written.
+    /// Partitions no longer owned are skipped.
+    fn store_offsets(&mut self, offsets: &[(TopicPartition, i64)]) -> Result<(), ExternalError>;
+    /// Commits what was stored (on shutdown).
+    fn close(&mut self);
+}
+
+/// The checkpoint of one partition number, as loaded by a new owner.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// Dossiers kept in memory.
+    pub resident: Vec<CheckpointRow>,
+    /// Codes of the evicted ones.
+    pub evicted: Vec<String>,
+    /// `(topic, offset)` of records already dead-lettered.
+    pub dead_lettered: Vec<(String, u64)>,
+    /// Per topic, the partition's latest event time at the checkpoint (Unix seconds).
+    pub partition_times: Vec<(String, u32)>,
+    /// The watermark the group last published (Unix seconds, 0 when none).
+    pub watermark: u32,
+}
+
+/// A record to dead-letter.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    /// The record as read (or as stored, for a superseded conflict).
+    pub record: InputRecord,
+    /// Why.
+    pub rejection: Rejection,
+}
+
+/// Rows for one table.
+#[derive(Debug)]
+pub enum Rows {
+    /// `dossier_events`.
+    Events(Vec<EventRow>),
+    /// `dossier_state`.
+    States(Vec<StateRow>),
+    /// `dossier_steps`.
+    Steps(Vec<StepRow>),
+    /// `dossier_periods`.
+    Periods(Vec<PeriodRow>),
+    /// `processor_state`.
+    Checkpoints(Vec<CheckpointRow>),
+    /// `dead_letters`.
+    DeadLetters(Vec<DeadLetterRow>),
+    /// `processor_progress`.
+    Progress(Vec<ProgressRow>),
+}
+
+impl Rows {
+    /// Target table.
+    pub fn table(&self) -> &'static str {
+        match self {
+            Rows::Events(_) => "dossier_events",
+            Rows::States(_) => "dossier_state",
+            Rows::Steps(_) => "dossier_steps",
+            Rows::Periods(_) => "dossier_periods",
+            Rows::Checkpoints(_) => "processor_state",
+            Rows::DeadLetters(_) => "dead_letters",
+            Rows::Progress(_) => "processor_progress",
+        }
+    }
+
+    /// Row count.
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Events(v) => v.len(),
+            Rows::States(v) => v.len(),
+            Rows::Steps(v) => v.len(),
+            Rows::Periods(v) => v.len(),
+            Rows::Checkpoints(v) => v.len(),
+            Rows::DeadLetters(v) => v.len(),
+            Rows::Progress(v) => v.len(),
+        }
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A batch sink: the checkpoint store, the tables, the dead-letter topic.
+pub trait BatchSink {
+    /// The checkpoint of partition number `partition`: resident are the open dossiers and
+    /// those ended within `retention_secs` before the group's last watermark.
+    fn load_partition(
+        &self,
+        partition: i32,
+        retention_secs: u32,
+    ) -> impl Future<Output = Result<Restored, ExternalError>> + Send;
+    /// Checkpoints of evicted dossiers.
+    fn load_dossiers(
+        &self,
+        partition: i32,
+        codes: &[String],
+    ) -> impl Future<Output = Result<Vec<CheckpointRow>, ExternalError>> + Send;
+    /// Every stored version of a dossier's events.
+    fn dossier_events(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, ExternalError>> + Send;
+    /// Publishes dead letters and waits for the broker; returns their ledger rows.
+    fn dead_letters(
+        &self,
+        letters: &[DeadLetter],
+    ) -> impl Future<Output = Result<Vec<DeadLetterRow>, ExternalError>> + Send;
+    /// Writes rows (idempotently).
+    fn write(&self, rows: &Rows) -> impl Future<Output = Result<(), ExternalError>> + Send;
+}
+
+/// Loop settings.
+#[derive(Debug, Clone)]
+pub struct LoopConfig {
+    /// Consumer group (progress rows).
+    pub group: String,
+    /// Most records per batch.
+    pub batch_max_records: usize,
+    /// Longest wait for a batch.
+    pub batch_max_wait: Duration,
+    /// Stop once every owned partition is read to the end it had when assigned.
+    pub stop_at_end: bool,
+    /// First retry delay; doubles up to `backoff_max`.
+    pub backoff_initial: Duration,
+    /// Longest retry delay.
+    pub backoff_max: Duration,
+}
+
+/// Runs a transient-retrying operation: capped exponential backoff, every failure logged
+/// with its attempt number and counted; a permanent error or shutdown ends it.
+pub async fn retry<T, F, Fut>(
+    config: &LoopConfig,
+    shutdown: &CancellationToken,
+    metrics: &ProcessorMetrics,
+    what: &str,
+    mut op: F,
+) -> Result<T, ProcessorError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ExternalError>>,
+{
+    let mut delay = config.backoff_initial;
+    let mut attempt = 0u32;
+    loop {
+        match op().await {
+            Ok(v) => {
+                if attempt > 0 {
+                    info!(what, attempts = attempt + 1, "recovered");
+                    metrics.retrying.set(0);
+                }
+                return Ok(v);
+            }
+            Err(e) if !e.transient => return Err(ProcessorError::Permanent(e)),
+            Err(e) => {
+                attempt += 1;
+                metrics.retries.with_label_values(&[what]).inc();
+                metrics.retrying.set(1);
+                warn!(what, attempt, retry_in_ms = delay.as_millis() as u64, error = %e, "failed, retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Err(ProcessorError::Interrupted),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(config.backoff_max);
+            }
+        }
+    }
+}
+
+/// What the loop keeps between batches.
+struct Loop<'a, S, K> {
+    config: LoopConfig,
+    shared: Arc<Shared>,
+    source: S,
+    sink: K,
+    metrics: &'a ProcessorMetrics,
+    shutdown: &'a CancellationToken,
+    operators: BTreeMap<i32, PartitionOperator>,
+    owned: Vec<TopicPartition>,
+    watermarks: Watermarks,
+    /// Next offset per owned partition (read this session, else the committed one).
+    next: HashMap<TopicPartition, i64>,
+    /// The end each partition had when assigned: below it, the partition is catching up.
+    end_at_assign: HashMap<TopicPartition, i64>,
+    last_positions: Option<Instant>,
+    summary: Summary,
+}
+
+/// Runs the loop until shutdown (or, with `stop_at_end`, the end of the input).
+pub async fn run_loop<S: RecordSource, K: BatchSink + Sync>(
+    config: LoopConfig,
+    shared: Arc<Shared>,
+    source: S,
+    sink: K,
+    metrics: &ProcessorMetrics,
+    shutdown: &CancellationToken,
+) -> Result<Summary, ProcessorError> {
+    let started = Instant::now();
+    let mut l = Loop {
+        config,
+        shared,
+        source,
+        sink,
+        metrics,
+        shutdown,
+        operators: BTreeMap::new(),
+        owned: Vec::new(),
+        watermarks: Watermarks::new(),
+        next: HashMap::new(),
+        end_at_assign: HashMap::new(),
+        last_positions: None,
+        summary: Summary::default(),
+    };
+    let result = l.run().await;
+    l.source.close();
+    l.summary.dossiers = l.operators.values().map(PartitionOperator::dossiers).sum();
+    l.summary.elapsed = started.elapsed();
+    result.map(|()| l.summary)
+}
+
+impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
+    async fn run(&mut self) -> Result<(), ProcessorError> {
+        loop {
+            if self.shutdown.is_cancelled() {
+                return Ok(());
+            }
+            let batch_started = Instant::now();
+            let (max, wait) = (self.config.batch_max_records, self.config.batch_max_wait);
+            let batch = tokio::select! {
+                _ = self.shutdown.cancelled() => return Ok(()),
+                b = self.source.next_batch(max, wait) => b,
+            };
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) if e.transient => {
+                    warn!(error = %e, "reading input failed, retrying");
+                    self.metrics
+                        .retries
+                        .with_label_values(&["read input"])
+                        .inc();
+                    continue;
+                }
+                Err(e) => return Err(ProcessorError::Permanent(e)),
+            };
+            if let Some(assignment) = batch.assignment {
+                self.reassign(assignment);
+            }
+            let records: Vec<InputRecord> = batch
+                .records
+                .into_iter()
+                .filter(|r| self.owned.contains(&(r.topic.clone(), r.partition)))
+                .collect();
+            self.refresh_positions(!records.is_empty()).await?;
+            if !records.is_empty() {
+                self.process(records, batch_started).await?;
+            } else {
+                // Nothing read: the watermark may still move (a partition went idle).
+                self.write_progress(&[]).await?;
+            }
+            if self.config.stop_at_end && self.at_end() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A rebalance: keep the operators of partition numbers still owned (their state is at
+    /// least as new as the committed offsets, and nobody else owned them in between: the
+    /// group changes owners only across an assignment), drop the others.
+    fn reassign(&mut self, assignment: Vec<TopicPartition>) {
+        for tp in &self.owned {
+            if !assignment.contains(tp) {
+                self.watermarks.revoke(&tp.0, tp.1);
+                self.next.remove(tp);
+                self.end_at_assign.remove(tp);
+                self.metrics
+                    .lag
+                    .with_label_values(&[&tp.0, &tp.1.to_string()])
+                    .set(0);
+            }
+        }
+        for tp in &assignment {
+            self.watermarks.assign(&tp.0, tp.1);
+        }
+        let numbers: HashSet<i32> = assignment.iter().map(|tp| tp.1).collect();
+        self.operators.retain(|p, _| numbers.contains(p));
+        info!(partitions = ?numbers, "assignment");
+        self.owned = assignment;
+        self.last_positions = None;
+        self.metrics.partitions_owned.set(numbers.len() as i64);
+    }
+
+    /// Ends and committed offsets (at most once a second): idle partitions, lag, catching up.
+    async fn refresh_positions(&mut self, read_something: bool) -> Result<(), ProcessorError> {
+        let due = self
+            .last_positions
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1) || !read_something);
+        if !due || self.owned.is_empty() {
+            return Ok(());
+        }
+        self.last_positions = Some(Instant::now());
+        let owned = self.owned.clone();
+        let positions = match self.source.positions(&owned).await {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(error = %e, "reading partition ends failed");
+                return Ok(());
+            }
+        };
+        for (tp, pos) in positions {
+            let next = *self.next.entry(tp.clone()).or_insert(pos.committed.max(0));
+            self.end_at_assign.entry(tp.clone()).or_insert(pos.end);
+            self.watermarks.set_idle(&tp.0, tp.1, next >= pos.end);
+            self.metrics
+                .lag
+                .with_label_values(&[&tp.0, &tp.1.to_string()])
+                .set((pos.end - next).max(0));
+        }
+        Ok(())
+    }
+
+    fn at_end(&self) -> bool {
+        !self.owned.is_empty()
+            && self
+                .owned
+                .iter()
+                .all(|tp| match (self.next.get(tp), self.end_at_assign.get(tp)) {
+                    (Some(n), Some(end)) => n >= end,
+                    _ => false,
+                })
+    }
+
+    async fn ensure_operator(&mut self, partition: i32) -> Result<(), ProcessorError> {
+        if self.operators.contains_key(&partition) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        // Ended dossiers within retention of the last published watermark stay in memory.
+        let retention = self.shared.retention.num_seconds().max(0) as u32;
+        let restored = retry(
+            &self.config,
+            self.shutdown,
+            self.metrics,
+            "load checkpoint",
+            || self.sink.load_partition(partition, retention),
+        )
+        .await?;
+        let mut op = PartitionOperator::new(partition, self.shared.clone());
+        let resident = restored.resident.len();
+        op.restore(restored.resident, &restored.evicted, restored.dead_lettered)
+            .map_err(ProcessorError::Internal)?;
+        for (topic, t) in &restored.partition_times {
+            if *t > 0 {
+                op.seed_partition_time(topic, secs_to_ts(*t));
+            }
+        }
+        if restored.watermark > 0 {
+            self.watermarks.raise_floor(secs_to_ts(restored.watermark));
+        }
+        info!(
+            partition,
+            resident,
+            evicted = op.evicted(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "partition state restored"
+        );
+        self.metrics
+            .restore_duration
+            .observe(started.elapsed().as_secs_f64());
+        self.operators.insert(partition, op);
+        Ok(())
+    }
+
+    async fn process(
+        &mut self,
+        records: Vec<InputRecord>,
+        started: Instant,
+    ) -> Result<(), ProcessorError> {
+        let now = chrono::Utc::now().timestamp().clamp(0, u32::MAX as i64) as u32;
+        let mut by_partition: BTreeMap<i32, Vec<InputRecord>> = BTreeMap::new();
+        for r in records {
+            by_partition.entry(r.partition).or_default().push(r);
+        }
+        for (&p, recs) in &by_partition {
+            self.ensure_operator(p).await?;
+            let missing = self.operators[&p].missing(recs.iter());
+            if !missing.is_empty() {
+                let rows = retry(
+                    &self.config,
+                    self.shutdown,
+                    self.metrics,
+                    "load evicted dossiers",
+                    || self.sink.load_dossiers(p, &missing),
+                )
+                .await?;
+                self.metrics.reloaded.inc_by(rows.len() as u64);
+                self.operators
+                    .get_mut(&p)
+                    .expect("ensured")
+                    .reinstate(rows)
+                    .map_err(ProcessorError::Internal)?;
+            }
+        }
+        // Fold off the reactor, one thread per partition number (operators are independent).
+        let mut work: Vec<(PartitionOperator, Vec<InputRecord>)> = by_partition
+            .into_iter()
+            .map(|(p, recs)| (self.operators.remove(&p).expect("ensured"), recs))
+            .collect();
+        let folded = tokio::task::spawn_blocking(move || {
+            let outcomes: Vec<Vec<Outcome>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = work
+                    .iter_mut()
+                    .map(|(op, recs)| {
+                        let recs = &*recs;
+                        scope.spawn(move || {
+                            recs.iter()
+                                .map(|r| op.ingest(r, now))
+                                .collect::<Vec<Outcome>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("operators do not panic"))
+                    .collect()
+            });
+            (work, outcomes)
+        })
+        .await
+        .map_err(|e| ProcessorError::Internal(format!("fold task failed: {e}")))?;
+        let (work, outcomes) = folded;
+
+        let mut events = Vec::new();
+        let mut dead = Vec::new();
+        let mut offsets: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        let mut consumed_by_topic: HashMap<String, u64> = HashMap::new();
+        let mut folded_by_kind: HashMap<&'static str, u64> = HashMap::new();
+        let mut duplicates = 0u64;
+        let mut accepted = 0u64;
+        let mut count = 0usize;
+        for ((op, recs), outs) in work.into_iter().zip(outcomes) {
+            for (r, out) in recs.into_iter().zip(outs) {
+                count += 1;
+                *consumed_by_topic.entry(r.topic.clone()).or_default() += 1;
+                let tp = (r.topic.clone(), r.partition);
+                let e = offsets.entry(tp).or_insert(r.offset + 1);
+                *e = (*e).max(r.offset + 1);
+                match out {
+                    Outcome::Accepted {
+                        row,
+                        duplicate,
+                        kind,
+                    } => {
+                        accepted += 1;
+                        duplicates += duplicate as u64;
+                        *folded_by_kind.entry(kind).or_default() += !duplicate as u64;
+                        events.push(*row);
+                    }
+                    Outcome::Rejected(rejection) => dead.push(DeadLetter {
+                        record: r,
+                        rejection,
+                    }),
+                    Outcome::AlreadyDeadLettered => {}
+                }
+            }
+            for (topic, t) in op.partition_times() {
+                self.watermarks.observe(topic, op.partition(), t);
+            }
+            self.operators.insert(op.partition(), op);
+        }
+        for (tp, next) in &offsets {
+            self.next.insert(tp.clone(), *next);
+        }
+        self.mark_idle_from_known_ends();
+
+        // Dead letters first, acknowledged, then the raw log.
+        let mut ledger = self.publish_dead_letters(&dead).await?;
+        // A raw row per distinct event; conflicting versions are distinct rows.
+        events.sort_by(|a, b| {
+            (&a.dossier_code, &a.event_id, a.content_hash).cmp(&(
+                &b.dossier_code,
+                &b.event_id,
+                b.content_hash,
+            ))
+        });
+        events.dedup_by(|a, b| {
+            (&a.dossier_code, &a.event_id, a.content_hash)
+                == (&b.dossier_code, &b.event_id, b.content_hash)
+        });
+        self.write(Rows::Events(events)).await?;
+        // Conflicts won by a later read: refold from the stored versions.
+        let mut superseded = Vec::new();
+        let partitions: Vec<i32> = self.operators.keys().copied().collect();
+        for p in partitions {
+            let codes = self.operators.get_mut(&p).expect("held").take_rebuilds();
+            for code in codes {
+                let stored = retry(
+                    &self.config,
+                    self.shutdown,
+                    self.metrics,
+                    "read stored events",
+                    || self.sink.dossier_events(&code),
+                )
+                .await?;
+                let losers = self
+                    .operators
+                    .get_mut(&p)
+                    .expect("held")
+                    .rebuild(&code, stored)
+                    .map_err(ProcessorError::Internal)?;
+                superseded.extend(losers.into_iter().map(|s| DeadLetter {
+                    record: s.record,
+                    rejection: s.rejection,
+                }));
+            }
+        }
+        ledger.extend(self.publish_dead_letters(&superseded).await?);
+        let rejected = dead.len() + superseded.len();
+        for d in dead.iter().chain(&superseded) {
+            *self
+                .summary
+                .rejected_by_reason
+                .entry(d.rejection.kind.as_str())
+                .or_default() += 1;
+        }
+
+        self.write_outputs(now, ledger, &offsets).await?;
+
+        let stored: Vec<(TopicPartition, i64)> = offsets.into_iter().collect();
+        self.source
+            .store_offsets(&stored)
+            .map_err(ProcessorError::Permanent)?;
+
+        // Metrics and summary, once per batch.
+        for (topic, n) in &consumed_by_topic {
+            self.metrics.consumed.with_label_values(&[topic]).inc_by(*n);
+        }
+        for (kind, n) in &folded_by_kind {
+            self.metrics.folded.with_label_values(&[kind]).inc_by(*n);
+        }
+        self.metrics.duplicates.inc_by(duplicates);
+        self.metrics
+            .dossiers
+            .set(self.operators.values().map(|o| o.dossiers()).sum::<usize>() as i64);
+        self.metrics
+            .evicted
+            .set(self.operators.values().map(|o| o.evicted()).sum::<usize>() as i64);
+        self.metrics.awaiting_receipt.set(
+            self.operators
+                .values()
+                .map(|o| o.awaiting_receipt())
+                .sum::<usize>() as i64,
+        );
+        self.metrics.batch_size.observe(count as f64);
+        let took = started.elapsed().as_secs_f64();
+        self.metrics.batch_duration.observe(took);
+        self.summary.batch_seconds.push(took);
+        self.summary.consumed += count as u64;
+        self.summary.accepted += accepted;
+        self.summary.duplicates += duplicates;
+        self.summary.rejected += rejected as u64;
+        self.summary.batches += 1;
+        Ok(())
+    }
+
+    /// Partitions whose last known end has been reached are idle.
+    fn mark_idle_from_known_ends(&mut self) {
+        for tp in &self.owned {
+            if let (Some(n), Some(end)) = (self.next.get(tp), self.end_at_assign.get(tp)) {
+                if n >= end {
+                    self.watermarks.set_idle(&tp.0, tp.1, true);
+                }
+            }
+        }
+    }
+
+    async fn publish_dead_letters(
+        &mut self,
+        dead: &[DeadLetter],
+    ) -> Result<Vec<DeadLetterRow>, ProcessorError> {
+        if dead.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = retry(
+            &self.config,
+            self.shutdown,
+            self.metrics,
+            "publish dead letters",
+            || self.sink.dead_letters(dead),
+        )
+        .await?;
+        for d in dead {
+            self.metrics
+                .rejected
+                .with_label_values(&[d.rejection.kind.as_str()])
+                .inc();
+            warn!(topic = %d.record.topic, partition = d.record.partition, offset = d.record.offset,
+                  reason = %d.rejection, "record dead-lettered");
+            if let Some(op) = self.operators.get_mut(&d.record.partition) {
+                op.dead_lettered(&d.record.topic, d.record.offset);
+            }
+        }
+        Ok(rows)
+    }
+
+    async fn write(&self, rows: Rows) -> Result<(), ProcessorError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let table = rows.table();
+        let started = Instant::now();
+        retry(&self.config, self.shutdown, self.metrics, table, || {
+            self.sink.write(&rows)
+        })
+        .await?;
+        self.metrics
+            .insert_duration
+            .with_label_values(&[table])
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .rows_written
+            .with_label_values(&[table])
+            .inc_by(rows.len() as u64);
+        Ok(())
+    }
+
+    /// Drains every operator (classification off the reactor), writes the rows, the
+    /// checkpoint, the ledger and the progress, then evicts.
+    async fn write_outputs(
+        &mut self,
+        now: u32,
+        ledger: Vec<DeadLetterRow>,
+        offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<(), ProcessorError> {
+        let as_of = self.watermarks.current();
+        let ops = std::mem::take(&mut self.operators);
+        let (ops, changed) = tokio::task::spawn_blocking(move || {
+            let mut ops = ops;
+            let changed: Vec<_> = ops.values_mut().map(|op| op.drain(as_of, now)).collect();
+            (ops, changed)
+        })
+        .await
+        .map_err(|e| ProcessorError::Internal(format!("drain task failed: {e}")))?;
+        self.operators = ops;
+        let mut states = Vec::new();
+        let mut steps = Vec::new();
+        let mut periods = Vec::new();
+        let mut checkpoints = Vec::new();
+        for c in changed {
+            let off = c.off_calendar();
+            if off > 0 {
+                self.metrics.off_calendar.inc_by(off);
+                warn!(
+                    dossiers = off,
+                    "dossiers with dates in a year the working-day calendar has no data for: \
+                     weekends only were skipped (add data/calendar/vn/<year>.json)"
+                );
+            }
+            states.extend(c.states);
+            steps.extend(c.steps);
+            periods.extend(c.periods);
+            checkpoints.extend(c.checkpoints);
+        }
+        self.write(Rows::States(states)).await?;
+        self.write(Rows::Steps(steps)).await?;
+        self.write(Rows::Periods(periods)).await?;
+        self.write(Rows::Checkpoints(checkpoints)).await?;
+        self.write(Rows::DeadLetters(ledger)).await?;
+        let touched: Vec<TopicPartition> = offsets.keys().cloned().collect();
+        self.write_progress(&touched).await?;
+        let evicted: usize = self.operators.values_mut().map(|op| op.evict(as_of)).sum();
+        if evicted > 0 {
+            self.metrics.evictions.inc_by(evicted as u64);
+        }
+        Ok(())
+    }
+
+    /// Progress rows for every owned partition (the watermark moved for all of them).
+    async fn write_progress(&mut self, _touched: &[TopicPartition]) -> Result<(), ProcessorError> {
+        let before = self.metrics.watermark.get();
+        let watermark = self
+            .watermarks
+            .current()
+            .map(|w| w.timestamp().clamp(0, u32::MAX as i64) as u32)
+            .unwrap_or_default();
+        let now = chrono::Utc::now().timestamp().clamp(0, u32::MAX as i64) as u32;
+        let mut rows = Vec::new();
+        let mut catching_up = 0;
+        for tp in &self.owned {
+            let Some(next) = self.next.get(tp) else {
+                continue;
+            };
+            let behind = self.end_at_assign.get(tp).is_some_and(|end| next < end);
+            catching_up += behind as i64;
+            let partition_time = self
+                .operators
+                .get(&tp.1)
+                .and_then(|op| {
+                    op.partition_times()
+                        .find(|(t, _)| *t == tp.0)
+                        .map(|(_, ts)| ts)
+                })
+                .map(|t| t.timestamp().clamp(0, u32::MAX as i64) as u32)
+                .unwrap_or_default();
+            rows.push(ProgressRow {
+                consumer_group: self.config.group.clone(),
+                kafka_topic: tp.0.clone(),
+                kafka_partition: tp.1 as u32,
+                next_offset: (*next).max(0) as u64,
+                watermark,
+                updated_at: now,
+                partition_time,
+                catching_up: behind as u8,
+            });
+        }
+        self.metrics.catching_up.set(catching_up);
+        // An idle loop writes progress only when the watermark moved.
+        if _touched.is_empty() && i64::from(watermark) == before {
+            return Ok(());
+        }
+        self.metrics.watermark.set(i64::from(watermark));
+        self.write(Rows::Progress(rows)).await
+    }
+}
+
+fn secs_to_ts(s: u32) -> Timestamp {
+    chrono::DateTime::from_timestamp(i64::from(s), 0)
+        .expect("in range")
+        .with_timezone(&motcua_core::fold::vietnam())
+}
