@@ -141,10 +141,15 @@ impl Env {
             .expect("view readable")
     }
 
-    /// The raw log holds every record once; the state one row per dossier.
+    /// The raw log holds every distinct event once (however often it was sent); the state
+    /// one row per dossier.
     pub async fn assert_all_stored(&self, events: &[DossierEvent]) {
         let stored = self.count("SELECT count() FROM dossier_events FINAL").await;
-        assert_eq!(stored, events.len() as u64, "raw events in ClickHouse");
+        let distinct: std::collections::HashSet<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.dossier_code.as_str(), e.event_id.as_str()))
+            .collect();
+        assert_eq!(stored, distinct.len() as u64, "raw events in ClickHouse");
         let dossiers: std::collections::HashSet<&str> =
             events.iter().map(|e| e.dossier_code.as_str()).collect();
         let states = self.count("SELECT count() FROM v_dossiers").await;
