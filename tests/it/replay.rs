@@ -6,13 +6,13 @@ use crate::common::{simulated_from, Env};
 
 /// A digest of every deadline figure: Decision 766 reports (closed and running), 2.2, step
 /// rates, overdue counts, findings.
-async fn deadline_figures(env: &Env) -> Vec<u64> {
+pub(crate) async fn deadline_figures(env: &Env) -> Vec<u64> {
     let mut out = Vec::new();
     for sql in [
         "SELECT sum(cityHash64(period_kind, period, agency_code, counted, early, on_time, late, open_within, open_overdue, indicator_2_1_percent)) FROM v_766_agency",
         "SELECT sum(cityHash64(period_kind, period, procedure_code, resolved, ifNull(indicator_2_2_average, -1))) FROM v_766_resolution_province",
-        "SELECT sum(cityHash64(dossier_code, period_kind, period, verdict)) FROM dossier_periods FINAL WHERE in_scope = 1",
-        "SELECT count() FROM dossier_periods FINAL WHERE in_scope = 1",
+        "SELECT sum(cityHash64(dossier_code, period_kind, period, verdict)) FROM v_766_periods",
+        "SELECT count() FROM v_766_periods",
         "SELECT sum(cityHash64(month, from_unit, steps, early, on_time, late, avg_taken_hours)) FROM v_steps_unit_monthly",
         "SELECT sum(cityHash64(agency_code, open_dossiers, overdue_dossiers)) FROM v_overdue_agency",
         "SELECT count() FROM v_appointment_findings",

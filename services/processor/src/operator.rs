@@ -52,6 +52,15 @@ pub enum Outcome {
     },
     /// An invalid record: dead-letter it with the reason.
     Rejected(Rejection),
+    /// A valid event under an id already folded with other content, and its content hash
+    /// is the larger: dead-letter it, and still write its raw row, so the raw log holds both
+    /// versions whichever was read first.
+    Conflicting {
+        /// Raw event row.
+        row: Box<EventRow>,
+        /// Reason `conflict`.
+        rejection: Rejection,
+    },
     /// A record this group already dead-lettered (re-read after a restart): nothing to do.
     AlreadyDeadLettered,
 }
@@ -266,18 +275,19 @@ impl PartitionOperator {
             Applied::Conflict {
                 newcomer_wins: false,
             } => {
-                return self.reject_fresh(
-                    &code,
-                    Rejection::new(
-                        RejectKind::Conflict,
-                        "event_id",
-                        format!(
-                            "event id `{}` was already used for another event of dossier {code}; \
-                             the version with the smaller content hash counts",
-                            event.event_id
-                        ),
+                let rejection = Rejection::new(
+                    RejectKind::Conflict,
+                    "event_id",
+                    format!(
+                        "event id `{}` was already used for another event of dossier {code}; \
+                         the version with the smaller content hash counts",
+                        event.event_id
                     ),
                 );
+                return Outcome::Conflicting {
+                    row: Box::new(row),
+                    rejection,
+                };
             }
             Applied::Inconsistent => {
                 return self.reject_fresh(
@@ -1071,6 +1081,10 @@ mod tests {
                 match op.ingest(&r, 0) {
                     Outcome::Accepted { row, .. } => kept.push((r, *row)),
                     Outcome::Rejected(why) => dead.push((r.offset, why.kind)),
+                    Outcome::Conflicting { row, rejection } => {
+                        kept.push((r.clone(), *row));
+                        dead.push((r.offset, rejection.kind));
+                    }
                     Outcome::AlreadyDeadLettered => unreachable!(),
                 }
             }

@@ -568,6 +568,13 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                         record: r,
                         rejection,
                     }),
+                    Outcome::Conflicting { row, rejection } => {
+                        events.push(*row);
+                        dead.push(DeadLetter {
+                            record: r,
+                            rejection,
+                        });
+                    }
                     Outcome::AlreadyDeadLettered => {}
                 }
             }
@@ -577,7 +584,10 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             self.operators.insert(op.partition(), op);
         }
         for (tp, next) in &offsets {
-            self.next.insert(tp.clone(), *next);
+            // After a rebalance the records from the committed offset come again: the
+            // position only moves forward.
+            let n = self.next.entry(tp.clone()).or_insert(*next);
+            *n = (*n).max(*next);
         }
         self.mark_idle_from_known_ends();
 
