@@ -50,6 +50,22 @@ impl KafkaSettings {
         }
     }
 
+    /// The same settings with a bound on how long a produced event may wait for the broker's
+    /// acknowledgement, retries included (librdkafka `message.timeout.ms`; the producer's
+    /// default is 60 s). A broker outage shorter than this is waited out; past it the event
+    /// fails with `MessageTimedOut`. Set as an extra, so it replaces an operator's value for
+    /// the same property but never touches the enforced idempotence settings. A producer
+    /// property: consumers built from these settings log that they ignore it.
+    pub fn with_message_timeout(mut self, timeout: Duration) -> Self {
+        // librdkafka takes a positive i32 of milliseconds; `delivery.timeout.ms` is its alias.
+        let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
+        self.extra
+            .retain(|(k, _)| k != "message.timeout.ms" && k != "delivery.timeout.ms");
+        self.extra
+            .push(("message.timeout.ms".into(), ms.to_string()));
+        self
+    }
+
     /// Bootstrap servers, then `tunable` defaults, then the extras, then `enforced`: an
     /// operator's extras can tune a client but not undo a setting the guarantees rest on.
     fn build(&self, tunable: &[(&str, &str)], enforced: &[(&str, &str)]) -> ClientConfig {
@@ -129,6 +145,24 @@ mod tests {
         let c = settings.consumer("g");
         assert_eq!(c.get("enable.auto.offset.store"), Some("false"));
         assert_eq!(c.get("group.id"), Some("g"));
+    }
+
+    #[test]
+    fn message_timeout_replaces_an_extra_and_keeps_the_guarantees() {
+        let mut settings = KafkaSettings::new("127.0.0.1:1");
+        settings.extra = vec![
+            ("delivery.timeout.ms".into(), "1000".into()),
+            ("enable.idempotence".into(), "false".into()),
+        ];
+        let p = settings
+            .with_message_timeout(Duration::from_secs(300))
+            .producer();
+        assert_eq!(p.get("message.timeout.ms"), Some("300000"));
+        assert_eq!(p.get("delivery.timeout.ms"), None);
+        assert_eq!(p.get("enable.idempotence"), Some("true"));
+        assert_eq!(p.get("acks"), Some("all"));
+        let default = KafkaSettings::new("127.0.0.1:1").producer();
+        assert_eq!(default.get("message.timeout.ms"), Some("60000"));
     }
 }
 
