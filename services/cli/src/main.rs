@@ -7,7 +7,7 @@ mod publish;
 mod report;
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -249,15 +249,10 @@ enum Command {
         #[arg(long, default_value = "-")]
         out: PathBuf,
     },
-    /// Validate JSON lines and publish them.
-    Publish {
-        /// Input file; `-` for stdin.
-        #[arg(default_value = "-")]
-        input: PathBuf,
-        /// Encoding on the wire: `avro` or `json`.
-        #[arg(long, default_value = "avro")]
-        format: Encoding,
-    },
+    /// Validate JSON lines and publish them; the lines not published go to a file whose
+    /// publication resumes the run.
+    #[command(after_long_help = publish::RESUME_HELP)]
+    Publish(publish::PublishArgs),
     /// Run the stream processor.
     Process {
         #[command(flatten)]
@@ -372,22 +367,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Simulate { sim, out } => simulate(&sim, &out)?,
-        Command::Publish { input, format } => {
-            let producer = EventProducer::new(&common.kafka(), common.topics(), format)?;
-            let reader: Box<dyn io::BufRead> = if input.as_os_str() == "-" {
-                Box::new(io::stdin().lock())
-            } else {
-                Box::new(BufReader::new(
-                    File::open(&input)
-                        .with_context(|| format!("cannot open {}", input.display()))?,
-                ))
-            };
-            let summary = publish::publish(&producer, publish::json_lines(reader), None).await?;
-            summary.print();
-            if summary.failed > 0 {
-                anyhow::bail!("{} events were not acknowledged by kafka", summary.failed);
-            }
-        }
+        Command::Publish(args) => publish::run(common.kafka(), common.topics(), args).await?,
         Command::Process {
             process,
             stop_at_end,
