@@ -26,8 +26,61 @@ struct Totals {
     not_counted: u64,
 }
 
+/// What a ClickHouse error says is missing, when it says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// `Code: 81`, UNKNOWN_DATABASE: the database was never created.
+    Database,
+    /// `Code: 60`, UNKNOWN_TABLE: the database exists but is not migrated.
+    Table,
+}
+
+/// Recognises ClickHouse's UNKNOWN_DATABASE (`Code: 81`) and UNKNOWN_TABLE (`Code: 60`) in
+/// an error's text, as 18.16 (`Code: 81, e.displayText() = ...`) and modern servers
+/// (`Code: 81. DB::Exception: ...`) write it.
+pub fn missing(error: &clickhouse::error::Error) -> Option<Missing> {
+    missing_in(&error.to_string())
+}
+
+fn missing_in(text: &str) -> Option<Missing> {
+    text.match_indices("Code: ").find_map(|(at, tag)| {
+        let digits: String = text[at + tag.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        match digits.as_str() {
+            "81" => Some(Missing::Database),
+            "60" => Some(Missing::Table),
+            _ => None,
+        }
+    })
+}
+
+/// One line saying what is missing and what to run, in place of the raw exception; any
+/// other error is returned as it is.
+fn explain(store: &Store, error: anyhow::Error) -> anyhow::Error {
+    let db = store.database();
+    match error
+        .downcast_ref::<clickhouse::error::Error>()
+        .and_then(missing)
+    {
+        Some(Missing::Database) => anyhow::anyhow!(
+            "database `{db}` does not exist: run `motcua migrate` and `motcua process` to fill it, \
+             or `motcua demo` and then read its database with `--database {db}_demo`"
+        ),
+        Some(Missing::Table) => anyhow::anyhow!(
+            "database `{db}` lacks motcua's tables or views: run `motcua migrate` (then `motcua process` to fill them)"
+        ),
+        None => error,
+    }
+}
+
 /// Prints on-time rates per agency over every day in the store, and the province totals.
 pub async fn print(store: &Store) -> anyhow::Result<()> {
+    print_rates(store).await.map_err(|e| explain(store, e))
+}
+
+async fn print_rates(store: &Store) -> anyhow::Result<()> {
     let client = store.client();
     let lines: Vec<AgencyLine> = client
         .query(
@@ -139,6 +192,12 @@ struct Findings {
 /// Prints the deadline figures: Decision 766 indicators 2.1 (with points) and 2.2, step
 /// on-time rates per unit, appointment findings and overdue dossiers per agency.
 pub async fn print_deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result<()> {
+    deadlines(store, scoring)
+        .await
+        .map_err(|e| explain(store, e))
+}
+
+async fn deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result<()> {
     let client = store.client();
     let province: Vec<ProgressLine> = client
         .query(
@@ -292,6 +351,12 @@ fn vn_time(secs: u32) -> String {
 /// Prints the open dossiers past their due time as of the watermark, most overdue first,
 /// for one agency and its sub-units or for all.
 pub async fn print_overdue(store: &Store, agency: Option<&str>, limit: u64) -> anyhow::Result<()> {
+    overdue(store, agency, limit)
+        .await
+        .map_err(|e| explain(store, e))
+}
+
+async fn overdue(store: &Store, agency: Option<&str>, limit: u64) -> anyhow::Result<()> {
     let agency = agency.unwrap_or_default();
     let rows: Vec<OverdueDossier> = store
         .client()
@@ -331,4 +396,53 @@ pub async fn print_overdue(store: &Store, agency: Option<&str>, limit: u64) -> a
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clickhouse::error::Error;
+
+    #[test]
+    fn recognises_a_missing_database_or_table_from_old_and_new_servers() {
+        let cases = [
+            // ClickHouse 18.16, as its HTTP interface answers.
+            ("Code: 81, e.displayText() = DB::Exception: Database motcua doesn't exist, e.what() = DB::Exception", Some(Missing::Database)),
+            ("Code: 60, e.displayText() = DB::Exception: Table motcua.v_dossiers doesn't exist., e.what() = DB::Exception", Some(Missing::Table)),
+            // Modern servers.
+            ("Code: 81. DB::Exception: Database motcua does not exist. (UNKNOWN_DATABASE) (version 24.8.1)", Some(Missing::Database)),
+            ("Code: 60. DB::Exception: Unknown table expression identifier 'v_dossiers'. (UNKNOWN_TABLE)", Some(Missing::Table)),
+            // Only the code from the response header, when the body was empty.
+            ("Code: 81", Some(Missing::Database)),
+            // Other codes, and codes that merely start with the same digits.
+            ("Code: 62, e.displayText() = DB::Exception: Syntax error", None),
+            ("Code: 810. DB::Exception: something else", None),
+            ("Code: 600. DB::Exception: something else", None),
+        ];
+        for (text, expected) in cases {
+            let error = Error::BadResponse(text.to_string());
+            assert_eq!(missing(&error), expected, "{text}");
+        }
+        assert_eq!(missing(&Error::TimedOut), None);
+    }
+
+    #[test]
+    fn a_missing_database_is_explained_in_one_line() {
+        let store = Store::new(motcua_runtime::store::StoreSettings {
+            url: "http://127.0.0.1:1".into(),
+            database: "motcua".into(),
+            user: None,
+            password: None,
+        });
+        let raw = Error::BadResponse(
+            "Code: 81, e.displayText() = DB::Exception: Database motcua doesn't exist".into(),
+        );
+        let explained = explain(&store, raw.into()).to_string();
+        assert!(!explained.contains('\n'), "{explained}");
+        assert!(!explained.contains("Code: 81"), "{explained}");
+        assert!(explained.contains("motcua migrate"), "{explained}");
+        assert!(explained.contains("motcua demo"), "{explained}");
+        let other = explain(&store, Error::TimedOut.into()).to_string();
+        assert_eq!(other, Error::TimedOut.to_string());
+    }
 }
