@@ -4,12 +4,14 @@
 //! Every test uses its own topics and database, so they run in parallel.
 
 mod common;
+mod harness;
 mod oracle;
 
 mod dead_letter;
 mod deadlines;
 mod pipeline;
 mod prometheus;
+mod publish_outage;
 mod python_client;
 mod replay;
 mod sql_dialects;
