@@ -10,7 +10,7 @@ use motcua_core::deadline::Clock;
 use motcua_core::fold::DossierState;
 use motcua_core::pseudonym::Pseudonymizer;
 use motcua_core::DossierEvent;
-use motcua_processor::operator::{DossierOperator, InputRecord};
+use motcua_processor::operator::{InputRecord, PartitionOperator, Shared};
 use std::collections::HashMap;
 
 fn events() -> Vec<DossierEvent> {
@@ -79,16 +79,22 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("ingest_{encoding:?}"), |b| {
             b.iter_batched(
                 || {
-                    DossierOperator::new(
-                        Pseudonymizer::new(b"bench-key-0123456789").unwrap(),
-                        clock.clone(),
+                    PartitionOperator::new(
+                        0,
+                        Shared::new(
+                            clock.clone(),
+                            Pseudonymizer::new(b"bench-key-0123456789").unwrap(),
+                            chrono::Duration::days(35),
+                            "bench".into(),
+                        ),
                     )
                 },
                 |mut op| {
                     for r in &input {
                         op.ingest(r, 0);
                     }
-                    op.drain_dirty(0).states.len()
+                    // The batch's rows and checkpoint, as the shell writes them.
+                    op.drain(None, 0).states.len()
                 },
                 BatchSize::LargeInput,
             )
