@@ -353,6 +353,13 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             };
             if let Some(assignment) = batch.assignment {
                 self.reassign(assignment);
+                // Restore every newly owned partition now, not at its first record: the
+                // figures it writes next must start from its checkpoint.
+                let numbers: std::collections::BTreeSet<i32> =
+                    self.owned.iter().map(|tp| tp.1).collect();
+                for p in numbers {
+                    self.ensure_operator(p).await?;
+                }
             }
             let records: Vec<InputRecord> = batch
                 .records
