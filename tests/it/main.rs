@@ -15,3 +15,4 @@ mod publish_outage;
 mod python_client;
 mod replay;
 mod sql_dialects;
+mod state;

@@ -160,6 +160,13 @@ struct ProcessArgs {
     /// Longest a batch stays open, in milliseconds.
     #[arg(long, default_value_t = 500)]
     batch_max_wait_ms: u64,
+    /// Days (event time) an ended dossier stays in memory after its end; older ones live in
+    /// the ClickHouse checkpoint only and are loaded when an event names them.
+    #[arg(long, env = "MOTCUA_RETENTION_DAYS", default_value_t = 35)]
+    retention_days: u64,
+    /// Seconds one ClickHouse request may take before it fails and is retried.
+    #[arg(long, env = "MOTCUA_CLICKHOUSE_TIMEOUT_SECS", default_value_t = 60)]
+    clickhouse_timeout_secs: u64,
     #[command(flatten)]
     deadlines: DeadlineArgs,
 }
@@ -260,6 +267,17 @@ enum Command {
         /// Stop once the input read at start is processed (batch mode).
         #[arg(long)]
         stop_at_end: bool,
+    },
+    /// Reprocess the input topics from their earliest offsets under a new consumer group
+    /// (fresh state), into this database or a fresh one, and stop at the end. Figures in an
+    /// existing database never go back while it runs (rows are versioned); the progress
+    /// table shows `catching_up` until it is done.
+    Replay {
+        #[command(flatten)]
+        process: ProcessArgs,
+        /// Create (and migrate) the database first if it does not exist.
+        #[arg(long)]
+        create_database: bool,
     },
     /// Print on-time rates per agency and the deadline figures from ClickHouse.
     Report {
@@ -375,6 +393,27 @@ async fn main() -> anyhow::Result<()> {
             let summary = run_processor(&common, &process, stop_at_end).await?;
             print_processor(&summary);
         }
+        Command::Replay {
+            mut process,
+            create_database,
+        } => {
+            if create_database {
+                common.store().migrate().await?;
+            }
+            // A group no checkpoint or committed offset belongs to: everything is read again.
+            process.group = format!(
+                "{}-replay-{}",
+                process.group,
+                chrono::Utc::now().format("%Y%m%d%H%M%S")
+            );
+            eprintln!(
+                "replaying every input topic from the start under group {}",
+                process.group
+            );
+            let summary = run_processor(&common, &process, true).await?;
+            print_processor(&summary);
+            println!("replay done: figures now come from group {}", process.group);
+        }
         Command::Report { scoring } => {
             let store = common.store();
             report::print(&store).await?;
@@ -458,8 +497,6 @@ async fn run_processor(
     args: &ProcessArgs,
     stop_at_end: bool,
 ) -> anyhow::Result<Summary> {
-    let store = common.store();
-    store.migrate().await?;
     let mut config = ProcessorConfig::new(
         common.kafka(),
         common.topics(),
@@ -471,6 +508,8 @@ async fn run_processor(
     config.batch_max_wait = Duration::from_millis(args.batch_max_wait_ms);
     config.stop_at_end = stop_at_end;
     config.clock = args.deadlines.clock()?;
+    config.retention = Duration::from_secs(args.retention_days * 86_400);
+    config.store_timeout = Duration::from_secs(args.clickhouse_timeout_secs);
     let metrics = ProcessorMetrics::new();
     let token = shutdown::on_signals();
     metrics::serve(args.metrics_addr, metrics.registry.clone(), token.clone())
@@ -597,8 +636,9 @@ async fn demo(
     );
 
     let store = common.store();
-    // Start clean; `run_processor` applies the migrations before processing.
+    // Start clean; the processor itself runs no DDL.
     store.drop_database().await?;
+    store.migrate().await?;
     kafka::create_topics(&common.kafka(), &common.topics(), partitions).await?;
 
     // Publish: the simulated province, with some bad records mixed in.

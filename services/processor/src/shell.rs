@@ -347,6 +347,8 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                         .retries
                         .with_label_values(&["read input"])
                         .inc();
+                    // The client reconnects by itself; do not spin while it does.
+                    tokio::time::sleep(self.config.backoff_initial).await;
                     continue;
                 }
                 Err(e) => return Err(ProcessorError::Permanent(e)),
