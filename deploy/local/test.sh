@@ -11,10 +11,23 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Benchmarks compile and run once each in test mode (timings come from `cargo bench`).
 cargo test --workspace --locked --bench fold
+# The fault-injection tests (tests/it/faults.rs) run the motcua binary as a subprocess and
+# start private brokers with the tansu up.sh chose.
+cargo build -p motcua-cli --locked
+export MOTCUA_BIN="${PWD}/target/debug/motcua"
+if [[ -z "${MOTCUA_TANSU_BIN:-}" && -s "${MOTCUA_HOME}/run/tansu.bin" ]]; then
+  MOTCUA_TANSU_BIN="$(<"${MOTCUA_HOME}/run/tansu.bin")"
+  export MOTCUA_TANSU_BIN
+fi
 # Integration tests talk to the services above; they fail (never skip) if one is missing.
+# The fault cases kill processes and sample memory: they run afterwards, one at a time.
+# Both runs always happen; the script fails if either did.
 log="$(mktemp)"
-cargo test --workspace --locked -- --test-threads 4 2>&1 | tee "${log}"
+status=0
+cargo test --workspace --locked -- --test-threads 4 --skip faults:: 2>&1 | tee "${log}" || status=1
+cargo test --locked --test it faults:: -- --test-threads 1 2>&1 | tee -a "${log}" || status=1
 # One closing line for the whole suite (cargo prints one result line per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "%d passed, %d failed\n", p, f }' "${log}"
 rm -f "${log}"
+exit "${status}"

@@ -160,6 +160,9 @@ install_tansu() {
   local version
   version="$("${TANSU_BIN}" --version 2>/dev/null || true)"
   say "tansu: ${TANSU_BIN} (${version:-unknown version})"
+  # The tests start private brokers (tests/it/harness.rs) with this same binary:
+  # test.sh reads it back into MOTCUA_TANSU_BIN.
+  printf '%s\n' "${TANSU_BIN}" >"${RUN_DIR}/tansu.bin"
   [[ "${version}" == *"${TANSU_VERSION}"* ]] ||
     say "WARNING: expected tansu ${TANSU_VERSION}; flags and behaviour were checked against that version only"
 }
