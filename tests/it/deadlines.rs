@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::common::{simulated_from, Env};
 use crate::oracle::{self, Progress, Verdict};
+use motcua_core::DossierEvent;
 
 #[derive(Debug, Row, Deserialize)]
 struct ProgressRow {
@@ -27,7 +28,7 @@ struct ProgressRow {
 }
 
 #[derive(Debug, Row, Deserialize)]
-struct ResolutionRow {
+pub(crate) struct ResolutionRow {
     period_kind: String,
     period: String,
     procedure_code: String,
@@ -38,7 +39,7 @@ struct ResolutionRow {
 }
 
 #[derive(Debug, Row, Deserialize)]
-struct StepRow {
+pub(crate) struct StepRow {
     month: String,
     key: String,
     steps: u64,
@@ -102,6 +103,21 @@ fn compare_progress(
     }
 }
 
+/// What [`assert_figures_match`] compared, for callers that also check the data's shape.
+pub(crate) struct Figures {
+    pub as_of: chrono::DateTime<chrono::FixedOffset>,
+    pub dossiers: Vec<oracle::Dossier>,
+    pub closed_reports: usize,
+    pub open_in_closed: usize,
+    /// Months with a province report.
+    pub months: std::collections::BTreeSet<String>,
+    pub resolution_rows: Vec<ResolutionRow>,
+    pub unit_rows: Vec<StepRow>,
+    pub late_steps: u64,
+    pub all_steps: u64,
+    pub findings: u64,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computation() {
     let env = Env::new("deadlines").await;
@@ -118,7 +134,73 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
         summary.rejected, 0,
         "the simulator only produces valid events"
     );
+    let f = assert_figures_match(&env, &events).await;
+    assert_eq!(
+        f.closed_reports, 3,
+        "August, September and 2026-Q3 are closed"
+    );
+    assert!(
+        f.open_in_closed > 0,
+        "some dossiers were open at the end of a closed period"
+    );
+    assert_eq!(f.months.len(), 3, "August to October 2026: {:?}", f.months);
+    for v in [
+        Verdict::Early,
+        Verdict::OnTime,
+        Verdict::Late,
+        Verdict::OpenWithin,
+        Verdict::OpenOverdue,
+    ] {
+        assert!(
+            f.dossiers.iter().any(|d| d.verdict == v),
+            "the data has {v:?} dossiers"
+        );
+    }
+    assert!(f
+        .resolution_rows
+        .iter()
+        .any(|r| r.indicator_2_2_average.is_some()));
+    assert!(
+        f.resolution_rows
+            .iter()
+            .any(|r| r.indicator_2_2_average.is_none()),
+        "some procedure has nothing resolved in some period: N/A"
+    );
 
+    assert!(
+        f.late_steps > 0 && f.late_steps < f.all_steps,
+        "{} late of {}",
+        f.late_steps,
+        f.all_steps
+    );
+    let worst = f
+        .unit_rows
+        .iter()
+        .filter(|r| r.steps >= 20)
+        .map(|r| r.on_time_rate_percent)
+        .fold(100.0, f64::min);
+    let best = f
+        .unit_rows
+        .iter()
+        .filter(|r| r.steps >= 20)
+        .map(|r| r.on_time_rate_percent)
+        .fold(0.0, f64::max);
+    assert!(
+        best - worst >= 5.0,
+        "units differ in where dossiers get stuck: {worst}..{best}"
+    );
+
+    assert!(
+        f.findings > 0,
+        "the simulator writes some wrong appointments"
+    );
+}
+
+/// Every Decision 766 figure (2.1 per agency, level and province; 2.2 per procedure; each
+/// report as of its period's end), step rate, overdue count and appointment finding in
+/// `env`'s database equals the oracle's over `events` (every valid event published),
+/// judged as of the processor's watermark. Used by the fault suite too (tests/it/faults.rs).
+pub(crate) async fn assert_figures_match(env: &Env, events: &[DossierEvent]) -> Figures {
     // The watermark the views judge open dossiers by: the processor's event time.
     let as_of_secs = env
         .count("SELECT toUInt64(toUInt32(max(watermark))) FROM processor_progress FINAL")
@@ -132,7 +214,7 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
         "{as_of} vs {latest}"
     );
 
-    let dossiers = oracle::dossiers(&events, as_of);
+    let dossiers = oracle::dossiers(events, as_of);
     let first = events
         .iter()
         .filter_map(|e| e.received.as_ref().map(|_| oracle::vn_date(e.occurred_at)))
@@ -151,7 +233,7 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
     for report in &reports {
         let closed = report.end_instant() <= as_of;
         closed_reports += closed as usize;
-        for d in oracle::in_report(&events, report, as_of) {
+        for d in oracle::in_report(events, report, as_of) {
             let k = |key: String| (report.kind.to_string(), report.label.clone(), key);
             oracle::add(by_agency.entry(k(d.agency.clone())).or_default(), d.verdict);
             oracle::add(
@@ -182,23 +264,15 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
             }
         }
     }
-    assert_eq!(
-        closed_reports, 3,
-        "August, September and 2026-Q3 are closed: {reports:?}"
-    );
-    assert!(
-        open_in_closed > 0,
-        "some dossiers were open at the end of a closed period"
-    );
     compare_progress(
         "v_766_agency",
-        &progress(&env, "v_766_agency", "agency_code").await,
+        &progress(env, "v_766_agency", "agency_code").await,
         &by_agency,
     );
     compare_progress(
         "v_766_level",
         &progress(
-            &env,
+            env,
             "v_766_level",
             "concat(province_code, ' ', agency_level)",
         )
@@ -207,7 +281,7 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
     );
     compare_progress(
         "v_766_province",
-        &progress(&env, "v_766_province", "province_code").await,
+        &progress(env, "v_766_province", "province_code").await,
         &by_province,
     );
     let months: std::collections::BTreeSet<&str> = by_province
@@ -215,19 +289,6 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
         .filter(|k| k.0 == "MONTH")
         .map(|k| k.1.as_str())
         .collect();
-    assert_eq!(months.len(), 3, "August to October 2026: {months:?}");
-    for v in [
-        Verdict::Early,
-        Verdict::OnTime,
-        Verdict::Late,
-        Verdict::OpenWithin,
-        Verdict::OpenOverdue,
-    ] {
-        assert!(
-            dossiers.iter().any(|d| d.verdict == v),
-            "the data has {v:?} dossiers"
-        );
-    }
 
     let rows: Vec<ResolutionRow> = env
         .store
@@ -266,12 +327,6 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
             }
         }
     }
-    assert!(rows.iter().any(|r| r.indicator_2_2_average.is_some()));
-    assert!(
-        rows.iter().any(|r| r.indicator_2_2_average.is_none()),
-        "some procedure has nothing resolved in some period: N/A"
-    );
-
     // Step on-time rates per unit, per handover pair and per receiving agency, by month of
     // the handover.
     let mut units: BTreeMap<(String, String), ([u64; 3], i64)> = BTreeMap::new();
@@ -355,25 +410,6 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
     }
     let late_steps: u64 = units.values().map(|u| u.0[2]).sum();
     let all_steps: u64 = units.values().map(|u| u.0.iter().sum::<u64>()).sum();
-    assert!(
-        late_steps > 0 && late_steps < all_steps,
-        "{late_steps} late of {all_steps}"
-    );
-    let worst = unit_rows
-        .iter()
-        .filter(|r| r.steps >= 20)
-        .map(|r| r.on_time_rate_percent)
-        .fold(100.0, f64::min);
-    let best = unit_rows
-        .iter()
-        .filter(|r| r.steps >= 20)
-        .map(|r| r.on_time_rate_percent)
-        .fold(0.0, f64::max);
-    assert!(
-        best - worst >= 5.0,
-        "units differ in where dossiers get stuck: {worst}..{best}"
-    );
-
     // Overdue open dossiers per agency, and the list.
     let mut overdue: BTreeMap<String, u64> = BTreeMap::new();
     for d in dossiers
@@ -415,10 +451,21 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
 
     // Appointment findings.
     let findings = dossiers.iter().filter(|d| d.appointment_finding).count() as u64;
-    assert!(findings > 0, "the simulator writes some wrong appointments");
     assert_eq!(
         env.count("SELECT count() FROM v_appointment_findings")
             .await,
         findings
     );
+    Figures {
+        as_of,
+        dossiers,
+        closed_reports,
+        open_in_closed,
+        months: months.into_iter().map(str::to_string).collect(),
+        resolution_rows: rows,
+        unit_rows,
+        late_steps,
+        all_steps,
+        findings,
+    }
 }
