@@ -129,6 +129,19 @@ async fn send(p: &FutureProducer, topic: &str, partition: Option<i32>, key: &str
         .expect("acknowledged");
 }
 
+/// Sends one event as JSON to its topic, keyed by its dossier code, to `partition` if given.
+async fn send_event(p: &FutureProducer, env: &Env, e: &DossierEvent, partition: Option<i32>) {
+    let payload = Codec::new().encode(e, Encoding::Json).unwrap();
+    send(
+        p,
+        env.topics.for_event(e),
+        partition,
+        &e.dossier_code,
+        &payload,
+    )
+    .await;
+}
+
 fn dossier(code: &str, day: &str) -> Vec<DossierEvent> {
     let mut events = samples::all_kinds();
     // Receipt, handover, result ready, returned: a simple dossier on `day`.
@@ -157,30 +170,15 @@ fn dossier(code: &str, day: &str) -> Vec<DossierEvent> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quiet_partition_does_not_hold_the_watermark_back() {
     let env = Env::new("quiet").await;
-    let codec = Codec::new();
     let p = raw_producer(&env).await;
     // Partition 0 delivers one dossier in August, then stays quiet; partitions 1 and 2
     // move on into October.
     for e in dossier("H56.50.01-260803-0001", "2026-08-03") {
-        send(
-            &p,
-            env.topics.for_event(&e),
-            Some(0),
-            &e.dossier_code,
-            &codec.encode(&e, Encoding::Json).unwrap(),
-        )
-        .await;
+        send_event(&p, &env, &e, Some(0)).await;
     }
     for (i, part) in [(1, 1), (2, 2)] {
         for e in dossier(&format!("H56.50.01-261008-000{i}"), "2026-10-08") {
-            send(
-                &p,
-                env.topics.for_event(&e),
-                Some(part),
-                &e.dossier_code,
-                &codec.encode(&e, Encoding::Json).unwrap(),
-            )
-            .await;
+            send_event(&p, &env, &e, Some(part)).await;
         }
     }
     env.process("quiet").await;
@@ -235,7 +233,6 @@ async fn dead_letters(env: &Env, expected: usize) -> Vec<(String, String, Vec<u8
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_id_reused_with_other_content_counts_the_same_whatever_the_order() {
-    let codec = Codec::new();
     let mut ends = Vec::new();
     for order in [[0usize, 1], [1, 0]] {
         let env = Env::new("conflict").await;
@@ -253,25 +250,11 @@ async fn an_id_reused_with_other_content_counts_the_same_whatever_the_order() {
             .iter()
             .filter(|e| e.kind != motcua_core::event::EventKind::ResultReady)
         {
-            send(
-                &p,
-                env.topics.for_event(e),
-                None,
-                &e.dossier_code,
-                &codec.encode(e, Encoding::Json).unwrap(),
-            )
-            .await;
+            send_event(&p, &env, e, None).await;
         }
         for i in order {
             let e = &versions[i];
-            send(
-                &p,
-                env.topics.for_event(e),
-                None,
-                &e.dossier_code,
-                &codec.encode(e, Encoding::Json).unwrap(),
-            )
-            .await;
+            send_event(&p, &env, e, None).await;
         }
         let (summary, _) = env.process("conflict").await;
         assert_eq!(summary.rejected, 1, "one of the two versions is rejected");
@@ -298,30 +281,15 @@ async fn an_id_reused_with_other_content_counts_the_same_whatever_the_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steps_after_a_refusal_at_the_counter_are_dead_lettered() {
     let env = Env::new("refused").await;
-    let codec = Codec::new();
     let p = raw_producer(&env).await;
     let mut refused = samples::all_kinds().remove(5);
     refused.refused.as_mut().unwrap().stage = motcua_core::event::RefusalStage::AtReceipt;
     let mut returned = samples::all_kinds().remove(9);
     returned.dossier_code = refused.dossier_code.clone();
     // The refusal is read first (its own run), then the return: inconsistent.
-    send(
-        &p,
-        env.topics.for_event(&refused),
-        Some(0),
-        &refused.dossier_code,
-        &codec.encode(&refused, Encoding::Json).unwrap(),
-    )
-    .await;
+    send_event(&p, &env, &refused, Some(0)).await;
     env.process("refused").await;
-    send(
-        &p,
-        env.topics.for_event(&returned),
-        Some(0),
-        &returned.dossier_code,
-        &codec.encode(&returned, Encoding::Json).unwrap(),
-    )
-    .await;
+    send_event(&p, &env, &returned, Some(0)).await;
     let (summary, _) = env.process("refused").await;
     assert_eq!(summary.rejected_by_reason.get("inconsistent"), Some(&1));
     assert_eq!(
@@ -334,7 +302,6 @@ async fn steps_after_a_refusal_at_the_counter_are_dead_lettered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversize_bad_record_is_dead_lettered_and_the_valid_ones_behind_it_land() {
     let env = Env::new("oversize").await;
-    let codec = Codec::new();
     let p = raw_producer(&env).await;
     let mut huge = b"{\"junk\":\"".to_vec();
     huge.extend(std::iter::repeat_n(b'x', 2 * 1024 * 1024));
@@ -342,14 +309,7 @@ async fn an_oversize_bad_record_is_dead_lettered_and_the_valid_ones_behind_it_la
     send(&p, &env.topics.receipts, Some(0), samples::DOSSIER, &huge).await;
     let events = dossier(samples::DOSSIER, "2026-10-08");
     for e in &events {
-        send(
-            &p,
-            env.topics.for_event(e),
-            Some(0),
-            &e.dossier_code,
-            &codec.encode(e, Encoding::Json).unwrap(),
-        )
-        .await;
+        send_event(&p, &env, e, Some(0)).await;
     }
     let (summary, _) = env.process("oversize").await;
     assert_eq!(summary.rejected, 1);

@@ -1,0 +1,121 @@
+//! Processor memory per dossier held in state: open, finished (still within retention), and
+//! evicted (only a hash of its code stays; the state is in the ClickHouse checkpoint).
+//!
+//! `cargo bench --bench state_memory` (MOTCUA_BENCH_DOSSIERS, default 1 000 000). Reads the
+//! process's resident set (VmRSS) before and after folding each population into a fresh
+//! operator, so the figure includes the maps, the strings and the allocator's slack. A
+//! measurement, printed; nothing is asserted.
+
+use std::time::Instant;
+
+use chrono::Duration;
+use motcua_core::codec::{Codec, Encoding};
+use motcua_core::deadline::Clock;
+use motcua_core::event::EventKind;
+use motcua_core::pseudonym::Pseudonymizer;
+use motcua_core::{samples, DossierEvent};
+use motcua_processor::operator::{InputRecord, PartitionOperator, Shared};
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Events of dossier `i`: receipt and first handover (open), plus result and return
+/// (finished).
+fn dossier(i: usize, finished: bool) -> Vec<DossierEvent> {
+    let code = format!("H56.50.01-261008-{i:07}");
+    samples::all_kinds()
+        .into_iter()
+        .filter(|e| {
+            matches!(e.kind, EventKind::Received | EventKind::Handover)
+                || (finished
+                    && matches!(e.kind, EventKind::ResultReady | EventKind::ResultReturned))
+        })
+        .map(|mut e| {
+            e.event_id = format!("{code}/{}", e.event_id);
+            e.dossier_code = code.clone();
+            e
+        })
+        .collect()
+}
+
+fn population(n: usize, finished: bool, evict: bool) -> (f64, usize, usize) {
+    let codec = Codec::new();
+    let shared = Shared::new(
+        Clock::default(),
+        Pseudonymizer::new(b"bench-key-0123456789").unwrap(),
+        Duration::days(35),
+        "bench".into(),
+    );
+    let mut op = PartitionOperator::new(0, shared);
+    let before = rss_kib();
+    let mut offset = 0;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(50_000) {
+        for &i in chunk {
+            for e in dossier(i, finished) {
+                let r = InputRecord {
+                    topic: "t".into(),
+                    partition: 0,
+                    offset,
+                    key: Some(e.dossier_code.clone().into_bytes()),
+                    payload: Some(codec.encode(&e, Encoding::Avro).unwrap()),
+                };
+                offset += 1;
+                op.ingest(&r, 0);
+            }
+        }
+        // Rows are written and dropped per batch, as in the processor.
+        drop(op.drain(None, 0));
+        if evict {
+            op.evict(Some(samples::ts("2027-06-01T00:00:00+07:00")));
+        }
+    }
+    let after = rss_kib();
+    (
+        (after.saturating_sub(before) as f64 * 1024.0) / n as f64,
+        op.dossiers(),
+        op.evicted(),
+    )
+}
+
+fn main() {
+    // `cargo test --benches` runs bench targets with `--bench` absent: keep that run small.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let n: usize = std::env::var("MOTCUA_BENCH_DOSSIERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 2_000 } else { 1_000_000 });
+    let populations = [
+        ("open (receipt + handover)", false, false),
+        ("finished, within retention", true, false),
+        ("finished, evicted", true, true),
+    ];
+    // Each population in its own process: memory freed by one would hide the next's.
+    if let Ok(which) = std::env::var("MOTCUA_BENCH_POPULATION") {
+        let (label, finished, evict) = populations[which.parse::<usize>().unwrap()];
+        let started = Instant::now();
+        let (per, resident, evicted) = population(n, finished, evict);
+        println!(
+            "state_memory: {n} dossiers {label}: {per:.0} bytes each ({resident} in memory, {evicted} evicted) in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        return;
+    }
+    for i in 0..populations.len() {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(std::env::args().skip(1))
+            .env("MOTCUA_BENCH_POPULATION", i.to_string())
+            .env("MOTCUA_BENCH_DOSSIERS", n.to_string())
+            .status()
+            .expect("the bench runs itself");
+        assert!(status.success());
+    }
+}
