@@ -48,3 +48,5 @@ pub const PROCESSOR_DOSSIERS_EVICTED: &str = "motcua_processor_dossiers_evicted"
 pub const PROCESSOR_EVICTIONS: &str = "motcua_processor_evictions_total";
 /// Evicted dossiers loaded back from the checkpoint because an event named them.
 pub const PROCESSOR_DOSSIERS_RELOADED: &str = "motcua_processor_dossiers_reloaded_total";
+/// Owned partitions paused because they ran ahead of the slowest in event time (alignment).
+pub const PROCESSOR_PARTITIONS_PAUSED: &str = "motcua_processor_partitions_paused";

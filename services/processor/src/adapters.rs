@@ -224,6 +224,43 @@ impl RecordSource for KafkaSource {
         }
     }
 
+    fn pause(
+        &mut self,
+        pause: &[TopicPartition],
+        resume: &[TopicPartition],
+    ) -> Result<(), ExternalError> {
+        let list = |tps: &[TopicPartition]| {
+            let mut tpl = TopicPartitionList::new();
+            for (t, p) in tps {
+                tpl.add_partition(t, *p);
+            }
+            tpl
+        };
+        // Only partitions still assigned: a rebalance may have moved them meanwhile.
+        let assigned = self
+            .consumer
+            .assignment()
+            .map_err(|e| kafka_error("read assignment", e))?;
+        let keep = |tps: &[TopicPartition]| -> Vec<TopicPartition> {
+            tps.iter()
+                .filter(|(t, p)| assigned.find_partition(t, *p).is_some())
+                .cloned()
+                .collect()
+        };
+        let (pause, resume) = (keep(pause), keep(resume));
+        if !pause.is_empty() {
+            self.consumer
+                .pause(&list(&pause))
+                .map_err(|e| kafka_error("pause partitions", e))?;
+        }
+        if !resume.is_empty() {
+            self.consumer
+                .resume(&list(&resume))
+                .map_err(|e| kafka_error("resume partitions", e))?;
+        }
+        Ok(())
+    }
+
     fn close(&mut self) {
         if let Err(e) = self
             .consumer

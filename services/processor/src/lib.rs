@@ -82,6 +82,9 @@ pub struct ProcessorConfig {
     pub backoff_initial: Duration,
     /// Longest retry delay. Default 10 s.
     pub backoff_max: Duration,
+    /// Event time a partition may run ahead of the slowest owned one before it is paused
+    /// until the others catch up. Default 1 day.
+    pub max_skew: Duration,
     /// Calendar, procedure catalogue and deadline policy. Default: the shipped Vietnamese
     /// calendar and catalogue, pauses extend the due time.
     pub clock: Clock,
@@ -109,6 +112,7 @@ impl ProcessorConfig {
             store_timeout: Duration::from_secs(60),
             backoff_initial: Duration::from_millis(200),
             backoff_max: Duration::from_secs(10),
+            max_skew: Duration::from_secs(86_400),
         }
     }
 
@@ -289,6 +293,7 @@ async fn run_in_span(
         stop_at_end: config.stop_at_end,
         backoff_initial: config.backoff_initial,
         backoff_max: config.backoff_max,
+        max_skew: chrono::Duration::from_std(config.max_skew).unwrap_or(chrono::Duration::days(1)),
     };
     let summary = shell::run_loop(loop_config, shared, source, sink, &metrics, &shutdown).await?;
     info!(

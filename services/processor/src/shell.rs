@@ -110,6 +110,13 @@ pub trait RecordSource {
     /// Offsets to resume from (next offset to read), once the batch's output is written.
     /// Partitions no longer owned are skipped.
     fn store_offsets(&mut self, offsets: &[(TopicPartition, i64)]) -> Result<(), ExternalError>;
+    /// Stops fetching these partitions, and resumes those. Records already fetched may
+    /// still arrive.
+    fn pause(
+        &mut self,
+        pause: &[TopicPartition],
+        resume: &[TopicPartition],
+    ) -> Result<(), ExternalError>;
     /// Commits what was stored (on shutdown).
     fn close(&mut self);
 }
@@ -234,6 +241,8 @@ pub struct LoopConfig {
     pub backoff_initial: Duration,
     /// Longest retry delay.
     pub backoff_max: Duration,
+    /// Event time a partition may run ahead of the slowest before it is paused (alignment).
+    pub max_skew: chrono::Duration,
 }
 
 /// Runs a transient-retrying operation: capped exponential backoff, every failure logged
@@ -292,6 +301,8 @@ struct Loop<'a, S, K> {
     /// The end each partition had when assigned: below it, the partition is catching up.
     end_at_assign: HashMap<TopicPartition, i64>,
     last_positions: Option<Instant>,
+    /// Partitions paused because they ran ahead in event time.
+    paused: Vec<TopicPartition>,
     summary: Summary,
 }
 
@@ -318,6 +329,7 @@ pub async fn run_loop<S: RecordSource, K: BatchSink + Sync>(
         next: HashMap::new(),
         end_at_assign: HashMap::new(),
         last_positions: None,
+        paused: Vec::new(),
         summary: Summary::default(),
     };
     let result = l.run().await;
@@ -375,6 +387,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 // Nothing read: the watermark may still move (a partition went idle).
                 self.write_progress(&[]).await?;
             }
+            self.align()?;
             if self.config.stop_at_end && self.at_end() {
                 return Ok(());
             }
@@ -403,6 +416,15 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         self.operators.retain(|p, _| numbers.contains(p));
         info!(partitions = ?numbers, "assignment");
         self.owned = assignment;
+        // The client may keep a partition paused across a rebalance: start every owned one
+        // fetching again, alignment pauses what runs ahead on the next batch.
+        if !self.paused.is_empty() {
+            let owned = self.owned.clone();
+            if let Err(e) = self.source.pause(&[], &owned) {
+                warn!(error = %e, "resuming partitions after a rebalance failed");
+            }
+        }
+        self.paused.clear();
         self.last_positions = None;
         self.metrics.partitions_owned.set(numbers.len() as i64);
     }
@@ -433,6 +455,39 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 .with_label_values(&[&tp.0, &tp.1.to_string()])
                 .set((pos.end - next).max(0));
         }
+        Ok(())
+    }
+
+    /// Pauses the partitions that run ahead in event time and resumes the others, so every
+    /// partition is read at about the same event time (a fetch that favours some partitions
+    /// would otherwise hold the watermark, and eviction with it, for the whole catch-up).
+    fn align(&mut self) -> Result<(), ProcessorError> {
+        let ahead = self.watermarks.ahead(self.config.max_skew);
+        if ahead == self.paused {
+            return Ok(());
+        }
+        let pause: Vec<TopicPartition> = ahead
+            .iter()
+            .filter(|tp| !self.paused.contains(tp))
+            .cloned()
+            .collect();
+        let resume: Vec<TopicPartition> = self
+            .paused
+            .iter()
+            .filter(|tp| !ahead.contains(tp))
+            .cloned()
+            .collect();
+        self.source
+            .pause(&pause, &resume)
+            .map_err(ProcessorError::Permanent)?;
+        if !pause.is_empty() {
+            info!(
+                paused = pause.len(),
+                "partitions ahead in event time paused until the others catch up"
+            );
+        }
+        self.paused = ahead;
+        self.metrics.paused.set(self.paused.len() as i64);
         Ok(())
     }
 

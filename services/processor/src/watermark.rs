@@ -71,6 +71,34 @@ impl Watermarks {
         self.current = self.current.max(Some(t));
     }
 
+    /// The owned partitions running more than `skew` of event time ahead of the slowest
+    /// active one, or every partition that delivered while an active one has delivered
+    /// nothing yet: pausing them makes the client fetch the laggards (event-time alignment),
+    /// so the watermark, and with it eviction, keeps moving during a catch-up.
+    pub fn ahead(&self, skew: chrono::Duration) -> Vec<(String, i32)> {
+        let active: Vec<(&(String, i32), &Part)> =
+            self.parts.iter().filter(|(_, p)| !p.idle).collect();
+        let slowest = if active.iter().any(|(_, p)| p.time.is_none()) {
+            None
+        } else {
+            match active.iter().filter_map(|(_, p)| p.time).min() {
+                Some(t) => Some(t),
+                None => return Vec::new(),
+            }
+        };
+        let mut out: Vec<(String, i32)> = active
+            .iter()
+            .filter(|(_, p)| match (slowest, p.time) {
+                (None, t) => t.is_some(),
+                (Some(min), Some(t)) => t > min + skew,
+                (Some(_), None) => false,
+            })
+            .map(|(tp, _)| (*tp).clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The watermark now; `None` while unknown.
     pub fn current(&mut self) -> Option<Timestamp> {
         let active: Vec<&Part> = self.parts.values().filter(|p| !p.idle).collect();
@@ -124,6 +152,33 @@ mod tests {
         // Everything read: the latest event anywhere.
         w.set_idle("t", 1, true);
         assert_eq!(w.current(), Some(ts("2026-09-05T10:00:00+07:00")));
+    }
+
+    #[test]
+    fn partitions_far_ahead_are_named_for_pausing_until_the_laggards_catch_up() {
+        let mut w = Watermarks::new();
+        for p in 0..3 {
+            w.assign("t", p);
+        }
+        w.observe("t", 0, ts("2026-03-01T09:00:00+07:00"));
+        w.observe("t", 1, ts("2026-03-01T10:00:00+07:00"));
+        let day = chrono::Duration::days(1);
+        // Partition 2 has data but delivered nothing: everything that did waits for it.
+        assert_eq!(
+            w.ahead(day),
+            vec![("t".to_string(), 0), ("t".to_string(), 1)]
+        );
+        w.observe("t", 2, ts("2026-01-10T09:00:00+07:00"));
+        assert_eq!(
+            w.ahead(day),
+            vec![("t".to_string(), 0), ("t".to_string(), 1)]
+        );
+        w.observe("t", 2, ts("2026-03-01T08:00:00+07:00"));
+        assert!(w.ahead(day).is_empty());
+        // A laggard read to its end holds nobody.
+        w.observe("t", 1, ts("2026-05-01T08:00:00+07:00"));
+        w.set_idle("t", 1, true);
+        assert!(w.ahead(day).is_empty());
     }
 
     #[test]

@@ -62,6 +62,10 @@ impl RecordSource for FakeSource {
         Ok(())
     }
 
+    fn pause(&mut self, _p: &[TopicPartition], _r: &[TopicPartition]) -> Result<(), ExternalError> {
+        Ok(())
+    }
+
     fn close(&mut self) {}
 }
 
@@ -150,6 +154,7 @@ fn config() -> LoopConfig {
         stop_at_end: true,
         backoff_initial: Duration::from_millis(200),
         backoff_max: Duration::from_secs(10),
+        max_skew: chrono::Duration::days(1),
     }
 }
 

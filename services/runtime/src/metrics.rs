@@ -63,6 +63,8 @@ pub struct ProcessorMetrics {
     pub evictions: IntCounter,
     /// Evicted dossiers loaded back.
     pub reloaded: IntCounter,
+    /// Partitions paused for running ahead in event time.
+    pub paused: IntGauge,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -232,6 +234,10 @@ impl ProcessorMetrics {
                     "Evicted dossiers loaded back because an event named them.",
                 )
                 .expect("valid metric"),
+            ),
+            paused: gauge(
+                names::PROCESSOR_PARTITIONS_PAUSED,
+                "Partitions paused for running ahead of the others in event time.",
             ),
             registry,
         }
