@@ -20,7 +20,10 @@ BIN="${MOTCUA_BIN_RELEASE:-target/release/motcua}"
 DAYS="${MOTCUA_BENCH_DAYS:-30}"
 PER_DAY="${MOTCUA_BENCH_DOSSIERS_PER_DAY:-800}"
 RUN="$(date +%Y%m%d%H%M%S)"
-export MOTCUA_TOPIC_PREFIX="motcua-restart-${RUN}"
+# MOTCUA_BENCH_TOPIC_PREFIX reuses the topics of an earlier run (history already published;
+# a new database and group process it again).
+REUSE="${MOTCUA_BENCH_TOPIC_PREFIX:-}"
+export MOTCUA_TOPIC_PREFIX="${REUSE:-motcua-restart-${RUN}}"
 export MOTCUA_CLICKHOUSE_DATABASE="motcua_restart_${RUN}"
 export MOTCUA_GROUP="restart-bench"
 export MOTCUA_METRICS_ADDR="127.0.0.1:0"
@@ -50,6 +53,13 @@ timed_process() {
 echo "== restart bench: ${DAYS} days x ~${PER_DAY} dossiers/day, topics ${MOTCUA_TOPIC_PREFIX}.*"
 "${BIN}" topics --partitions 4 >/dev/null
 "${BIN}" migrate >/dev/null
+if [[ -n "${REUSE}" ]]; then
+  TAIL=0
+  EVENTS="(reused)"
+  pub_start=0
+  pub_end=0
+  read -r FIRST FIRST_RSS < <(timed_process "${WORK}/first.log")
+else
 "${BIN}" simulate --start 2026-01-05 --days "${DAYS}" --dossiers-per-day "${PER_DAY}" --out "${WORK}/events.jsonl" 2>"${WORK}/simulate.log"
 EVENTS=$(wc -l <"${WORK}/events.jsonl")
 # The last 2 000 events arrive while the processor is down: the restart must restore its
@@ -64,6 +74,7 @@ pub_end=$(date +%s.%N)
 read -r FIRST FIRST_RSS < <(timed_process "${WORK}/first.log")
 "${BIN}" publish "${WORK}/tail.jsonl" --format avro >>"${WORK}/publish.log" 2>&1
 rm -f "${WORK}/events.jsonl" "${WORK}/history.jsonl" "${WORK}/tail.jsonl"
+fi
 DOSSIERS=$(clickhouse-client --port "${MOTCUA_CLICKHOUSE_TCP_PORT}" -q "SELECT count() FROM ${MOTCUA_CLICKHOUSE_DATABASE}.processor_state FINAL")
 read -r RESTART RESTART_RSS < <(timed_process "${WORK}/restart.log")
 RESTORED=$(grep -o 'resident=[0-9]*' "${WORK}/restart.log" | awk -F= '{s+=$2} END {print s+0}')
