@@ -9,6 +9,7 @@ mod oracle;
 
 mod dead_letter;
 mod deadlines;
+mod faults;
 mod pipeline;
 mod prometheus;
 mod publish_outage;
