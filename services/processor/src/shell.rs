@@ -369,11 +369,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 self.reassign(assignment);
                 // Restore every newly owned partition now, not at its first record: the
                 // figures it writes next must start from its checkpoint.
-                let numbers: std::collections::BTreeSet<i32> =
-                    self.owned.iter().map(|tp| tp.1).collect();
-                for p in numbers {
-                    self.ensure_operator(p).await?;
-                }
+                self.restore_all().await?;
             }
             let records: Vec<InputRecord> = batch
                 .records
@@ -502,6 +498,35 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 })
     }
 
+    /// Restores every owned partition number without an operator, the loads running
+    /// concurrently (ClickHouse reads them in parallel).
+    async fn restore_all(&mut self) -> Result<(), ProcessorError> {
+        let numbers: std::collections::BTreeSet<i32> = self
+            .owned
+            .iter()
+            .map(|tp| tp.1)
+            .filter(|p| !self.operators.contains_key(p))
+            .collect();
+        if numbers.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let retention = self.shared.retention.num_seconds().max(0) as u32;
+        let (config, shutdown, metrics, sink) =
+            (&self.config, self.shutdown, self.metrics, &self.sink);
+        let loads = numbers.iter().map(|&p| async move {
+            let r = retry(config, shutdown, metrics, "load checkpoint", || {
+                sink.load_partition(p, retention)
+            })
+            .await;
+            (p, r)
+        });
+        for (p, restored) in futures_util::future::join_all(loads).await {
+            self.install(p, restored?, started)?;
+        }
+        Ok(())
+    }
+
     async fn ensure_operator(&mut self, partition: i32) -> Result<(), ProcessorError> {
         if self.operators.contains_key(&partition) {
             return Ok(());
@@ -517,6 +542,16 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             || self.sink.load_partition(partition, retention),
         )
         .await?;
+        self.install(partition, restored, started)
+    }
+
+    /// A partition's operator from its checkpoint.
+    fn install(
+        &mut self,
+        partition: i32,
+        restored: Restored,
+        started: Instant,
+    ) -> Result<(), ProcessorError> {
         let mut op = PartitionOperator::new(partition, self.shared.clone());
         let resident = restored.resident.len();
         op.restore(restored.resident, &restored.evicted, restored.dead_lettered)

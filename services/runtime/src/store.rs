@@ -422,35 +422,39 @@ impl Store {
         .await
     }
 
-    /// The checkpointed state of some dossiers of one partition.
+    /// The checkpointed state of some dossiers of one partition, in requests of at most
+    /// 2 000 codes (a query must stay under the server's `max_query_size`, 256 KiB).
     pub async fn load_dossiers(
         &self,
         group: &str,
         partition: u32,
         codes: &[String],
     ) -> Result<Vec<CheckpointRow>> {
-        if codes.is_empty() {
-            return Ok(Vec::new());
+        let mut out = Vec::new();
+        for chunk in codes.chunks(2_000) {
+            // An explicit tuple: `IN (...)` uses the primary key on every server version.
+            let list = chunk
+                .iter()
+                .map(|c| format!("'{}'", c.replace('\\', "\\\\").replace('\'', "\\'")))
+                .collect::<Vec<_>>()
+                .join(",");
+            let rows: Vec<CheckpointRow> = self
+                .timed(async {
+                    Ok(self
+                        .client
+                        .query(&format!(
+                            "SELECT ?fields FROM processor_state FINAL \
+                             WHERE consumer_group = ? AND kafka_partition = ? AND dossier_code IN ({list})"
+                        ))
+                        .bind(group)
+                        .bind(partition)
+                        .fetch_all()
+                        .await?)
+                })
+                .await?;
+            out.extend(rows);
         }
-        // An explicit tuple: `IN (...)` uses the primary key on every server version.
-        let list = codes
-            .iter()
-            .map(|c| format!("'{}'", c.replace('\\', "\\\\").replace('\'', "\\'")))
-            .collect::<Vec<_>>()
-            .join(",");
-        self.timed(async {
-            Ok(self
-                .client
-                .query(&format!(
-                    "SELECT ?fields FROM processor_state FINAL \
-                     WHERE consumer_group = ? AND kafka_partition = ? AND dossier_code IN ({list})"
-                ))
-                .bind(group)
-                .bind(partition)
-                .fetch_all()
-                .await?)
-        })
-        .await
+        Ok(out)
     }
 
     /// The watermark a group last published (Unix seconds; 0 when none): a restored
