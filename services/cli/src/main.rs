@@ -167,6 +167,11 @@ struct ProcessArgs {
     /// Seconds one ClickHouse request may take before it fails and is retried.
     #[arg(long, env = "MOTCUA_CLICKHOUSE_TIMEOUT_SECS", default_value_t = 60)]
     clickhouse_timeout_secs: u64,
+    /// Static assignment instead of the consumer group's: `all`, or partition numbers such
+    /// as `0,2` (each instance told its own, e.g. from a StatefulSet ordinal). Offsets are
+    /// still the group's. Default: join the group and share the partitions.
+    #[arg(long, env = "MOTCUA_PARTITIONS")]
+    partitions: Option<String>,
     #[command(flatten)]
     deadlines: DeadlineArgs,
 }
@@ -510,6 +515,18 @@ async fn run_processor(
     config.clock = args.deadlines.clock()?;
     config.retention = Duration::from_secs(args.retention_days * 86_400);
     config.store_timeout = Duration::from_secs(args.clickhouse_timeout_secs);
+    config.partitions = match args.partitions.as_deref().map(str::trim) {
+        None => None,
+        Some("all") => Some(Vec::new()),
+        Some(list) => Some(
+            list.split(',')
+                .map(|p| p.trim().parse::<i32>())
+                .collect::<Result<_, _>>()
+                .with_context(|| {
+                    format!("--partitions `{list}`: expected `all` or numbers like 0,2")
+                })?,
+        ),
+    };
     let metrics = ProcessorMetrics::new();
     let token = shutdown::on_signals();
     metrics::serve(args.metrics_addr, metrics.registry.clone(), token.clone())

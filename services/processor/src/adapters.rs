@@ -105,13 +105,49 @@ impl KafkaSource {
         group: &str,
         topics: &[&str],
     ) -> Result<Self, KafkaError> {
+        let source = Self::create(settings, group)?;
+        source.consumer.subscribe(topics)?;
+        Ok(source)
+    }
+
+    /// Reads the given partition numbers of `topics` without joining the group's
+    /// membership (static assignment: each instance is told its partitions, as a
+    /// StatefulSet ordinal would), resuming from the group's committed offsets and
+    /// committing to them. For brokers whose group coordinator cannot be relied on (tansu
+    /// 0.6.0 keeps a `kill -9`ed member listed and stops assigning), and for one-instance
+    /// batch runs.
+    pub fn assign(
+        settings: &KafkaSettings,
+        group: &str,
+        topics: &[&str],
+        partitions: &[i32],
+    ) -> Result<Self, KafkaError> {
+        let source = Self::create(settings, group)?;
+        let mut tpl = TopicPartitionList::new();
+        let mut assignment = Vec::new();
+        for t in topics {
+            for p in partitions {
+                tpl.add_partition_offset(t, *p, Offset::Stored)?;
+                assignment.push((t.to_string(), *p));
+            }
+        }
+        source.consumer.assign(&tpl)?;
+        *source
+            .consumer
+            .context()
+            .changed
+            .lock()
+            .expect("not poisoned") = Some(assignment);
+        Ok(source)
+    }
+
+    fn create(settings: &KafkaSettings, group: &str) -> Result<Self, KafkaError> {
         let mut config = settings.consumer(group);
         config.set("partition.assignment.strategy", "range");
         // Bounded prefetch: memory stays bounded while the sink holds (ClickHouse down).
         config.set("queued.max.messages.kbytes", "65536");
         let consumer: StreamConsumer<GroupContext> =
             config.create_with_context(GroupContext::default())?;
-        consumer.subscribe(topics)?;
         let probe: BaseConsumer = settings.client().create()?;
         Ok(KafkaSource {
             consumer: Arc::new(consumer),

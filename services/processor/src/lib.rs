@@ -85,6 +85,10 @@ pub struct ProcessorConfig {
     /// Event time a partition may run ahead of the slowest owned one before it is paused
     /// until the others catch up. Default 1 day.
     pub max_skew: Duration,
+    /// Static assignment: read exactly these partition numbers (all of them when empty
+    /// after `Some`), without the group's membership. `None` (default): join the consumer
+    /// group and share the partitions with the other instances.
+    pub partitions: Option<Vec<i32>>,
     /// Calendar, procedure catalogue and deadline policy. Default: the shipped Vietnamese
     /// calendar and catalogue, pauses extend the due time.
     pub clock: Clock,
@@ -113,6 +117,7 @@ impl ProcessorConfig {
             backoff_initial: Duration::from_millis(200),
             backoff_max: Duration::from_secs(10),
             max_skew: Duration::from_secs(86_400),
+            partitions: None,
         }
     }
 
@@ -260,8 +265,23 @@ async fn run_in_span(
             .map_err(|e| ProcessorError::Internal(e.to_string()))??
     };
     let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
-    let source = KafkaSource::subscribe(&config.kafka, &config.group, &names)
-        .map_err(ProcessorError::Kafka)?;
+    let source = match &config.partitions {
+        None => KafkaSource::subscribe(&config.kafka, &config.group, &names),
+        Some(list) => {
+            let all: Vec<i32> = (0..input_partitions as i32).collect();
+            let list = if list.is_empty() { all } else { list.clone() };
+            if let Some(p) = list
+                .iter()
+                .find(|p| **p < 0 || **p >= input_partitions as i32)
+            {
+                return Err(ProcessorError::Config(vec![format!(
+                    "partition {p} does not exist: the input topics have {input_partitions}"
+                )]));
+            }
+            KafkaSource::assign(&config.kafka, &config.group, &names, &list)
+        }
+    }
+    .map_err(ProcessorError::Kafka)?;
     let sink = Sink::new(
         store,
         &config.kafka,
@@ -294,6 +314,10 @@ async fn run_in_span(
         backoff_initial: config.backoff_initial,
         backoff_max: config.backoff_max,
         max_skew: chrono::Duration::from_std(config.max_skew).unwrap_or(chrono::Duration::days(1)),
+        inputs: inputs
+            .iter()
+            .flat_map(|t| (0..input_partitions as i32).map(move |p| (t.clone(), p)))
+            .collect(),
     };
     let summary = shell::run_loop(loop_config, shared, source, sink, &metrics, &shutdown).await?;
     info!(

@@ -235,8 +235,12 @@ pub struct LoopConfig {
     pub batch_max_records: usize,
     /// Longest wait for a batch.
     pub batch_max_wait: Duration,
-    /// Stop once every owned partition is read to the end it had when assigned.
+    /// Stop once every owned partition is read to the end it had when assigned and every
+    /// other input partition's committed offset has reached its end (another member read
+    /// it): a member handed only some partitions must not report the input done.
     pub stop_at_end: bool,
+    /// Every input partition (for `stop_at_end`).
+    pub inputs: Vec<TopicPartition>,
     /// First retry delay; doubles up to `backoff_max`.
     pub backoff_initial: Duration,
     /// Longest retry delay.
@@ -303,6 +307,9 @@ struct Loop<'a, S, K> {
     last_positions: Option<Instant>,
     /// Partitions paused because they ran ahead in event time.
     paused: Vec<TopicPartition>,
+    /// With `stop_at_end`: whether every input partition this member does not own has its
+    /// committed offset at its end.
+    others_done: bool,
     summary: Summary,
 }
 
@@ -330,6 +337,7 @@ pub async fn run_loop<S: RecordSource, K: BatchSink + Sync>(
         end_at_assign: HashMap::new(),
         last_positions: None,
         paused: Vec::new(),
+        others_done: false,
         summary: Summary::default(),
     };
     let result = l.run().await;
@@ -434,15 +442,37 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             return Ok(());
         }
         self.last_positions = Some(Instant::now());
-        let owned = self.owned.clone();
-        let positions = match self.source.positions(&owned).await {
+        let mut wanted = self.owned.clone();
+        if self.config.stop_at_end {
+            wanted.extend(
+                self.config
+                    .inputs
+                    .iter()
+                    .filter(|tp| !self.owned.contains(tp))
+                    .cloned(),
+            );
+        }
+        let positions = match self.source.positions(&wanted).await {
             Ok(p) => p,
             Err(e) => {
                 warn!(error = %e, "reading partition ends failed");
                 return Ok(());
             }
         };
+        self.others_done = self
+            .config
+            .inputs
+            .iter()
+            .filter(|tp| !self.owned.contains(tp))
+            .all(|tp| {
+                positions
+                    .get(tp)
+                    .is_some_and(|p| p.end == 0 || p.committed >= p.end)
+            });
         for (tp, pos) in positions {
+            if !self.owned.contains(&tp) {
+                continue;
+            }
             let next = *self.next.entry(tp.clone()).or_insert(pos.committed.max(0));
             self.end_at_assign.entry(tp.clone()).or_insert(pos.end);
             self.watermarks.set_idle(&tp.0, tp.1, next >= pos.end);
@@ -488,7 +518,8 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
     }
 
     fn at_end(&self) -> bool {
-        !self.owned.is_empty()
+        self.others_done
+            && !self.owned.is_empty()
             && self
                 .owned
                 .iter()

@@ -155,6 +155,7 @@ fn config() -> LoopConfig {
         backoff_initial: Duration::from_millis(200),
         backoff_max: Duration::from_secs(10),
         max_skew: chrono::Duration::days(1),
+        inputs: vec![("t".into(), 0)],
     }
 }
 
