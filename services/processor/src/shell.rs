@@ -924,7 +924,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
     }
 
     /// Progress rows for every owned partition (the watermark moved for all of them).
-    async fn write_progress(&mut self, _touched: &[TopicPartition]) -> Result<(), ProcessorError> {
+    async fn write_progress(&mut self, touched: &[TopicPartition]) -> Result<(), ProcessorError> {
         let before = self.metrics.watermark.get();
         let watermark = self
             .watermarks
@@ -963,7 +963,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         }
         self.metrics.catching_up.set(catching_up);
         // An idle loop writes progress only when the watermark moved.
-        if _touched.is_empty() && i64::from(watermark) == before {
+        if touched.is_empty() && i64::from(watermark) == before {
             return Ok(());
         }
         self.metrics.watermark.set(i64::from(watermark));
