@@ -279,7 +279,7 @@ fn process_args(stop_at_end: bool) -> Vec<&'static str> {
         // The final batch run reads every partition by static assignment (the group's
         // offsets, not its membership): after a member was killed, tansu 0.6.0's group
         // coordinator may keep it listed and assign a newcomer nothing, for minutes.
-        args.extend(["--stop-at-end", "--partitions", "all"]);
+        args.extend(["--stop-at-end", "--assign", "all"]);
     }
     args
 }

@@ -170,8 +170,8 @@ struct ProcessArgs {
     /// Static assignment instead of the consumer group's: `all`, or partition numbers such
     /// as `0,2` (each instance told its own, e.g. from a StatefulSet ordinal). Offsets are
     /// still the group's. Default: join the group and share the partitions.
-    #[arg(long, env = "MOTCUA_PARTITIONS")]
-    partitions: Option<String>,
+    #[arg(long, env = "MOTCUA_ASSIGN")]
+    assign: Option<String>,
     #[command(flatten)]
     deadlines: DeadlineArgs,
 }
@@ -515,7 +515,7 @@ async fn run_processor(
     config.clock = args.deadlines.clock()?;
     config.retention = Duration::from_secs(args.retention_days * 86_400);
     config.store_timeout = Duration::from_secs(args.clickhouse_timeout_secs);
-    config.partitions = match args.partitions.as_deref().map(str::trim) {
+    config.partitions = match args.assign.as_deref().map(str::trim) {
         None => None,
         Some("all") => Some(Vec::new()),
         Some(list) => Some(
@@ -523,7 +523,7 @@ async fn run_processor(
                 .map(|p| p.trim().parse::<i32>())
                 .collect::<Result<_, _>>()
                 .with_context(|| {
-                    format!("--partitions `{list}`: expected `all` or numbers like 0,2")
+                    format!("--assign `{list}`: expected `all` or partition numbers like 0,2")
                 })?,
         ),
     };
@@ -732,4 +732,16 @@ async fn demo(
     );
     println!("   look: clickhouse-client --port 19000 -d {} -q 'SELECT * FROM v_ontime_agency_daily ORDER BY day, agency_code'", common.database);
     Ok(())
+}
+
+#[cfg(test)]
+mod cli_tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand's flags are consistent (a flattened group reusing a name, as
+    /// `--partitions` once did in `demo`, panics here instead of at a user's first run).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }
