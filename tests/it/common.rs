@@ -160,6 +160,48 @@ impl Env {
         );
     }
 
+    /// The records on the dead-letter topic: read until `expected` arrived (60 s at most),
+    /// then 1 s more, so a letter sent twice shows.
+    pub async fn dead_letters(&self, expected: usize) -> Vec<SeenLetter> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        use rdkafka::message::Message;
+        let consumer: BaseConsumer = self
+            .kafka
+            .consumer(&format!("{}-dlq-reader", self.name))
+            .create()
+            .unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for p in 0..3 {
+            tpl.add_partition_offset(&self.topics.dead_letter, p, rdkafka::Offset::Beginning)
+                .unwrap();
+        }
+        consumer.assign(&tpl).unwrap();
+        let mut got = Vec::new();
+        let mut deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut settling = false;
+        while std::time::Instant::now() < deadline {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                let h = m.headers().expect("dead letters carry headers");
+                let get = |k| {
+                    motcua_processor::header(h, k)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                got.push(SeenLetter {
+                    reason: get(motcua_processor::DLQ_REASON),
+                    field: get(motcua_processor::DLQ_FIELD),
+                    source_topic: get(motcua_processor::DLQ_TOPIC),
+                    payload: m.payload().unwrap_or_default().to_vec(),
+                });
+            }
+            if !settling && got.len() >= expected {
+                settling = true;
+                deadline = std::time::Instant::now() + Duration::from_secs(1);
+            }
+        }
+        got
+    }
+
     pub async fn count(&self, sql: &str) -> u64 {
         self.store
             .client()
@@ -177,6 +219,19 @@ pub fn store_settings(database: &str) -> StoreSettings {
         user: None,
         password: None,
     }
+}
+
+/// One record read back from the dead-letter topic.
+#[derive(Debug, Clone)]
+pub struct SeenLetter {
+    /// `motcua-dlq-reason`.
+    pub reason: String,
+    /// `motcua-dlq-field`.
+    pub field: String,
+    /// `motcua-dlq-source-topic`.
+    pub source_topic: String,
+    /// The record's value.
+    pub payload: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Row, Deserialize)]

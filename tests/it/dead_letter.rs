@@ -6,10 +6,7 @@ use std::time::Duration;
 
 use motcua_core::codec::{Codec, Encoding};
 use motcua_core::samples;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 
 use crate::common::Env;
 
@@ -106,37 +103,12 @@ async fn invalid_records_are_dead_lettered_with_their_reason_and_valid_ones_stil
     );
 
     // Read the dead-letter topic back.
-    let consumer: BaseConsumer = env
-        .kafka
-        .consumer(&format!("{}-dlq-reader", env.name))
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..3 {
-        tpl.add_partition_offset(&env.topics.dead_letter, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
-    let mut got: HashMap<Vec<u8>, (String, String, String)> = HashMap::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while got.len() < bad.len() && std::time::Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
-            let h = m.headers().expect("dead letters carry headers");
-            let get = |k| {
-                motcua_processor::header(h, k)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            got.insert(
-                m.payload().unwrap().to_vec(),
-                (
-                    get(motcua_processor::DLQ_REASON),
-                    get(motcua_processor::DLQ_FIELD),
-                    get(motcua_processor::DLQ_TOPIC),
-                ),
-            );
-        }
-    }
+    let got: HashMap<Vec<u8>, (String, String, String)> = env
+        .dead_letters(bad.len())
+        .await
+        .into_iter()
+        .map(|l| (l.payload, (l.reason, l.field, l.source_topic)))
+        .collect();
     assert_eq!(
         got.len(),
         bad.len(),

@@ -11,10 +11,7 @@ use motcua_core::DossierEvent;
 use motcua_processor::{ProcessorConfig, ProcessorError};
 use motcua_runtime::metrics::ProcessorMetrics;
 use motcua_runtime::store::Store;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{simulated_from, store_settings, Env};
@@ -197,40 +194,6 @@ async fn a_quiet_partition_does_not_hold_the_watermark_back() {
     );
 }
 
-async fn dead_letters(env: &Env, expected: usize) -> Vec<(String, String, Vec<u8>)> {
-    let consumer: BaseConsumer = env
-        .kafka
-        .consumer(&format!("{}-dlq-reader", env.name))
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..3 {
-        tpl.add_partition_offset(&env.topics.dead_letter, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
-    let mut got = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while std::time::Instant::now() < deadline && got.len() <= expected {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
-            let h = m.headers().expect("dead letters carry headers");
-            let get = |k| {
-                motcua_processor::header(h, k)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            got.push((
-                get(motcua_processor::DLQ_REASON),
-                get(motcua_processor::DLQ_OFFSET),
-                m.payload().unwrap_or_default().to_vec(),
-            ));
-        } else if got.len() == expected {
-            break;
-        }
-    }
-    got
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_id_reused_with_other_content_counts_the_same_whatever_the_order() {
     let mut ends = Vec::new();
@@ -262,15 +225,15 @@ async fn an_id_reused_with_other_content_counts_the_same_whatever_the_order() {
             .count("SELECT toUInt64(toUInt32(assumeNotNull(end_at))) FROM v_dossiers")
             .await;
         ends.push(end);
-        let letters = dead_letters(&env, 1).await;
+        let letters = env.dead_letters(1).await;
         assert_eq!(letters.len(), 1, "{letters:?}");
-        assert_eq!(letters[0].0, "conflict");
+        assert_eq!(letters[0].reason, "conflict");
         assert_eq!(env.count("SELECT count() FROM v_event_conflicts").await, 1);
         // A restart re-reads nothing it already dead-lettered.
         let (again, _) = env.process("conflict").await;
         assert_eq!(again.rejected, 0);
         assert_eq!(
-            dead_letters(&env, 1).await.len(),
+            env.dead_letters(1).await.len(),
             1,
             "the dead letter is not sent twice"
         );
@@ -318,11 +281,11 @@ async fn an_oversize_bad_record_is_dead_lettered_and_the_valid_ones_behind_it_la
         events.len() as u64,
         "the valid events behind it landed"
     );
-    let letters = dead_letters(&env, 1).await;
+    let letters = env.dead_letters(1).await;
     assert_eq!(letters.len(), 1);
     // Whole when the broker takes it, else truncated with its size in a header.
     assert!(
-        letters[0].2.starts_with(b"{\"junk\""),
+        letters[0].payload.starts_with(b"{\"junk\""),
         "the record itself is on the topic"
     );
     assert_eq!(env.count("SELECT count() FROM dead_letters").await, 1);
