@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use motcua_producer::KafkaSettings;
 use motcua_runtime::store::{
-    CheckpointRow, DeadLetterRow, PeriodRow, ProgressRow, StateRow, StepRow, Store, StoreError,
+    AggregateRow, CheckpointRow, DeadLetterRow, PeriodRow, ProgressRow, StateRow, StepRow, Store, StoreError,
     StoredEvent,
 };
 use motcua_runtime::store::{DeadLetterRow as LedgerRow, EventRow};
@@ -510,6 +510,7 @@ impl BatchSink for Sink {
             Rows::Checkpoints(v) => self.store.insert::<CheckpointRow>(table, v).await,
             Rows::DeadLetters(v) => self.store.insert::<DeadLetterRow>(table, v).await,
             Rows::Progress(v) => self.store.insert::<ProgressRow>(table, v).await,
+            Rows::Aggregates(v) => self.store.insert::<AggregateRow>(table, v).await,
         };
         result.map_err(|e| store_error(&format!("insert into {table}"), e))
     }

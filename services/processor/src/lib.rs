@@ -12,6 +12,7 @@
 //! counts exactly once in every figure (docs/ARCHITECTURE.md, "State and recovery").
 
 pub mod adapters;
+pub mod aggregate;
 pub mod operator;
 pub mod shell;
 pub mod watermark;

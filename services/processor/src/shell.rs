@@ -26,7 +26,7 @@ use motcua_core::event::Timestamp;
 use motcua_core::Rejection;
 use motcua_runtime::metrics::ProcessorMetrics;
 use motcua_runtime::store::{
-    CheckpointRow, DeadLetterRow, EventRow, PeriodRow, ProgressRow, StateRow, StepRow, StoredEvent,
+    AggregateRow, CheckpointRow, DeadLetterRow, EventRow, PeriodRow, ProgressRow, StateRow, StepRow, StoredEvent,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -162,6 +162,8 @@ pub enum Rows {
     DeadLetters(Vec<DeadLetterRow>),
     /// `processor_progress`.
     Progress(Vec<ProgressRow>),
+    /// `aggregates`.
+    Aggregates(Vec<AggregateRow>),
 }
 
 impl Rows {
@@ -175,6 +177,7 @@ impl Rows {
             Rows::Checkpoints(_) => "processor_state",
             Rows::DeadLetters(_) => "dead_letters",
             Rows::Progress(_) => "processor_progress",
+            Rows::Aggregates(_) => "aggregates",
         }
     }
 
@@ -188,6 +191,7 @@ impl Rows {
             Rows::Checkpoints(v) => v.len(),
             Rows::DeadLetters(v) => v.len(),
             Rows::Progress(v) => v.len(),
+            Rows::Aggregates(v) => v.len(),
         }
     }
 
@@ -894,6 +898,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         let mut steps = Vec::new();
         let mut periods = Vec::new();
         let mut checkpoints = Vec::new();
+        let mut aggregates = Vec::new();
         for c in changed {
             let off = c.off_calendar();
             if off > 0 {
@@ -908,11 +913,15 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             steps.extend(c.steps);
             periods.extend(c.periods);
             checkpoints.extend(c.checkpoints);
+            aggregates.extend(c.aggregates);
         }
         self.write(Rows::States(states)).await?;
         self.write(Rows::Steps(steps)).await?;
         self.write(Rows::Periods(periods)).await?;
+        // The cells' checkpoint went with the dossiers' (one insert); the served cells
+        // follow it, so a restore that re-emits its cells never lags what was served.
         self.write(Rows::Checkpoints(checkpoints)).await?;
+        self.write(Rows::Aggregates(aggregates)).await?;
         self.write(Rows::DeadLetters(ledger)).await?;
         let touched: Vec<TopicPartition> = offsets.keys().cloned().collect();
         self.write_progress(&touched).await?;

@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "state",
         include_str!("../../../deploy/clickhouse/migrations/0003_state.sql"),
     ),
+    (
+        4,
+        "aggregates",
+        include_str!("../../../deploy/clickhouse/migrations/0004_aggregates.sql"),
+    ),
 ];
 
 /// The schema version this build writes: a processor refuses to run on an older database.
@@ -795,6 +800,73 @@ pub struct CheckpointRow {
     pub period_upto: Option<u16>,
     /// The state as JSON.
     pub state: String,
+    /// When written.
+    pub updated_at: u32,
+}
+
+/// One aggregate cell (`aggregates`, migration 4): the absolute counts of one input
+/// partition's dossiers at one reporting grain, versioned by the partition's write sequence,
+/// so the latest version replaces the earlier ones and a replay rewrites the same rows.
+/// Columns a grain does not use are empty (`''`, 0, 1970-01-01).
+#[derive(Debug, Clone, Row, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub struct AggregateRow {
+    /// Consumer group whose figures these are.
+    pub consumer_group: String,
+    /// Input partition number.
+    pub kafka_partition: u32,
+    /// `DAY` (ended dossiers by end date), `OPEN` (open now), `CLOSED` (a period's report
+    /// as of its end), `RUNNING` (a running period, live), `STEPS` (handover steps by month).
+    pub grain: String,
+    /// `DAY`, `MONTH`, `QUARTER`, `YEAR`; empty for `OPEN`.
+    pub period_kind: String,
+    /// `2026-08-31`, `2026-08`, `2026-Q3`, `2026`; empty for `OPEN`.
+    pub period: String,
+    /// First day, days since 1970-01-01.
+    pub period_start: u16,
+    /// First day after it.
+    pub period_end: u16,
+    /// Receiving agency (for `STEPS`, the agency whose process it is).
+    pub agency_code: String,
+    /// Its province.
+    pub province_code: String,
+    /// Its level.
+    pub agency_level: String,
+    /// Procedure.
+    pub procedure_code: String,
+    /// Field of the procedure.
+    pub field_code: String,
+    /// Channel the dossier came in by.
+    pub channel: String,
+    /// Legal limit amount (`CLOSED`, `RUNNING`).
+    pub limit_amount: i32,
+    /// Legal limit unit.
+    pub limit_unit: String,
+    /// Unit whose step it was (`STEPS`).
+    pub from_unit: String,
+    /// Unit the dossier was handed to (`STEPS`).
+    pub to_unit: String,
+    /// The partition's write sequence when written: only grows.
+    pub version: u32,
+    /// Dossiers counted (for `STEPS`, steps judged; for `OPEN`, open dossiers).
+    pub n_counted: u64,
+    /// Of them, early.
+    pub n_early: u64,
+    /// On time.
+    pub n_on_time: u64,
+    /// Late.
+    pub n_late: u64,
+    /// Open within the due time.
+    pub n_open_within: u64,
+    /// Open past the due time.
+    pub n_open_overdue: u64,
+    /// Ended with a result inside the period (indicator 2.2's denominator).
+    pub n_resolved: u64,
+    /// Sum of their resolution times, in ten-thousandths of the procedure's unit.
+    pub n_resolution_e4: u64,
+    /// Sum of the steps' durations, seconds.
+    pub n_taken_seconds: u64,
+    /// Steps whose recorded outcome differs from the judged one.
+    pub n_mismatches: u64,
     /// When written.
     pub updated_at: u32,
 }

@@ -1,0 +1,667 @@
+//! Figures maintained by the processor: absolute counts per reporting cell, for the dossiers
+//! of one input partition (docs/ARCHITECTURE.md, "Aggregates").
+//!
+//! Every dossier *contributes* to a few cells: the day it ended, its agency's open count,
+//! each closed period's report it is in (as that report saw it at the period's end), each
+//! running period it is in (live), and the month of each of its handover steps. The operator
+//! keeps each resident dossier's contributions; when the dossier changes, its old
+//! contributions are taken out of their cells and the new ones put in. The cells are written
+//! as absolute values, versioned by the partition's write sequence, so a rewrite replaces a
+//! cell and never adds to it.
+//!
+//! Contributions are a function of the dossier's state, its period bound and the watermark
+//! the cells were last brought to (`as_of`). So they need not be stored: a restored or
+//! reloaded dossier recomputes the contributions that its cells already hold. Between two
+//! watermarks only two things change a dossier's contributions without an event: an open
+//! dossier's due time passing (a timer), and a new running period (a roll, which recomputes
+//! the dossiers it concerns).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use motcua_core::event::Timestamp;
+use motcua_core::fold;
+use motcua_core::period::{Period, PeriodKind};
+use motcua_runtime::store::{AggregateRow, PeriodRow, StateRow, StepRow};
+use serde::{Deserialize, Serialize};
+
+/// `dossier_code` prefix of a cell's checkpoint row in `processor_state` (no dossier code
+/// starts with a control character: validation refuses them).
+pub const CELL_PREFIX: &str = "\u{1}cell\u{1f}";
+/// `dossier_code` of the partition's aggregate metadata row in `processor_state`.
+pub const META_CODE: &str = "\u{1}meta";
+
+/// What a cell counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Grain {
+    /// Ended dossiers by the date of their end.
+    Day,
+    /// Open dossiers now.
+    Open,
+    /// A period's report as of its end.
+    Closed,
+    /// A running period, live.
+    Running,
+    /// Handover steps by month.
+    Steps,
+}
+
+impl Grain {
+    fn as_str(self) -> &'static str {
+        match self {
+            Grain::Day => "DAY",
+            Grain::Open => "OPEN",
+            Grain::Closed => "CLOSED",
+            Grain::Running => "RUNNING",
+            Grain::Steps => "STEPS",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Grain> {
+        Some(match s {
+            "DAY" => Grain::Day,
+            "OPEN" => Grain::Open,
+            "CLOSED" => Grain::Closed,
+            "RUNNING" => Grain::Running,
+            "STEPS" => Grain::Steps,
+            _ => return None,
+        })
+    }
+}
+
+/// A dossier's (or a step's) verdict in one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Ended early.
+    Early,
+    /// Ended on time.
+    OnTime,
+    /// Ended late.
+    Late,
+    /// Open within its due time.
+    Within,
+    /// Open past its due time.
+    Overdue,
+}
+
+impl Verdict {
+    fn parse(s: &str) -> Option<Verdict> {
+        Some(match s {
+            "EARLY" => Verdict::Early,
+            "ON_TIME" => Verdict::OnTime,
+            "LATE" => Verdict::Late,
+            "IN_PROGRESS" => Verdict::Within,
+            "OVERDUE_IN_PROGRESS" => Verdict::Overdue,
+            _ => return None,
+        })
+    }
+
+    fn ended(outcome: &str) -> Option<Verdict> {
+        Self::parse(outcome).filter(|v| matches!(v, Verdict::Early | Verdict::OnTime | Verdict::Late))
+    }
+}
+
+/// Interned string.
+type Sym = u32;
+
+/// A cell's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    grain: Grain,
+    /// Period kind for `Closed`, `Running`, `Steps` (month); `None` for `Day` and `Open`.
+    kind: Option<PeriodKind>,
+    start: NaiveDate,
+    end: NaiveDate,
+    agency: Sym,
+    province: Sym,
+    level: Sym,
+    procedure: Sym,
+    field: Sym,
+    channel: Sym,
+    limit_amount: i32,
+    limit_unit: Sym,
+    from_unit: Sym,
+    to_unit: Sym,
+}
+
+/// Counts of one cell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Counts {
+    counted: i64,
+    early: i64,
+    on_time: i64,
+    late: i64,
+    within: i64,
+    overdue: i64,
+    resolved: i64,
+    resolution_e4: i64,
+    taken_seconds: i64,
+    mismatches: i64,
+}
+
+impl Counts {
+    fn apply(&mut self, c: &Contribution, sign: i64) {
+        self.counted += sign;
+        match c.verdict {
+            Verdict::Early => self.early += sign,
+            Verdict::OnTime => self.on_time += sign,
+            Verdict::Late => self.late += sign,
+            Verdict::Within => self.within += sign,
+            Verdict::Overdue => self.overdue += sign,
+        }
+        if c.extra >= 0 {
+            if c.step {
+                self.taken_seconds += sign * c.extra;
+            } else {
+                self.resolved += sign;
+                self.resolution_e4 += sign * c.extra;
+            }
+        }
+        self.mismatches += sign * i64::from(c.mismatch);
+    }
+}
+
+/// One dossier's (or step's) part in one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contribution {
+    cell: u32,
+    verdict: Verdict,
+    /// A step (its duration in `extra`), not a dossier.
+    step: bool,
+    /// The step's recorded outcome differs from the judged one.
+    mismatch: bool,
+    /// Resolution time in ten-thousandths of the unit (dossiers), seconds taken (steps);
+    /// negative when none.
+    extra: i64,
+}
+
+#[derive(Debug)]
+struct Cell {
+    key: Key,
+    counts: Counts,
+    /// What the last written row holds.
+    written: Counts,
+    version: u32,
+    /// A running period that has ended: no longer maintained (its report is `Closed`).
+    dead: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Meta {
+    seq: u32,
+    as_of: Option<i64>,
+}
+
+/// The cells of one partition.
+#[derive(Debug, Default)]
+pub struct Aggregates {
+    names: Vec<Box<str>>,
+    symbols: HashMap<Box<str>, Sym>,
+    index: HashMap<Key, u32>,
+    cells: Vec<Cell>,
+    /// Cells whose counts may differ from what was written.
+    touched: Vec<u32>,
+    /// Cells to write again as they are (after a restore: the served table may lag the
+    /// checkpoint).
+    rewrite: Vec<u32>,
+    seq: u32,
+    as_of: Option<Timestamp>,
+    running: Vec<Period>,
+}
+
+impl Aggregates {
+    fn sym(&mut self, s: &str) -> Sym {
+        if let Some(&n) = self.symbols.get(s) {
+            return n;
+        }
+        let n = self.names.len() as Sym;
+        self.names.push(s.into());
+        self.symbols.insert(s.into(), n);
+        n
+    }
+
+    fn name(&self, s: Sym) -> &str {
+        &self.names[s as usize]
+    }
+
+    fn cell(&mut self, key: Key) -> u32 {
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.cells.len() as u32;
+        self.cells.push(Cell {
+            key,
+            counts: Counts::default(),
+            written: Counts::default(),
+            version: 0,
+            dead: false,
+        });
+        self.index.insert(key, i);
+        i
+    }
+
+    /// The watermark the cells were last brought to.
+    pub fn as_of(&self) -> Option<Timestamp> {
+        self.as_of
+    }
+
+    /// Number of cells held (live and dead).
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// Takes `old` out of its cells and puts `new` in.
+    pub fn replace(&mut self, old: &[Contribution], new: &[Contribution]) {
+        if old == new {
+            return;
+        }
+        for c in old {
+            let cell = &mut self.cells[c.cell as usize];
+            if !cell.dead {
+                cell.counts.apply(c, -1);
+                self.touched.push(c.cell);
+            }
+        }
+        for c in new {
+            let cell = &mut self.cells[c.cell as usize];
+            debug_assert!(!cell.dead, "contributions go to live cells");
+            cell.counts.apply(c, 1);
+            self.touched.push(c.cell);
+        }
+    }
+
+    /// Brings the running periods to `as_of`. Returns the earliest start of a period that
+    /// began running (the dossiers ended since then, and every open one, must be
+    /// recomputed), or `None` when the running periods did not change.
+    pub fn roll(&mut self, as_of: Option<Timestamp>) -> Option<NaiveDate> {
+        let Some(w) = as_of else {
+            return None;
+        };
+        if self.as_of.is_some_and(|a| a > w) {
+            return None;
+        }
+        self.as_of = Some(w);
+        let day = fold::local_date(w);
+        let running: Vec<Period> = PeriodKind::ALL
+            .iter()
+            .map(|&k| Period::containing(k, day))
+            .collect();
+        if running == self.running {
+            return None;
+        }
+        let began = running
+            .iter()
+            .filter(|p| !self.running.contains(p))
+            .map(|p| p.start)
+            .min();
+        for cell in &mut self.cells {
+            if cell.key.grain == Grain::Running
+                && !running.iter().any(|p| p.start == cell.key.start && Some(p.kind) == cell.key.kind)
+            {
+                cell.dead = true;
+            }
+        }
+        self.running = running;
+        began
+    }
+
+    /// The contributions of a dossier that do not come from its closed-period rows: its end
+    /// day, its open count, the running periods, its steps. Also returns the time at which
+    /// they change by themselves (an open dossier's due time, while not passed).
+    pub fn live(&mut self, row: &StateRow, steps: &[StepRow]) -> (Vec<Contribution>, Option<i64>) {
+        let as_of = self.as_of.map(|t| t.timestamp());
+        let mut out = Vec::new();
+        let mut timer = None;
+        let ended = Verdict::ended(&row.outcome);
+        let open = matches!(row.outcome.as_str(), "IN_PROGRESS" | "OVERDUE_IN_PROGRESS");
+        // The views' `assumeNotNull(due_at) < as_of`.
+        let due = i64::from(row.due_at.unwrap_or(0));
+        let overdue = as_of.is_some_and(|w| due < w);
+        if open && !overdue {
+            timer = Some(due);
+        }
+        let within = if overdue { Verdict::Overdue } else { Verdict::Within };
+        let agency = self.sym(&row.agency_code);
+        let province = self.sym(&row.province_code);
+        let level = self.sym(&row.agency_level);
+        let procedure = self.sym(&row.procedure_code);
+        let field = self.sym(&row.field_code);
+        let channel = self.sym(&row.channel);
+        let unit = self.sym(&row.legal_limit_unit);
+        let empty = self.sym("");
+        let base = Key {
+            grain: Grain::Day,
+            kind: None,
+            // Grains without a period: day 0, as the rows store it.
+            start: from_days(0),
+            end: from_days(0),
+            agency,
+            province,
+            level,
+            procedure,
+            field,
+            channel,
+            limit_amount: 0,
+            limit_unit: empty,
+            from_unit: empty,
+            to_unit: empty,
+        };
+        let resolution = row
+            .resolution_units
+            .map_or(-1, |r| (r * 10_000.0).round() as i64);
+        let dossier = |cell, verdict, extra| Contribution {
+            cell,
+            verdict,
+            step: false,
+            mismatch: false,
+            extra,
+        };
+        if let (Some(v), Some(end)) = (ended, row.end_date) {
+            let day = from_days(end);
+            let cell = self.cell(Key {
+                start: day,
+                end: day.succ_opt().unwrap_or(day),
+                ..base
+            });
+            out.push(dossier(cell, v, -1));
+        }
+        if open {
+            let cell = self.cell(Key {
+                grain: Grain::Open,
+                procedure: empty,
+                field: empty,
+                channel: empty,
+                level: empty,
+                ..base
+            });
+            out.push(dossier(cell, within, -1));
+        }
+        // v_766_current: received, counted, and open or ended inside the period.
+        if row.received_at.is_some() && row.outcome != "NOT_COUNTED" && as_of.is_some() {
+            let verdict = ended.unwrap_or(within);
+            for p in self.running.clone() {
+                if row.end_date.is_some_and(|d| from_days(d) < p.start) {
+                    continue;
+                }
+                let cell = self.cell(Key {
+                    grain: Grain::Running,
+                    kind: Some(p.kind),
+                    start: p.start,
+                    end: p.end,
+                    limit_amount: row.legal_limit_amount,
+                    limit_unit: unit,
+                    ..base
+                });
+                out.push(dossier(cell, verdict, resolution));
+            }
+        }
+        for s in steps {
+            let Some(verdict) = Verdict::parse(&s.outcome) else {
+                continue;
+            };
+            let month = Period::containing(PeriodKind::Month, from_days(s.handed_date));
+            let key = Key {
+                grain: Grain::Steps,
+                kind: Some(PeriodKind::Month),
+                start: month.start,
+                end: month.end,
+                agency: self.sym(&s.agency_code),
+                province: empty,
+                level: empty,
+                procedure: empty,
+                field: empty,
+                channel: empty,
+                limit_amount: 0,
+                limit_unit: empty,
+                from_unit: self.sym(&s.from_unit),
+                to_unit: self.sym(&s.to_unit),
+            };
+            let cell = self.cell(key);
+            out.push(Contribution {
+                cell,
+                verdict,
+                step: true,
+                mismatch: !s.recorded_outcome.is_empty() && s.recorded_outcome != s.outcome,
+                extra: i64::from(s.taken_seconds),
+            });
+        }
+        (out, timer)
+    }
+
+    /// The contributions of a dossier's closed-period rows (those in scope).
+    pub fn closed(&mut self, rows: &[PeriodRow], field: &str, channel: &str) -> Vec<Contribution> {
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let Some(verdict) = Verdict::parse(&r.verdict).filter(|_| r.in_scope == 1) else {
+                continue;
+            };
+            let kind = match r.period_kind.as_str() {
+                "MONTH" => PeriodKind::Month,
+                "QUARTER" => PeriodKind::Quarter,
+                _ => PeriodKind::Year,
+            };
+            let empty = self.sym("");
+            let key = Key {
+                grain: Grain::Closed,
+                kind: Some(kind),
+                start: from_days(r.period_start),
+                end: from_days(r.period_end),
+                agency: self.sym(&r.agency_code),
+                province: self.sym(&r.province_code),
+                level: self.sym(&r.agency_level),
+                procedure: self.sym(&r.procedure_code),
+                field: self.sym(field),
+                channel: self.sym(channel),
+                limit_amount: r.limit_amount,
+                limit_unit: self.sym(&r.limit_unit),
+                from_unit: empty,
+                to_unit: empty,
+            };
+            let cell = self.cell(key);
+            out.push(Contribution {
+                cell,
+                verdict,
+                step: false,
+                mismatch: false,
+                extra: r.resolution_units.map_or(-1, |x| (x * 10_000.0).round() as i64),
+            });
+        }
+        out
+    }
+
+    /// The cells changed since the last call, as rows (with a new version), plus the cells
+    /// to rewrite as they are; and their checkpoint form (the same rows as JSON, plus the
+    /// metadata), or nothing when nothing changed.
+    pub fn emit(&mut self, group: &str, partition: u32, now: u32) -> Vec<AggregateRow> {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_unstable();
+        touched.dedup();
+        touched.retain(|&i| {
+            let c = &self.cells[i as usize];
+            c.counts != c.written
+        });
+        let mut rewrite = std::mem::take(&mut self.rewrite);
+        rewrite.retain(|i| touched.binary_search(i).is_err());
+        if touched.is_empty() && rewrite.is_empty() {
+            return Vec::new();
+        }
+        if !touched.is_empty() {
+            self.seq += 1;
+        }
+        let mut out = Vec::with_capacity(touched.len() + rewrite.len());
+        for &i in &touched {
+            let seq = self.seq;
+            let c = &mut self.cells[i as usize];
+            c.written = c.counts;
+            c.version = seq;
+        }
+        for i in touched.into_iter().chain(rewrite) {
+            out.push(self.row(i, group, partition, now));
+        }
+        out
+    }
+
+    /// The metadata row's state (sequence and watermark) as JSON.
+    pub fn meta(&self) -> (u32, String) {
+        let meta = Meta {
+            seq: self.seq,
+            as_of: self.as_of.map(|t| t.timestamp()),
+        };
+        (self.seq, serde_json::to_string(&meta).expect("meta serialises"))
+    }
+
+    /// A cell's checkpoint code.
+    pub fn checkpoint_code(row: &AggregateRow) -> String {
+        format!(
+            "{CELL_PREFIX}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            row.grain,
+            row.period_kind,
+            row.period_start,
+            row.agency_code,
+            row.province_code,
+            row.agency_level,
+            row.procedure_code,
+            row.field_code,
+            row.channel,
+            row.limit_amount,
+            row.limit_unit,
+            row.from_unit,
+            row.to_unit
+        )
+    }
+
+    fn row(&self, i: u32, group: &str, partition: u32, now: u32) -> AggregateRow {
+        let c = &self.cells[i as usize];
+        let k = &c.key;
+        let n = c.written;
+        let u = |x: i64| x.max(0) as u64;
+        let (kind, label) = match (k.grain, k.kind) {
+            (Grain::Day, _) => ("DAY".to_string(), k.start.to_string()),
+            (Grain::Open, _) => (String::new(), String::new()),
+            (_, Some(kind)) => (
+                kind.as_str().to_string(),
+                Period::containing(kind, k.start).label(),
+            ),
+            (_, None) => (String::new(), String::new()),
+        };
+        AggregateRow {
+            consumer_group: group.to_string(),
+            kafka_partition: partition,
+            grain: k.grain.as_str().to_string(),
+            period_kind: kind,
+            period: label,
+            period_start: days(k.start),
+            period_end: days(k.end),
+            agency_code: self.name(k.agency).to_string(),
+            province_code: self.name(k.province).to_string(),
+            agency_level: self.name(k.level).to_string(),
+            procedure_code: self.name(k.procedure).to_string(),
+            field_code: self.name(k.field).to_string(),
+            channel: self.name(k.channel).to_string(),
+            limit_amount: k.limit_amount,
+            limit_unit: self.name(k.limit_unit).to_string(),
+            from_unit: self.name(k.from_unit).to_string(),
+            to_unit: self.name(k.to_unit).to_string(),
+            version: c.version,
+            n_counted: u(n.counted),
+            n_early: u(n.early),
+            n_on_time: u(n.on_time),
+            n_late: u(n.late),
+            n_open_within: u(n.within),
+            n_open_overdue: u(n.overdue),
+            n_resolved: u(n.resolved),
+            n_resolution_e4: u(n.resolution_e4),
+            n_taken_seconds: u(n.taken_seconds),
+            n_mismatches: u(n.mismatches),
+            updated_at: now,
+        }
+    }
+
+    /// Loads the checkpointed cells and metadata. Running cells of periods that no longer
+    /// run are skipped. Every loaded cell is written again at the next [`emit`](Self::emit)
+    /// (the served table may not have the checkpoint's latest rows).
+    pub fn restore(&mut self, meta: Option<&str>, cells: &[&str]) -> Result<(), String> {
+        if let Some(m) = meta {
+            let meta: Meta = serde_json::from_str(m)
+                .map_err(|e| format!("aggregate metadata does not parse: {e}"))?;
+            self.seq = meta.seq;
+            let as_of = meta
+                .as_of
+                .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+                .map(|t| t.with_timezone(&fold::vietnam()));
+            self.roll(as_of);
+        }
+        for json in cells {
+            let row: AggregateRow = serde_json::from_str(json)
+                .map_err(|e| format!("aggregate cell does not parse: {e}"))?;
+            let grain = Grain::parse(&row.grain)
+                .ok_or_else(|| format!("aggregate cell of unknown grain `{}`", row.grain))?;
+            let kind = match row.period_kind.as_str() {
+                "MONTH" => Some(PeriodKind::Month),
+                "QUARTER" => Some(PeriodKind::Quarter),
+                "YEAR" => Some(PeriodKind::Year),
+                _ => None,
+            };
+            let start = from_days(row.period_start);
+            if grain == Grain::Running
+                && !self
+                    .running
+                    .iter()
+                    .any(|p| p.start == start && Some(p.kind) == kind)
+            {
+                continue;
+            }
+            let key = Key {
+                grain,
+                kind,
+                start,
+                end: from_days(row.period_end),
+                agency: self.sym(&row.agency_code),
+                province: self.sym(&row.province_code),
+                level: self.sym(&row.agency_level),
+                procedure: self.sym(&row.procedure_code),
+                field: self.sym(&row.field_code),
+                channel: self.sym(&row.channel),
+                limit_amount: row.limit_amount,
+                limit_unit: self.sym(&row.limit_unit),
+                from_unit: self.sym(&row.from_unit),
+                to_unit: self.sym(&row.to_unit),
+            };
+            let i = self.cell(key);
+            let n = |x: u64| x as i64;
+            let counts = Counts {
+                counted: n(row.n_counted),
+                early: n(row.n_early),
+                on_time: n(row.n_on_time),
+                late: n(row.n_late),
+                within: n(row.n_open_within),
+                overdue: n(row.n_open_overdue),
+                resolved: n(row.n_resolved),
+                resolution_e4: n(row.n_resolution_e4),
+                taken_seconds: n(row.n_taken_seconds),
+                mismatches: n(row.n_mismatches),
+            };
+            let c = &mut self.cells[i as usize];
+            c.counts = counts;
+            c.written = counts;
+            c.version = row.version;
+            self.seq = self.seq.max(row.version);
+            self.rewrite.push(i);
+        }
+        Ok(())
+    }
+}
+
+fn from_days(d: u16) -> NaiveDate {
+    chrono::DateTime::UNIX_EPOCH.date_naive() + chrono::Duration::days(i64::from(d))
+}
+
+fn days(d: NaiveDate) -> u16 {
+    let epoch = chrono::DateTime::UNIX_EPOCH.date_naive();
+    (d - epoch).num_days().clamp(0, u16::MAX as i64) as u16
+}

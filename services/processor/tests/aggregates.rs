@@ -1,0 +1,229 @@
+//! The aggregate cells an operator maintains do not depend on how its input was cut into
+//! batches, on the watermarks it was drained at, on evictions and reloads, or on a restore
+//! from its checkpoint halfway: the cells written last equal those of one operator that read
+//! everything in one batch.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use motcua_core::codec::{Codec, Encoding};
+use motcua_core::deadline::Clock;
+use motcua_core::event::Timestamp;
+use motcua_core::pseudonym::Pseudonymizer;
+use motcua_core::DossierEvent;
+use motcua_processor::aggregate::Aggregates;
+use motcua_processor::operator::{InputRecord, PartitionOperator, Shared};
+use motcua_runtime::store::{AggregateRow, CheckpointRow};
+
+fn shared(retention_days: i64) -> Arc<Shared> {
+    Shared::new(
+        Clock::default(),
+        Pseudonymizer::new(b"test-key-0123456789").unwrap(),
+        chrono::Duration::days(retention_days),
+        "g".into(),
+    )
+}
+
+/// Forty-five days from 2025-12-01: a month, a quarter and a year close, with late and
+/// duplicated events.
+fn events() -> Vec<DossierEvent> {
+    let config = motcua_sim::SimConfig {
+        seed: 11,
+        start: NaiveDate::from_ymd_opt(2025, 12, 1).unwrap(),
+        days: 45,
+        dossiers_per_day: 40,
+        out_of_order_rate: 0.05,
+        duplicate_rate: 0.02,
+        ..Default::default()
+    };
+    motcua_sim::Simulator::new(config).expect("valid").collect()
+}
+
+fn records(events: &[DossierEvent]) -> Vec<InputRecord> {
+    let codec = Codec::new();
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| InputRecord {
+            topic: "t".into(),
+            partition: 0,
+            offset: i as i64,
+            key: Some(e.dossier_code.as_bytes().to_vec()),
+            payload: Some(
+                codec
+                    .encode(e, if i % 2 == 0 { Encoding::Avro } else { Encoding::Json })
+                    .unwrap(),
+            ),
+        })
+        .collect()
+}
+
+/// What the tables would hold: the latest version of every cell and checkpoint row.
+#[derive(Default)]
+struct Tables {
+    cells: HashMap<String, AggregateRow>,
+    checkpoints: HashMap<String, CheckpointRow>,
+}
+
+impl Tables {
+    fn write(&mut self, cells: Vec<AggregateRow>, checkpoints: Vec<CheckpointRow>) {
+        for c in cells {
+            let k = Aggregates::checkpoint_code(&c);
+            match self.cells.get(&k) {
+                Some(old) if old.version > c.version => {}
+                _ => {
+                    self.cells.insert(k, c);
+                }
+            }
+        }
+        for c in checkpoints {
+            match self.checkpoints.get(&c.dossier_code) {
+                Some(old) if old.version > c.version => {}
+                _ => {
+                    self.checkpoints.insert(c.dossier_code.clone(), c);
+                }
+            }
+        }
+    }
+
+    /// The cells the views read at watermark `as_of`, with their counts only.
+    fn visible(&self, as_of: Timestamp) -> BTreeMap<String, [u64; 10]> {
+        let day = days(as_of.date_naive());
+        self.cells
+            .iter()
+            .filter(|(_, c)| match c.grain.as_str() {
+                "CLOSED" => c.period_end <= day,
+                "RUNNING" => c.period_start <= day && c.period_end > day,
+                _ => true,
+            })
+            .map(|(k, c)| {
+                (
+                    k.clone(),
+                    [
+                        c.n_counted,
+                        c.n_early,
+                        c.n_on_time,
+                        c.n_late,
+                        c.n_open_within,
+                        c.n_open_overdue,
+                        c.n_resolved,
+                        c.n_resolution_e4,
+                        c.n_taken_seconds,
+                        c.n_mismatches,
+                    ],
+                )
+            })
+            .filter(|(_, n)| n[0] > 0)
+            .collect()
+    }
+}
+
+fn days(d: NaiveDate) -> u16 {
+    (d - chrono::DateTime::UNIX_EPOCH.date_naive()).num_days() as u16
+}
+
+fn event_time(r: &InputRecord, events: &[DossierEvent]) -> Timestamp {
+    events[r.offset as usize].occurred_at
+}
+
+/// Feeds `records` in batches of varying size, draining at a watermark a day behind the
+/// latest event time, evicting and reloading like the shell does; with `restore_at`, a new
+/// operator takes over from the checkpoint after that many records.
+fn run(
+    events: &[DossierEvent],
+    records: &[InputRecord],
+    restore_at: Option<usize>,
+) -> (Tables, Timestamp) {
+    let shared = shared(10);
+    let mut op = PartitionOperator::new(0, shared.clone());
+    let mut tables = Tables::default();
+    let mut latest: Option<Timestamp> = None;
+    let mut as_of = None;
+    let mut i = 0;
+    let mut n = 0;
+    let mut restored = false;
+    while i < records.len() {
+        if restore_at.is_some_and(|at| i >= at) && !restored {
+            restored = true;
+            let w: Timestamp = as_of.expect("drained before");
+            let cutoff = (w - chrono::Duration::days(10)).timestamp() as u32;
+            let (resident, evicted): (Vec<CheckpointRow>, Vec<CheckpointRow>) = tables
+                .checkpoints
+                .values()
+                .cloned()
+                .partition(|r| r.ended_at.is_none_or(|t| t >= cutoff));
+            let evicted: Vec<String> = evicted.into_iter().map(|r| r.dossier_code).collect();
+            op = PartitionOperator::new(0, shared.clone());
+            op.restore(resident, &evicted, Vec::new()).unwrap();
+        }
+        n += 1;
+        let size = 1 + (n * 37) % 211;
+        let batch = &records[i..(i + size).min(records.len())];
+        i += batch.len();
+        let missing = op.missing(batch);
+        if !missing.is_empty() {
+            let rows: Vec<CheckpointRow> = missing
+                .iter()
+                .filter_map(|c| tables.checkpoints.get(c).cloned())
+                .collect();
+            op.reinstate(rows).unwrap();
+        }
+        for r in batch {
+            op.ingest(r, 0);
+            let t = event_time(r, events);
+            latest = Some(latest.map_or(t, |l: Timestamp| l.max(t)));
+        }
+        let w = latest.unwrap() - chrono::Duration::days(1);
+        as_of = Some(as_of.map_or(w, |a: Timestamp| a.max(w)));
+        let changed = op.drain(as_of, 0);
+        tables.write(changed.aggregates, changed.checkpoints);
+        op.evict(as_of);
+    }
+    (tables, as_of.unwrap())
+}
+
+#[test]
+fn cells_do_not_depend_on_batches_watermarks_evictions_or_restores() {
+    let events = events();
+    let records = records(&events);
+    let (batched, as_of) = run(&events, &records, None);
+    let (restored, as_of_restored) = run(&events, &records, Some(records.len() / 2));
+    assert_eq!(as_of, as_of_restored);
+
+    // One operator, one batch, one drain at the same watermark.
+    let mut op = PartitionOperator::new(0, shared(10_000));
+    for r in &records {
+        op.ingest(r, 0);
+    }
+    let changed = op.drain(Some(as_of), 0);
+    let mut once = Tables::default();
+    once.write(changed.aggregates, changed.checkpoints);
+
+    let want = once.visible(as_of);
+    let grains: std::collections::BTreeSet<&str> = once
+        .cells
+        .values()
+        .filter(|c| c.n_counted > 0)
+        .map(|c| c.grain.as_str())
+        .collect();
+    assert_eq!(
+        grains.into_iter().collect::<Vec<_>>(),
+        ["CLOSED", "DAY", "OPEN", "RUNNING", "STEPS"],
+        "every grain is exercised"
+    );
+    let total_open: u64 = want
+        .iter()
+        .filter(|(k, _)| k.contains("OPEN"))
+        .map(|(_, n)| n[0])
+        .sum();
+    assert!(total_open > 0, "some dossiers are still open");
+    for (name, got) in [("batched", batched.visible(as_of)), ("restored", restored.visible(as_of))] {
+        let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).take(3).collect();
+        let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).take(3).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "{name}: missing {missing:?}, extra {extra:?}");
+        for (k, n) in &want {
+            assert_eq!(&got[k], n, "{name}: cell {k:?}");
+        }
+    }
+}
