@@ -202,6 +202,68 @@ impl Env {
         got
     }
 
+    /// A query's result as sorted tab-separated lines, over ClickHouse's HTTP interface.
+    pub async fn lines(&self, sql: &str) -> Vec<String> {
+        let body = reqwest::Client::new()
+            .post(clickhouse_url())
+            .query(&[("database", self.name.as_str())])
+            .body(format!("{sql} FORMAT TabSeparated"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let ok = body.status().is_success();
+        let text = body.text().await.expect("response body");
+        assert!(ok, "{sql}: {text}");
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    }
+
+    /// Every figure view, served from the processor's aggregate cells, equals its
+    /// per-dossier definition (`*_scan`) on the same data: exactly, but for indicator 2.2
+    /// averages (the cells sum resolution times in ten-thousandths, the scan sums floats),
+    /// equal to the cent.
+    pub async fn assert_aggregates_match_scans(&self) {
+        const EXACT: &[&str] = &[
+            "v_ontime_daily",
+            "v_ontime_agency_daily",
+            "v_ontime_province_daily",
+            "v_overdue_agency",
+            "v_766_agency",
+            "v_766_level",
+            "v_766_province",
+            "v_steps_unit_monthly",
+            "v_steps_pair_monthly",
+            "v_steps_agency_monthly",
+        ];
+        let mut rows = 0;
+        for view in EXACT {
+            let served = self.lines(&format!("SELECT * FROM {view}")).await;
+            let scan = self.lines(&format!("SELECT * FROM {view}_scan")).await;
+            assert_eq!(served.len(), scan.len(), "{view}: rows served vs scanned");
+            for (a, b) in served.iter().zip(&scan) {
+                assert_eq!(a, b, "{view}: served vs scanned");
+            }
+            rows += served.len();
+        }
+        for view in ["v_766_resolution", "v_766_resolution_province"] {
+            let served = self.lines(&format!("SELECT * FROM {view}")).await;
+            let scan = self.lines(&format!("SELECT * FROM {view}_scan")).await;
+            assert_eq!(served.len(), scan.len(), "{view}: rows served vs scanned");
+            for (a, b) in served.iter().zip(&scan) {
+                let (ka, va) = a.rsplit_once('\t').expect("columns");
+                let (kb, vb) = b.rsplit_once('\t').expect("columns");
+                assert_eq!(ka, kb, "{view}: served vs scanned");
+                match (va.parse::<f64>(), vb.parse::<f64>()) {
+                    (Ok(x), Ok(y)) => assert!((x - y).abs() <= 0.0100001, "{view}: {a} vs {b}"),
+                    _ => assert_eq!(va, vb, "{view}: {a} vs {b}"),
+                }
+            }
+            rows += served.len();
+        }
+        assert!(rows > 0, "the views hold figures");
+    }
+
     pub async fn count(&self, sql: &str) -> u64 {
         self.store
             .client()

@@ -201,6 +201,7 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
 /// `env`'s database equals the oracle's over `events` (every valid event published),
 /// judged as of the processor's watermark. Used by the fault suite too (tests/it/faults.rs).
 pub(crate) async fn assert_figures_match(env: &Env, events: &[DossierEvent]) -> Figures {
+    env.assert_aggregates_match_scans().await;
     // The watermark the views judge open dossiers by: the processor's event time.
     let as_of_secs = env
         .count("SELECT toUInt64(toUInt32(max(watermark))) FROM processor_progress FINAL")
