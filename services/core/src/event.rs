@@ -4,6 +4,10 @@
 //! envelope plus one optional payload per kind, exactly one of which is set. A flat record
 //! of optional payloads keeps the Avro union simple for every client language and lets a
 //! new kind be added as a new optional field, which old readers ignore.
+//!
+//! Timestamps are (de)serialised through `crate::timestamp`: chrono's RFC 3339 text and
+//! chrono's errors, with a shortcut for the usual shape, as they are on every event read
+//! and every content hash.
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
@@ -24,6 +28,7 @@ pub struct DossierEvent {
     /// Electronic identifier of the unit that emitted the event.
     pub agency_code: String,
     /// When the step happened (event time), with its offset.
+    #[serde(with = "crate::timestamp")]
     pub occurred_at: Timestamp,
     /// Which circular's forms the step was recorded on.
     pub form_set: FormSet,
@@ -221,6 +226,7 @@ pub struct DossierReceived {
     /// Statutory time limit.
     pub time_limit: TimeLimit,
     /// Appointment for the result: what the dossier is judged against.
+    #[serde(with = "crate::timestamp")]
     pub appointment_at: Timestamp,
     /// Where the result is collected.
     pub result_delivery: Delivery,
@@ -324,8 +330,10 @@ pub struct Refused {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Apology {
     /// The appointment being missed.
+    #[serde(with = "crate::timestamp")]
     pub original_appointment_at: Timestamp,
     /// The new appointment.
+    #[serde(with = "crate::timestamp")]
     pub new_appointment_at: Timestamp,
     /// Reason for the delay.
     pub reason: String,

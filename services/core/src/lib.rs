@@ -16,6 +16,7 @@
 //! Nothing here reads the wall clock, the network or the disk: every service shares these
 //! rules, and tests exercise them synchronously.
 
+mod avro_reader;
 pub mod calendar;
 pub mod codec;
 pub mod deadline;
@@ -26,6 +27,7 @@ pub mod names;
 pub mod period;
 pub mod pseudonym;
 pub mod samples;
+mod timestamp;
 pub mod topics;
 pub mod validate;
 
