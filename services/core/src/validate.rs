@@ -82,22 +82,31 @@ impl Rejection {
 
 type Check = Result<(), Rejection>;
 
+// Every event goes through here: the checks allocate nothing unless they fail, so field
+// paths are built by the `field` closures only for a rejection.
+
 fn non_empty(field: &str, value: &str) -> Check {
-    if value.trim().is_empty() {
+    non_empty_at(|| field.to_string(), value)
+}
+
+fn non_empty_at(field: impl FnOnce() -> String, value: &str) -> Check {
+    // Blank iff nothing is left after trimming the start.
+    if value.trim_start().is_empty() {
         return Err(Rejection::new(
             RejectKind::Missing,
-            field,
+            field(),
             "must not be empty",
         ));
     }
     Ok(())
 }
 
-fn max_len(field: &str, value: &str, max: usize) -> Check {
-    if value.chars().count() > max {
+fn max_len(field: impl FnOnce() -> String, value: &str, max: usize) -> Check {
+    // A string has at most as many characters as bytes.
+    if value.len() > max && value.chars().count() > max {
         return Err(Rejection::new(
             RejectKind::Format,
-            field,
+            field(),
             format!("longer than {max} characters"),
         ));
     }
@@ -129,31 +138,43 @@ pub fn is_dossier_code(code: &str) -> bool {
     };
     is_agency_code(agency)
         && date.len() == 6
-        && chrono::NaiveDate::parse_from_str(&format!("20{date}"), "%Y%m%d").is_ok()
+        && is_yymmdd(date)
         && seq_digits.len() >= 4
         && seq_digits.iter().all(u8::is_ascii_digit)
 }
 
+/// A valid date `20yy-mm-dd` written `yymmdd`.
+fn is_yymmdd(date: &str) -> bool {
+    match date.as_bytes() {
+        digits @ [_, _, _, _, _, _] if digits.iter().all(u8::is_ascii_digit) => {
+            let two = |i: usize| u32::from(digits[i] - b'0') * 10 + u32::from(digits[i + 1] - b'0');
+            chrono::NaiveDate::from_ymd_opt(2000 + two(0) as i32, two(2), two(4)).is_some()
+        }
+        // Whatever chrono makes of anything else.
+        _ => chrono::NaiveDate::parse_from_str(&format!("20{date}"), "%Y%m%d").is_ok(),
+    }
+}
+
 /// `1.003560.000.00.00.H56`: digit groups then a local suffix.
 pub fn is_procedure_code(code: &str) -> bool {
-    let segs: Vec<&str> = code.split('.').collect();
-    segs.len() >= 5
-        && segs[..segs.len() - 1]
-            .iter()
+    let Some((groups, suffix)) = code.rsplit_once('.') else {
+        return false;
+    };
+    groups.split('.').count() >= 4
+        && groups
+            .split('.')
             .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        && segs.last().is_some_and(|s| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        })
+        && !suffix.is_empty()
+        && suffix
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn check_applicant(prefix: &str, a: &Applicant) -> Check {
-    non_empty(&format!("{prefix}.name"), &a.name)?;
-    max_len(&format!("{prefix}.name"), &a.name, 256)?;
+    non_empty_at(|| format!("{prefix}.name"), &a.name)?;
+    max_len(|| format!("{prefix}.name"), &a.name, 256)?;
     match (&a.id_type, &a.id_number) {
         (Some(kind), Some(number)) => {
-            let field = format!("{prefix}.id_number");
             let ok = match kind {
                 IdType::Cccd => number.len() == 12 && number.bytes().all(|b| b.is_ascii_digit()),
                 IdType::Cmnd => number.len() == 9 && number.bytes().all(|b| b.is_ascii_digit()),
@@ -178,7 +199,7 @@ fn check_applicant(prefix: &str, a: &Applicant) -> Check {
             if !ok {
                 return Err(Rejection::new(
                     RejectKind::Format,
-                    field,
+                    format!("{prefix}.id_number"),
                     format!("not a valid {} number", kind.as_str()),
                 ));
             }
@@ -194,13 +215,17 @@ fn check_applicant(prefix: &str, a: &Applicant) -> Check {
     }
     if let Some(phone) = &a.phone {
         // Separators people write (spaces, dots, dashes) are allowed; pseudonyms ignore them.
-        let digits: String = phone
+        let mut digits = 0;
+        let all_digits = phone
             .strip_prefix('+')
             .unwrap_or(phone)
             .chars()
             .filter(|c| !matches!(c, ' ' | '.' | '-'))
-            .collect();
-        if !(9..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            .all(|c| {
+                digits += 1;
+                c.is_ascii_digit()
+            });
+        if !all_digits || !(9..=15).contains(&digits) {
             return Err(Rejection::new(
                 RejectKind::Format,
                 format!("{prefix}.phone"),
@@ -232,7 +257,7 @@ fn check_documents(field: &str, docs: &[SubmittedDocument], must_have: bool) -> 
         ));
     }
     for (i, d) in docs.iter().enumerate() {
-        non_empty(&format!("{field}[{i}].name"), &d.name)?;
+        non_empty_at(|| format!("{field}[{i}].name"), &d.name)?;
         if !(1..=1000).contains(&d.count) {
             return Err(Rejection::new(
                 RejectKind::Format,
@@ -244,10 +269,33 @@ fn check_documents(field: &str, docs: &[SubmittedDocument], must_have: bool) -> 
     Ok(())
 }
 
+/// Whether `e.payload_kinds()` is exactly `[e.kind]`, without building the list.
+fn only_own_payload(e: &DossierEvent) -> bool {
+    let set = [
+        e.received.is_some(),
+        e.supplement_requested.is_some(),
+        e.supplement_received.is_some(),
+        e.refused.is_some(),
+        e.apology.is_some(),
+        e.processing_stopped.is_some(),
+        e.handover.is_some(),
+        e.withdrawn.is_some(),
+        e.result_ready.is_some(),
+        e.result_returned.is_some(),
+        e.survey.is_some(),
+    ];
+    // `set` is in schema order, as `EventKind::ALL` is.
+    set.iter().filter(|s| **s).count() == 1
+        && EventKind::ALL
+            .iter()
+            .position(|k| *k == e.kind)
+            .is_some_and(|i| set[i])
+}
+
 /// Checks an event; the first problem found is returned.
 pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
     non_empty("event_id", &e.event_id)?;
-    max_len("event_id", &e.event_id, 128)?;
+    max_len(|| "event_id".to_string(), &e.event_id, 128)?;
     if !is_dossier_code(&e.dossier_code) {
         return Err(Rejection::new(
             RejectKind::Format,
@@ -266,8 +314,8 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
         ));
     }
 
-    let kinds = e.payload_kinds();
-    if kinds != [e.kind] {
+    if !only_own_payload(e) {
+        let kinds = e.payload_kinds();
         let set: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         return Err(Rejection::new(
             RejectKind::Inconsistent,
@@ -419,7 +467,7 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
         EventKind::Survey => {
             let s = e.survey.as_ref().expect("checked above");
             for (i, c) in s.criteria.iter().enumerate() {
-                non_empty(&format!("survey.criteria[{i}].code"), &c.code)?;
+                non_empty_at(|| format!("survey.criteria[{i}].code"), &c.code)?;
                 if !(1..=5).contains(&c.score) {
                     return Err(Rejection::new(
                         RejectKind::Format,
@@ -431,4 +479,51 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn dates_read_as_chrono_reads_them() {
+        for yy in 0..100 {
+            for mm in 0..14 {
+                for dd in 0..33 {
+                    let date = format!("{yy:02}{mm:02}{dd:02}");
+                    let chrono =
+                        chrono::NaiveDate::parse_from_str(&format!("20{date}"), "%Y%m%d").is_ok();
+                    assert_eq!(is_yymmdd(&date), chrono, "{date}");
+                }
+            }
+        }
+    }
+
+    /// The list-building versions these checks replaced, kept as the reference.
+    fn procedure_code_reference(code: &str) -> bool {
+        let segs: Vec<&str> = code.split('.').collect();
+        segs.len() >= 5
+            && segs[..segs.len() - 1]
+                .iter()
+                .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            && segs.last().is_some_and(|s| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn procedure_codes_as_before(code in "[0-9A-Z.a]{0,24}|([0-9]{1,6}\\.){3,6}[0-9A-Z]{0,4}") {
+            prop_assert_eq!(is_procedure_code(&code), procedure_code_reference(&code));
+        }
+
+        #[test]
+        fn odd_dates_as_chrono(date in "[0-9 +\\-a]{0,7}") {
+            let chrono = chrono::NaiveDate::parse_from_str(&format!("20{date}"), "%Y%m%d").is_ok();
+            prop_assert_eq!(date.len() == 6 && is_yymmdd(&date), date.len() == 6 && chrono);
+        }
+    }
 }
