@@ -289,6 +289,7 @@ start_clickhouse() {
     clickhouse-server --config-file=/etc/clickhouse-server/config.xml -- \
     --path="${d}/" --tmp_path="${d}/tmp/" --user_files_path="${d}/user_files/" \
     --format_schema_path="${d}/format_schemas/" \
+    --users_config="${HERE}/clickhouse-users.xml" \
     --listen_host="${CH_HOST}" \
     --http_port="${CH_HTTP_PORT}" --tcp_port="${CH_TCP_PORT}" \
     --interserver_http_port="${CH_INTERSERVER_PORT}" \

@@ -21,11 +21,20 @@
 --            not yet closed are written ahead and only read once it closes);
 --   RUNNING  the month, quarter and year holding the watermark, live;
 --   STEPS    handover steps by month of the handover (v_steps_*).
+-- Each grain is kept in a few families of dimensions (`dims`), one per kind of view, so a
+-- cell is as fine as the view it serves: `agency` (agency, province, level), `procedure`
+-- (and procedure, field, legal limit), `field` (province, field), `channel` (province,
+-- channel), `unit` (steps: agency and handover pair). The sort key starts with the family and
+-- the period, and parts are per period (a month with its days, a quarter, a year, by the
+-- label's first seven characters and the start's month: both prune, so a query by `period`
+-- and one by `day` or `month` each read one part), so a month's query for one agency reads
+-- a key range of one part.
 CREATE TABLE IF NOT EXISTS ${db}.aggregates
 (
     consumer_group String,
     kafka_partition UInt32,
     grain String,
+    dims String,
     period_kind String,
     period String,
     period_start Date,
@@ -54,10 +63,37 @@ CREATE TABLE IF NOT EXISTS ${db}.aggregates
     updated_at DateTime('Asia/Ho_Chi_Minh')
 )
 ENGINE = ReplacingMergeTree(version)
-PARTITION BY toYear(period_start)
-ORDER BY (grain, period_kind, period_start, agency_code, province_code, agency_level,
-          procedure_code, field_code, channel, limit_amount, limit_unit, from_unit, to_unit,
-          consumer_group, kafka_partition);
+PARTITION BY (substring(period, 1, 7), toYYYYMM(period_start))
+ORDER BY (grain, dims, period_kind, period, period_start, agency_code, province_code,
+          agency_level, procedure_code, field_code, channel, limit_amount, limit_unit,
+          from_unit, to_unit, consumer_group, kafka_partition);
+
+-- The latest version of every cell. A GROUP BY, not FINAL: ClickHouse pushes a query's
+-- filter on the key columns down through it into the table's sort key and partitions
+-- (enable_optimize_predicate_expression, on by default on modern servers and set by
+-- deploy/local for 18.16), which it does not through FINAL.
+CREATE VIEW IF NOT EXISTS ${db}.v_cells AS
+SELECT
+    consumer_group, kafka_partition, grain, dims, period_kind, period, period_start,
+    period_end, agency_code, province_code, agency_level, procedure_code, field_code, channel,
+    limit_amount, limit_unit, from_unit, to_unit,
+    period_start AS day,
+    period_start AS month,
+    max(version) AS latest_version,
+    argMax(n_counted, version) AS c_counted,
+    argMax(n_early, version) AS c_early,
+    argMax(n_on_time, version) AS c_on_time,
+    argMax(n_late, version) AS c_late,
+    argMax(n_open_within, version) AS c_open_within,
+    argMax(n_open_overdue, version) AS c_open_overdue,
+    argMax(n_resolved, version) AS c_resolved,
+    argMax(n_resolution_e4, version) AS c_resolution_e4,
+    argMax(n_taken_seconds, version) AS c_taken_seconds,
+    argMax(n_mismatches, version) AS c_mismatches
+FROM ${db}.aggregates
+GROUP BY consumer_group, kafka_partition, grain, dims, period_kind, period, period_start,
+         period_end, agency_code, province_code, agency_level, procedure_code, field_code,
+         channel, limit_amount, limit_unit, from_unit, to_unit;
 
 -- The consumer group whose figures are served: the one furthest ahead in event time (the
 -- latest written on a tie), and its watermark. During a replay under a new group the old
@@ -88,66 +124,66 @@ RENAME TABLE ${db}.v_steps_agency_monthly TO ${db}.v_steps_agency_monthly_scan;
 -- decimals.
 CREATE VIEW IF NOT EXISTS ${db}.v_ontime_daily AS
 SELECT
-    period_start AS day,
+    day,
     agency_code,
     province_code,
     agency_level,
     procedure_code,
     field_code,
-    sum(n_counted) AS counted,
-    sum(n_early) AS early,
-    sum(n_on_time) AS on_time,
-    sum(n_late) AS late,
+    sum(c_counted) AS counted,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_late) AS late,
     round(100 * (early + on_time) / counted, 2) AS on_time_rate_percent
-FROM ${db}.aggregates FINAL
-WHERE grain = 'DAY' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+FROM ${db}.v_cells
+WHERE grain = 'DAY' AND dims = 'procedure' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY day, agency_code, province_code, agency_level, procedure_code, field_code
 HAVING counted > 0;
 
 -- The same per day and agency only: "which agencies resolve on time".
 CREATE VIEW IF NOT EXISTS ${db}.v_ontime_agency_daily AS
 SELECT
-    period_start AS day,
+    day,
     agency_code,
     agency_level,
-    sum(n_counted) AS counted,
-    sum(n_early) AS early,
-    sum(n_on_time) AS on_time,
-    sum(n_late) AS late,
+    sum(c_counted) AS counted,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_late) AS late,
     round(100 * (early + on_time) / counted, 2) AS on_time_rate_percent
-FROM ${db}.aggregates FINAL
-WHERE grain = 'DAY' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+FROM ${db}.v_cells
+WHERE grain = 'DAY' AND dims = 'agency' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY day, agency_code, agency_level
 HAVING counted > 0;
 
 -- Province roll-up: a province's figure includes all its sub-units.
 CREATE VIEW IF NOT EXISTS ${db}.v_ontime_province_daily AS
 SELECT
-    period_start AS day,
+    day,
     province_code,
-    sum(n_counted) AS counted,
-    sum(n_early) AS early,
-    sum(n_on_time) AS on_time,
-    sum(n_late) AS late,
+    sum(c_counted) AS counted,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_late) AS late,
     round(100 * (early + on_time) / counted, 2) AS on_time_rate_percent
-FROM ${db}.aggregates FINAL
-WHERE grain = 'DAY' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+FROM ${db}.v_cells
+WHERE grain = 'DAY' AND dims = 'agency' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY day, province_code
 HAVING counted > 0;
 
 -- The same per channel (counter, online, post), per day and province.
 CREATE VIEW IF NOT EXISTS ${db}.v_ontime_channel_daily AS
 SELECT
-    period_start AS day,
+    day,
     province_code,
     channel,
-    sum(n_counted) AS counted,
-    sum(n_early) AS early,
-    sum(n_on_time) AS on_time,
-    sum(n_late) AS late,
+    sum(c_counted) AS counted,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_late) AS late,
     round(100 * (early + on_time) / counted, 2) AS on_time_rate_percent
-FROM ${db}.aggregates FINAL
-WHERE grain = 'DAY' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+FROM ${db}.v_cells
+WHERE grain = 'DAY' AND dims = 'channel' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY day, province_code, channel
 HAVING counted > 0;
 
@@ -156,11 +192,11 @@ CREATE VIEW IF NOT EXISTS ${db}.v_overdue_agency AS
 SELECT
     agency_code,
     province_code,
-    sum(n_counted) AS open_dossiers,
-    sum(n_open_overdue) AS overdue_dossiers,
+    sum(c_counted) AS open_dossiers,
+    sum(c_open_overdue) AS overdue_dossiers,
     any((SELECT as_of FROM ${db}.v_serving)) AS as_of_time
-FROM ${db}.aggregates FINAL
-WHERE grain = 'OPEN' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+FROM ${db}.v_cells
+WHERE grain = 'OPEN' AND dims = 'agency' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY agency_code, province_code
 HAVING open_dossiers > 0;
 
@@ -168,7 +204,7 @@ HAVING open_dossiers > 0;
 -- holding the watermark's date).
 CREATE VIEW IF NOT EXISTS ${db}.v_766_cells AS
 SELECT *
-FROM ${db}.aggregates FINAL
+FROM ${db}.v_cells
 WHERE consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
   AND ((grain = 'CLOSED' AND period_end <= toDate((SELECT as_of FROM ${db}.v_serving)))
     OR (grain = 'RUNNING'
@@ -184,14 +220,15 @@ SELECT
     agency_code,
     province_code,
     agency_level,
-    sum(n_counted) AS counted,
-    sum(n_early) AS early,
-    sum(n_on_time) AS on_time,
-    sum(n_late) AS late,
-    sum(n_open_within) AS open_within,
-    sum(n_open_overdue) AS open_overdue,
+    sum(c_counted) AS counted,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_late) AS late,
+    sum(c_open_within) AS open_within,
+    sum(c_open_overdue) AS open_overdue,
     round(100 * (early + on_time + open_within) / counted, 2) AS indicator_2_1_percent
 FROM ${db}.v_766_cells
+WHERE dims = 'agency'
 GROUP BY period_kind, period, agency_code, province_code, agency_level
 HAVING counted > 0;
 
@@ -203,14 +240,15 @@ SELECT
     period,
     province_code,
     agency_level,
-    sum(n_counted) AS counted,
-    sum(n_early) AS early,
-    sum(n_on_time) AS on_time,
-    sum(n_late) AS late,
-    sum(n_open_within) AS open_within,
-    sum(n_open_overdue) AS open_overdue,
+    sum(c_counted) AS counted,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_late) AS late,
+    sum(c_open_within) AS open_within,
+    sum(c_open_overdue) AS open_overdue,
     round(100 * (early + on_time + open_within) / counted, 2) AS indicator_2_1_percent
 FROM ${db}.v_766_cells
+WHERE dims = 'agency'
 GROUP BY period_kind, period, province_code, agency_level
 HAVING counted > 0;
 
@@ -220,14 +258,15 @@ SELECT
     period_kind,
     period,
     province_code,
-    sum(n_counted) AS counted,
-    sum(n_early) AS early,
-    sum(n_on_time) AS on_time,
-    sum(n_late) AS late,
-    sum(n_open_within) AS open_within,
-    sum(n_open_overdue) AS open_overdue,
+    sum(c_counted) AS counted,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_late) AS late,
+    sum(c_open_within) AS open_within,
+    sum(c_open_overdue) AS open_overdue,
     round(100 * (early + on_time + open_within) / counted, 2) AS indicator_2_1_percent
 FROM ${db}.v_766_cells
+WHERE dims = 'agency'
 GROUP BY period_kind, period, province_code
 HAVING counted > 0;
 
@@ -238,14 +277,15 @@ SELECT
     period,
     province_code,
     field_code,
-    sum(n_counted) AS counted,
-    sum(n_early) AS early,
-    sum(n_on_time) AS on_time,
-    sum(n_late) AS late,
-    sum(n_open_within) AS open_within,
-    sum(n_open_overdue) AS open_overdue,
+    sum(c_counted) AS counted,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_late) AS late,
+    sum(c_open_within) AS open_within,
+    sum(c_open_overdue) AS open_overdue,
     round(100 * (early + on_time + open_within) / counted, 2) AS indicator_2_1_percent
 FROM ${db}.v_766_cells
+WHERE dims = 'field'
 GROUP BY period_kind, period, province_code, field_code
 HAVING counted > 0;
 
@@ -261,11 +301,12 @@ SELECT
     procedure_code,
     limit_amount,
     limit_unit,
-    sum(n_resolved) AS resolved,
-    if(resolved = 0, NULL, round(sum(n_resolution_e4) / 10000 / resolved, 2)) AS indicator_2_2_average
+    sum(c_resolved) AS resolved,
+    if(resolved = 0, NULL, round(sum(c_resolution_e4) / 10000 / resolved, 2)) AS indicator_2_2_average
 FROM ${db}.v_766_cells
+WHERE dims = 'procedure'
 GROUP BY period_kind, period, agency_code, province_code, procedure_code, limit_amount, limit_unit
-HAVING sum(n_counted) > 0;
+HAVING sum(c_counted) > 0;
 
 -- Indicator 2.2 for the province including its sub-units, per procedure.
 CREATE VIEW IF NOT EXISTS ${db}.v_766_resolution_province AS
@@ -276,58 +317,98 @@ SELECT
     procedure_code,
     limit_amount,
     limit_unit,
-    sum(n_resolved) AS resolved,
-    if(resolved = 0, NULL, round(sum(n_resolution_e4) / 10000 / resolved, 2)) AS indicator_2_2_average
+    sum(c_resolved) AS resolved,
+    if(resolved = 0, NULL, round(sum(c_resolution_e4) / 10000 / resolved, 2)) AS indicator_2_2_average
 FROM ${db}.v_766_cells
+WHERE dims = 'procedure'
 GROUP BY period_kind, period, province_code, procedure_code, limit_amount, limit_unit
-HAVING sum(n_counted) > 0;
+HAVING sum(c_counted) > 0;
 
 -- Step on-time rates per unit (the unit whose step it was) and month of the handover.
 CREATE VIEW IF NOT EXISTS ${db}.v_steps_unit_monthly AS
 SELECT
-    period_start AS month,
+    month,
     from_unit,
-    sum(n_counted) AS steps,
-    sum(n_early) AS early,
-    sum(n_on_time) AS on_time,
-    sum(n_late) AS late,
+    sum(c_counted) AS steps,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_late) AS late,
     round(100 * (early + on_time) / steps, 2) AS on_time_rate_percent,
-    round(sum(n_taken_seconds) / steps / 3600, 2) AS avg_taken_hours,
-    sum(n_mismatches) AS self_report_mismatches
-FROM ${db}.aggregates FINAL
-WHERE grain = 'STEPS' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+    round(sum(c_taken_seconds) / steps / 3600, 2) AS avg_taken_hours,
+    sum(c_mismatches) AS self_report_mismatches
+FROM ${db}.v_cells
+WHERE grain = 'STEPS' AND dims = 'unit' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY month, from_unit
 HAVING steps > 0;
 
 -- The same per handover pair (giving unit -> receiving unit).
 CREATE VIEW IF NOT EXISTS ${db}.v_steps_pair_monthly AS
 SELECT
-    period_start AS month,
+    month,
     from_unit,
     to_unit,
-    sum(n_counted) AS steps,
-    sum(n_early) AS early,
-    sum(n_on_time) AS on_time,
-    sum(n_late) AS late,
+    sum(c_counted) AS steps,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_late) AS late,
     round(100 * (early + on_time) / steps, 2) AS on_time_rate_percent,
-    round(sum(n_taken_seconds) / steps / 3600, 2) AS avg_taken_hours
-FROM ${db}.aggregates FINAL
-WHERE grain = 'STEPS' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+    round(sum(c_taken_seconds) / steps / 3600, 2) AS avg_taken_hours
+FROM ${db}.v_cells
+WHERE grain = 'STEPS' AND dims = 'unit' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY month, from_unit, to_unit
 HAVING steps > 0;
 
 -- The same per receiving agency.
 CREATE VIEW IF NOT EXISTS ${db}.v_steps_agency_monthly AS
 SELECT
-    period_start AS month,
+    month,
     agency_code,
-    sum(n_counted) AS steps,
-    sum(n_early) AS early,
-    sum(n_on_time) AS on_time,
-    sum(n_late) AS late,
+    sum(c_counted) AS steps,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_late) AS late,
     round(100 * (early + on_time) / steps, 2) AS on_time_rate_percent,
-    round(sum(n_taken_seconds) / steps / 3600, 2) AS avg_taken_hours
-FROM ${db}.aggregates FINAL
-WHERE grain = 'STEPS' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+    round(sum(c_taken_seconds) / steps / 3600, 2) AS avg_taken_hours
+FROM ${db}.v_cells
+WHERE grain = 'STEPS' AND dims = 'unit' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY month, agency_code
 HAVING steps > 0;
+
+-- Drill-down from a report to its dossiers: dossier_periods sorted by report, then agency,
+-- and partitioned by year, so "agency X's dossiers in 2026-08" reads one year's part and a
+-- key range. A dossier's receiving agency is fixed by its receipt (period rows exist only
+-- after it), so the key still names one dossier's row per period.
+CREATE TABLE IF NOT EXISTS ${db}.dossier_periods_v4
+(
+    dossier_code String,
+    period_kind String,
+    period String,
+    period_start Date,
+    period_end Date,
+    version UInt32,
+    in_scope UInt8,
+    agency_code String,
+    province_code String,
+    agency_level String,
+    procedure_code String,
+    limit_amount Int32,
+    limit_unit String,
+    verdict String,
+    resolution_units Nullable(Float64),
+    updated_at DateTime('Asia/Ho_Chi_Minh')
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYear(period_start)
+ORDER BY (period_kind, period_start, agency_code, dossier_code);
+
+INSERT INTO ${db}.dossier_periods_v4
+SELECT dossier_code, period_kind, period, period_start, period_end, version, in_scope,
+       agency_code, province_code, agency_level, procedure_code, limit_amount, limit_unit,
+       verdict, resolution_units, updated_at
+FROM ${db}.dossier_periods;
+
+RENAME TABLE ${db}.dossier_periods TO ${db}.dossier_periods_v3;
+
+RENAME TABLE ${db}.dossier_periods_v4 TO ${db}.dossier_periods;
+
+DROP TABLE IF EXISTS ${db}.dossier_periods_v3;

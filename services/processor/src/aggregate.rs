@@ -69,6 +69,51 @@ impl Grain {
     }
 }
 
+/// Which dimensions a cell keeps: each view reads one family, so a cell is as fine as the
+/// view it serves and no finer (a cross product of every dimension would have almost a cell
+/// per dossier at the day grain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dims {
+    /// Agency, its province and level.
+    Agency,
+    /// Agency, province, level, procedure, its field, and (periods) the legal limit.
+    Procedure,
+    /// Province and field.
+    Field,
+    /// Province and channel.
+    Channel,
+    /// Agency and the handover pair (steps).
+    Unit,
+}
+
+impl Dims {
+    fn as_str(self) -> &'static str {
+        match self {
+            Dims::Agency => "agency",
+            Dims::Procedure => "procedure",
+            Dims::Field => "field",
+            Dims::Channel => "channel",
+            Dims::Unit => "unit",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Dims> {
+        Some(match s {
+            "agency" => Dims::Agency,
+            "procedure" => Dims::Procedure,
+            "field" => Dims::Field,
+            "channel" => Dims::Channel,
+            "unit" => Dims::Unit,
+            _ => return None,
+        })
+    }
+}
+
+/// The families a dossier's end day is counted in.
+const DAY_FAMILIES: [Dims; 3] = [Dims::Agency, Dims::Procedure, Dims::Channel];
+/// The families a dossier's reports (closed and running) are counted in.
+const PERIOD_FAMILIES: [Dims; 3] = [Dims::Agency, Dims::Procedure, Dims::Field];
+
 /// A dossier's (or a step's) verdict in one cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -108,6 +153,7 @@ type Sym = u32;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
     grain: Grain,
+    dims: Dims,
     /// Period kind for `Closed`, `Running`, `Steps` (month); `None` for `Day` and `Open`.
     kind: Option<PeriodKind>,
     start: NaiveDate,
@@ -207,6 +253,41 @@ pub struct Aggregates {
     seq: u32,
     as_of: Option<Timestamp>,
     running: Vec<Period>,
+}
+
+impl Key {
+    /// This key with only `dims`' dimensions (`empty` is the empty string's symbol).
+    fn project(mut self, dims: Dims, empty: Sym) -> Key {
+        self.dims = dims;
+        match dims {
+            Dims::Agency => {
+                self.procedure = empty;
+                self.field = empty;
+                self.channel = empty;
+                self.limit_amount = 0;
+                self.limit_unit = empty;
+            }
+            Dims::Procedure => self.channel = empty,
+            Dims::Field => {
+                self.agency = empty;
+                self.level = empty;
+                self.procedure = empty;
+                self.channel = empty;
+                self.limit_amount = 0;
+                self.limit_unit = empty;
+            }
+            Dims::Channel => {
+                self.agency = empty;
+                self.level = empty;
+                self.procedure = empty;
+                self.field = empty;
+                self.limit_amount = 0;
+                self.limit_unit = empty;
+            }
+            Dims::Unit => {}
+        }
+        self
+    }
 }
 
 impl Aggregates {
@@ -336,6 +417,7 @@ impl Aggregates {
         let empty = self.sym("");
         let base = Key {
             grain: Grain::Day,
+            dims: Dims::Procedure,
             kind: None,
             // Grains without a period: day 0, as the rows store it.
             start: from_days(0),
@@ -363,22 +445,22 @@ impl Aggregates {
         };
         if let (Some(v), Some(end)) = (ended, row.end_date) {
             let day = from_days(end);
-            let cell = self.cell(Key {
+            let key = Key {
                 start: day,
                 end: day.succ_opt().unwrap_or(day),
                 ..base
-            });
-            out.push(dossier(cell, v, -1));
+            };
+            for dims in DAY_FAMILIES {
+                let cell = self.cell(key.project(dims, empty));
+                out.push(dossier(cell, v, -1));
+            }
         }
         if open {
-            let cell = self.cell(Key {
+            let key = Key {
                 grain: Grain::Open,
-                procedure: empty,
-                field: empty,
-                channel: empty,
-                level: empty,
                 ..base
-            });
+            };
+            let cell = self.cell(key.project(Dims::Agency, empty));
             out.push(dossier(cell, within, -1));
         }
         // v_766_current: received, counted, and open or ended inside the period.
@@ -388,7 +470,7 @@ impl Aggregates {
                 if row.end_date.is_some_and(|d| from_days(d) < p.start) {
                     continue;
                 }
-                let cell = self.cell(Key {
+                let key = Key {
                     grain: Grain::Running,
                     kind: Some(p.kind),
                     start: p.start,
@@ -396,8 +478,11 @@ impl Aggregates {
                     limit_amount: row.legal_limit_amount,
                     limit_unit: unit,
                     ..base
-                });
-                out.push(dossier(cell, verdict, resolution));
+                };
+                for dims in PERIOD_FAMILIES {
+                    let cell = self.cell(key.project(dims, empty));
+                    out.push(dossier(cell, verdict, resolution));
+                }
             }
         }
         for s in steps {
@@ -407,6 +492,7 @@ impl Aggregates {
             let month = Period::containing(PeriodKind::Month, from_days(s.handed_date));
             let key = Key {
                 grain: Grain::Steps,
+                dims: Dims::Unit,
                 kind: Some(PeriodKind::Month),
                 start: month.start,
                 end: month.end,
@@ -448,6 +534,7 @@ impl Aggregates {
             let empty = self.sym("");
             let key = Key {
                 grain: Grain::Closed,
+                dims: Dims::Procedure,
                 kind: Some(kind),
                 start: from_days(r.period_start),
                 end: from_days(r.period_end),
@@ -462,14 +549,17 @@ impl Aggregates {
                 from_unit: empty,
                 to_unit: empty,
             };
-            let cell = self.cell(key);
-            out.push(Contribution {
-                cell,
-                verdict,
-                step: false,
-                mismatch: false,
-                extra: r.resolution_units.map_or(-1, |x| (x * 10_000.0).round() as i64),
-            });
+            let extra = r.resolution_units.map_or(-1, |x| (x * 10_000.0).round() as i64);
+            for dims in PERIOD_FAMILIES {
+                let cell = self.cell(key.project(dims, empty));
+                out.push(Contribution {
+                    cell,
+                    verdict,
+                    step: false,
+                    mismatch: false,
+                    extra,
+                });
+            }
         }
         out
     }
@@ -518,8 +608,9 @@ impl Aggregates {
     /// A cell's checkpoint code.
     pub fn checkpoint_code(row: &AggregateRow) -> String {
         format!(
-            "{CELL_PREFIX}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            "{CELL_PREFIX}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             row.grain,
+            row.dims,
             row.period_kind,
             row.period_start,
             row.agency_code,
@@ -553,6 +644,7 @@ impl Aggregates {
             consumer_group: group.to_string(),
             kafka_partition: partition,
             grain: k.grain.as_str().to_string(),
+            dims: k.dims.as_str().to_string(),
             period_kind: kind,
             period: label,
             period_start: days(k.start),
@@ -616,8 +708,11 @@ impl Aggregates {
             {
                 continue;
             }
+            let dims = Dims::parse(&row.dims)
+                .ok_or_else(|| format!("aggregate cell of unknown dimensions `{}`", row.dims))?;
             let key = Key {
                 grain,
+                dims,
                 kind,
                 start,
                 end: from_days(row.period_end),

@@ -915,9 +915,14 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             checkpoints.extend(c.checkpoints);
             aggregates.extend(c.aggregates);
         }
-        self.write(Rows::States(states)).await?;
-        self.write(Rows::Steps(steps)).await?;
-        self.write(Rows::Periods(periods)).await?;
+        // The per-dossier figures are independent: written side by side; the checkpoint only
+        // once they are all in (a restored state newer than its figures would never rewrite
+        // them).
+        tokio::try_join!(
+            self.write(Rows::States(states)),
+            self.write(Rows::Steps(steps)),
+            self.write(Rows::Periods(periods)),
+        )?;
         // The cells' checkpoint went with the dossiers' (one insert); the served cells
         // follow it, so a restore that re-emits its cells never lags what was served.
         self.write(Rows::Checkpoints(checkpoints)).await?;

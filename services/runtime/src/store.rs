@@ -817,6 +817,10 @@ pub struct AggregateRow {
     /// `DAY` (ended dossiers by end date), `OPEN` (open now), `CLOSED` (a period's report
     /// as of its end), `RUNNING` (a running period, live), `STEPS` (handover steps by month).
     pub grain: String,
+    /// Which dimensions the cell keeps (the others are empty): `agency` (agency, province,
+    /// level), `procedure` (those and procedure, field, legal limit), `field` (province,
+    /// field), `channel` (province, channel), `unit` (steps: agency, handover pair).
+    pub dims: String,
     /// `DAY`, `MONTH`, `QUARTER`, `YEAR`; empty for `OPEN`.
     pub period_kind: String,
     /// `2026-08-31`, `2026-08`, `2026-Q3`, `2026`; empty for `OPEN`.
