@@ -160,7 +160,8 @@ pub struct PartitionOperator {
     /// Latest event time seen per input topic of this partition.
     partition_time: HashMap<String, Timestamp>,
     /// `(topic, offset)` of the records this group already dead-lettered.
-    dead_lettered: HashSet<(String, i64)>,
+    /// Keyed by a hash of the topic name: looked up for every record, allocated for none.
+    dead_lettered: HashSet<(u64, i64)>,
     /// Dossiers with events but neither a receipt nor a refusal at the counter.
     awaiting: usize,
     /// The watermark's month at the last drain: a new month closes periods.
@@ -224,7 +225,7 @@ impl PartitionOperator {
         self.evicted
             .extend(evicted.iter().map(|c| stable_hash(c.as_bytes())));
         self.dead_lettered
-            .extend(dead_lettered.into_iter().map(|(t, o)| (t, o as i64)));
+            .extend(dead_lettered.into_iter().map(|(t, o)| (stable_hash(t.as_bytes()), o as i64)));
         Ok(())
     }
 
@@ -287,7 +288,7 @@ impl PartitionOperator {
     pub fn ingest(&mut self, record: &InputRecord, now: u32) -> Outcome {
         if self
             .dead_lettered
-            .contains(&(record.topic.clone(), record.offset))
+            .contains(&(stable_hash(record.topic.as_bytes()), record.offset))
         {
             return Outcome::AlreadyDeadLettered;
         }
@@ -353,12 +354,13 @@ impl PartitionOperator {
                 );
             }
         };
-        let slot = self
-            .partition_time
-            .entry(record.topic.clone())
-            .or_insert(event.occurred_at);
-        if event.occurred_at > *slot {
-            *slot = event.occurred_at;
+        match self.partition_time.get_mut(record.topic.as_str()) {
+            Some(slot) if event.occurred_at > *slot => *slot = event.occurred_at,
+            Some(_) => {}
+            None => {
+                self.partition_time
+                    .insert(record.topic.clone(), event.occurred_at);
+            }
         }
         Outcome::Accepted {
             row: Box::new(row),
@@ -382,7 +384,7 @@ impl PartitionOperator {
     /// Records that a dead letter was published for this record (after the broker
     /// acknowledged it), so a re-read does not send it again.
     pub fn dead_lettered(&mut self, topic: &str, offset: i64) {
-        self.dead_lettered.insert((topic.to_string(), offset));
+        self.dead_lettered.insert((stable_hash(topic.as_bytes()), offset));
     }
 
     fn accept(&self, record: &InputRecord) -> Result<DossierEvent, Rejection> {
@@ -450,7 +452,7 @@ impl PartitionOperator {
             for (s, e) in it {
                 if self
                     .dead_lettered
-                    .contains(&(s.kafka_topic.clone(), s.kafka_offset as i64))
+                    .contains(&(stable_hash(s.kafka_topic.as_bytes()), s.kafka_offset as i64))
                 {
                     continue;
                 }
