@@ -3,6 +3,7 @@
 //! Configuration is layered: built-in defaults, then `MOTCUA_*` environment variables,
 //! then flags. Every subcommand validates its inputs before touching a service.
 
+mod load;
 mod publish;
 mod report;
 
@@ -324,6 +325,11 @@ enum Command {
         #[arg(long)]
         same_day_cutoff: Option<chrono::NaiveTime>,
     },
+    /// Drive the whole pipeline (simulator, producer, processor, ClickHouse) flat out or at a
+    /// set rate on fresh topics and a fresh database, and report events/s produced and
+    /// processed, latency from produced to visible in ClickHouse, the processor's CPU and
+    /// memory, and the broker's ceiling (a bare consumer) from the same run.
+    Load(load::LoadArgs),
     /// The main job: set up topics and tables, simulate a province, publish, process, report.
     Demo {
         #[command(flatten)]
@@ -473,6 +479,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             demo(common, sim, process, bad_records, partitions).await?;
         }
+        Command::Load(args) => load::run(common, args).await?,
     }
     Ok(())
 }
