@@ -3,6 +3,7 @@
 //! Start them with `bash deploy/local/up.sh`; a test that cannot reach one fails and says so.
 //! Every test uses its own topics and database, so they run in parallel.
 
+mod aggregates;
 mod common;
 mod harness;
 mod oracle;
