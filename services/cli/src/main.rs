@@ -168,6 +168,10 @@ struct ProcessArgs {
     /// Seconds one ClickHouse request may take before it fails and is retried.
     #[arg(long, env = "MOTCUA_CLICKHOUSE_TIMEOUT_SECS", default_value_t = 60)]
     clickhouse_timeout_secs: u64,
+    /// Hours of event time a partition may run ahead of the slowest one before it is paused
+    /// until the others catch up (bounds memory while catching up on history).
+    #[arg(long, env = "MOTCUA_MAX_SKEW_HOURS", default_value_t = 24)]
+    max_skew_hours: u64,
     /// Static assignment instead of the consumer group's: `all`, or partition numbers such
     /// as `0,2` (each instance told its own, e.g. from a StatefulSet ordinal). Offsets are
     /// still the group's. Default: join the group and share the partitions.
@@ -522,6 +526,7 @@ async fn run_processor(
     config.clock = args.deadlines.clock()?;
     config.retention = Duration::from_secs(args.retention_days * 86_400);
     config.store_timeout = Duration::from_secs(args.clickhouse_timeout_secs);
+    config.max_skew = Duration::from_secs(args.max_skew_hours.saturating_mul(3_600));
     config.partitions = match args.assign.as_deref().map(str::trim) {
         None => None,
         Some("all") => Some(Vec::new()),

@@ -171,12 +171,15 @@ impl RecordSource for KafkaSource {
         max: usize,
         wait: Duration,
     ) -> Result<SourceBatch, ExternalError> {
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline = tokio::time::sleep(wait);
+        tokio::pin!(deadline);
         let mut batch = SourceBatch::default();
+        batch.records.reserve(max.min(100_000));
         while batch.records.len() < max {
             let message = tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => break,
+                biased;
                 m = self.consumer.recv() => m,
+                _ = &mut deadline => break,
             };
             // A rebalance runs inside `recv`: end the batch at it, so no record is read
             // under an assignment the loop has not seen.

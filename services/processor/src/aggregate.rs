@@ -748,6 +748,12 @@ impl Aggregates {
             self.seq = self.seq.max(row.version);
             self.rewrite.push(i);
         }
+        if meta.is_some() || !cells.is_empty() {
+            // The previous owner may still have one batch's write in flight (it writes a
+            // batch while reading the next, and learns of the revocation while reading):
+            // start above the sequence that write carries, so this owner's rows win.
+            self.seq += 2;
+        }
         Ok(())
     }
 }

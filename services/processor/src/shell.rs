@@ -315,6 +315,70 @@ struct Loop<'a, S, K> {
     /// committed offset at its end.
     others_done: bool,
     summary: Summary,
+    /// The last batch's figures, checkpoint, ledger and progress: written while the next
+    /// batch is read, its offsets stored once they are in.
+    pending: Option<Pending>,
+}
+
+/// A folded batch's rows still to write, and the offsets to store after them.
+struct Pending {
+    states: Rows,
+    steps: Rows,
+    periods: Rows,
+    checkpoints: Rows,
+    aggregates: Rows,
+    ledger: Rows,
+    progress: Option<Rows>,
+    offsets: Vec<(TopicPartition, i64)>,
+    as_of: Option<Timestamp>,
+}
+
+/// Writes rows, retrying what is transient, timing each table.
+async fn write_rows<K: BatchSink>(
+    config: &LoopConfig,
+    shutdown: &CancellationToken,
+    metrics: &ProcessorMetrics,
+    sink: &K,
+    rows: &Rows,
+) -> Result<(), ProcessorError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let table = rows.table();
+    let started = Instant::now();
+    retry(config, shutdown, metrics, table, || sink.write(rows)).await?;
+    metrics
+        .insert_duration
+        .with_label_values(&[table])
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .rows_written
+        .with_label_values(&[table])
+        .inc_by(rows.len() as u64);
+    Ok(())
+}
+
+/// Writes a batch's rows in the order recovery needs: the per-dossier figures (side by
+/// side: they are independent), then the checkpoint (a restored state newer than its
+/// figures would never rewrite them), then the served cells (they follow the checkpoint that
+/// holds them, so a restore that re-emits its cells never lags what was served), the
+/// dead-letter ledger, and the progress last.
+async fn flush<K: BatchSink>(
+    config: &LoopConfig,
+    shutdown: &CancellationToken,
+    metrics: &ProcessorMetrics,
+    sink: &K,
+    p: &Pending,
+) -> Result<(), ProcessorError> {
+    let w = |rows| write_rows(config, shutdown, metrics, sink, rows);
+    tokio::try_join!(w(&p.states), w(&p.steps), w(&p.periods))?;
+    w(&p.checkpoints).await?;
+    w(&p.aggregates).await?;
+    w(&p.ledger).await?;
+    if let Some(progress) = &p.progress {
+        w(progress).await?;
+    }
+    Ok(())
 }
 
 /// Runs the loop until shutdown (or, with `stop_at_end`, the end of the input).
@@ -343,6 +407,7 @@ pub async fn run_loop<S: RecordSource, K: BatchSink + Sync>(
         paused: Vec::new(),
         others_done: false,
         summary: Summary::default(),
+        pending: None,
     };
     let result = l.run().await;
     l.source.close();
@@ -359,10 +424,24 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             }
             let batch_started = Instant::now();
             let (max, wait) = (self.config.batch_max_records, self.config.batch_max_wait);
-            let batch = tokio::select! {
-                _ = self.shutdown.cancelled() => return Ok(()),
-                b = self.source.next_batch(max, wait) => b,
+            // The previous batch is written while this one is read. A shutdown drops an
+            // unfinished write: its offsets were not stored, so the next start reads it again.
+            let pending = self.pending.take();
+            let writing = async {
+                match &pending {
+                    Some(p) => flush(&self.config, self.shutdown, self.metrics, &self.sink, p).await,
+                    None => Ok(()),
+                }
             };
+            let reading = self.source.next_batch(max, wait);
+            let (written, batch) = tokio::select! {
+                _ = self.shutdown.cancelled() => return Ok(()),
+                r = async { tokio::join!(writing, reading) } => r,
+            };
+            written?;
+            if let Some(p) = pending {
+                self.finish(p)?;
+            }
             let batch = match batch {
                 Ok(b) => b,
                 Err(e) if e.transient => {
@@ -397,6 +476,10 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             }
             self.align()?;
             if self.config.stop_at_end && self.at_end() {
+                if let Some(p) = self.pending.take() {
+                    flush(&self.config, self.shutdown, self.metrics, &self.sink, &p).await?;
+                    self.finish(p)?;
+                }
                 return Ok(());
             }
         }
@@ -776,12 +859,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 .or_default() += 1;
         }
 
-        self.write_outputs(now, ledger, &offsets).await?;
-
-        let stored: Vec<(TopicPartition, i64)> = offsets.into_iter().collect();
-        self.source
-            .store_offsets(&stored)
-            .map_err(ProcessorError::Permanent)?;
+        self.prepare_outputs(now, ledger, offsets).await?;
 
         // Metrics and summary, once per batch.
         for (topic, n) in &consumed_by_topic {
@@ -856,33 +934,16 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
     }
 
     async fn write(&self, rows: Rows) -> Result<(), ProcessorError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let table = rows.table();
-        let started = Instant::now();
-        retry(&self.config, self.shutdown, self.metrics, table, || {
-            self.sink.write(&rows)
-        })
-        .await?;
-        self.metrics
-            .insert_duration
-            .with_label_values(&[table])
-            .observe(started.elapsed().as_secs_f64());
-        self.metrics
-            .rows_written
-            .with_label_values(&[table])
-            .inc_by(rows.len() as u64);
-        Ok(())
+        write_rows(&self.config, self.shutdown, self.metrics, &self.sink, &rows).await
     }
 
-    /// Drains every operator (classification off the reactor), writes the rows, the
-    /// checkpoint, the ledger and the progress, then evicts.
-    async fn write_outputs(
+    /// Drains every operator (classification off the reactor) into the rows of a pending
+    /// write: figures, checkpoint, cells, ledger, progress, and the offsets to store after.
+    async fn prepare_outputs(
         &mut self,
         now: u32,
         ledger: Vec<DeadLetterRow>,
-        offsets: &BTreeMap<TopicPartition, i64>,
+        offsets: BTreeMap<TopicPartition, i64>,
     ) -> Result<(), ProcessorError> {
         let as_of = self.watermarks.current();
         let ops = std::mem::take(&mut self.operators);
@@ -915,30 +976,50 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             checkpoints.extend(c.checkpoints);
             aggregates.extend(c.aggregates);
         }
-        // The per-dossier figures are independent: written side by side; the checkpoint only
-        // once they are all in (a restored state newer than its figures would never rewrite
-        // them).
-        tokio::try_join!(
-            self.write(Rows::States(states)),
-            self.write(Rows::Steps(steps)),
-            self.write(Rows::Periods(periods)),
-        )?;
-        // The cells' checkpoint went with the dossiers' (one insert); the served cells
-        // follow it, so a restore that re-emits its cells never lags what was served.
-        self.write(Rows::Checkpoints(checkpoints)).await?;
-        self.write(Rows::Aggregates(aggregates)).await?;
-        self.write(Rows::DeadLetters(ledger)).await?;
         let touched: Vec<TopicPartition> = offsets.keys().cloned().collect();
-        self.write_progress(&touched).await?;
-        let evicted: usize = self.operators.values_mut().map(|op| op.evict(as_of)).sum();
+        let progress = self.progress_rows(&touched).map(Rows::Progress);
+        self.pending = Some(Pending {
+            states: Rows::States(states),
+            steps: Rows::Steps(steps),
+            periods: Rows::Periods(periods),
+            checkpoints: Rows::Checkpoints(checkpoints),
+            aggregates: Rows::Aggregates(aggregates),
+            ledger: Rows::DeadLetters(ledger),
+            progress,
+            offsets: offsets.into_iter().collect(),
+            as_of,
+        });
+        Ok(())
+    }
+
+    /// After a pending write is in: store its offsets, then evict (a dossier is never
+    /// evicted before its checkpoint row exists).
+    fn finish(&mut self, p: Pending) -> Result<(), ProcessorError> {
+        self.source
+            .store_offsets(&p.offsets)
+            .map_err(ProcessorError::Permanent)?;
+        let evicted: usize = self
+            .operators
+            .values_mut()
+            .map(|op| op.evict(p.as_of))
+            .sum();
         if evicted > 0 {
             self.metrics.evictions.inc_by(evicted as u64);
         }
         Ok(())
     }
 
-    /// Progress rows for every owned partition (the watermark moved for all of them).
+    /// Writes the progress now (an idle loop: nothing pending).
     async fn write_progress(&mut self, touched: &[TopicPartition]) -> Result<(), ProcessorError> {
+        match self.progress_rows(touched) {
+            Some(rows) => self.write(Rows::Progress(rows)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Progress rows for every owned partition (the watermark moved for all of them), or
+    /// none for an idle loop whose watermark did not move.
+    fn progress_rows(&mut self, touched: &[TopicPartition]) -> Option<Vec<ProgressRow>> {
         let before = self.metrics.watermark.get();
         let watermark = self
             .watermarks
@@ -978,10 +1059,10 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         self.metrics.catching_up.set(catching_up);
         // An idle loop writes progress only when the watermark moved.
         if touched.is_empty() && i64::from(watermark) == before {
-            return Ok(());
+            return None;
         }
         self.metrics.watermark.set(i64::from(watermark));
-        self.write(Rows::Progress(rows)).await
+        Some(rows)
     }
 }
 
