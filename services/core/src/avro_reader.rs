@@ -224,7 +224,7 @@ impl<'a> Reader<'a> {
         }
         let (bytes, rest) = self.rest.split_at(len as usize);
         self.rest = rest;
-        std::str::from_utf8(bytes).map_err(|_| Fault::new(field, Problem::NotUtf8))
+        simdutf8::basic::from_utf8(bytes).map_err(|_| Fault::new(field, Problem::NotUtf8))
     }
 
     #[inline]
