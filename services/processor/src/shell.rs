@@ -327,7 +327,6 @@ struct Pending {
     periods: Rows,
     checkpoints: Rows,
     aggregates: Rows,
-    ledger: Rows,
     progress: Option<Rows>,
     offsets: Vec<(TopicPartition, i64)>,
     as_of: Option<Timestamp>,
@@ -361,8 +360,8 @@ async fn write_rows<K: BatchSink>(
 /// Writes a batch's rows in the order recovery needs: the per-dossier figures (side by
 /// side: they are independent), then the checkpoint (a restored state newer than its
 /// figures would never rewrite them), then the served cells (they follow the checkpoint that
-/// holds them, so a restore that re-emits its cells never lags what was served), the
-/// dead-letter ledger, and the progress last.
+/// holds them, so a restore that re-emits its cells never lags what was served), and the
+/// progress last.
 async fn flush<K: BatchSink>(
     config: &LoopConfig,
     shutdown: &CancellationToken,
@@ -374,7 +373,6 @@ async fn flush<K: BatchSink>(
     tokio::try_join!(w(&p.states), w(&p.steps), w(&p.periods))?;
     w(&p.checkpoints).await?;
     w(&p.aggregates).await?;
-    w(&p.ledger).await?;
     if let Some(progress) = &p.progress {
         w(progress).await?;
     }
@@ -434,9 +432,22 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 }
             };
             let reading = self.source.next_batch(max, wait);
-            let (written, batch) = tokio::select! {
-                _ = self.shutdown.cancelled() => return Ok(()),
-                r = async { tokio::join!(writing, reading) } => r,
+            let outcome = tokio::select! {
+                _ = self.shutdown.cancelled() => None,
+                r = async { tokio::join!(writing, reading) } => Some(r),
+            };
+            let Some((written, batch)) = outcome else {
+                // Stopping: finish the write if the store lets it (a retry is interrupted by
+                // the shutdown itself); otherwise the next start reads the batch again.
+                if let Some(p) = pending {
+                    if flush(&self.config, self.shutdown, self.metrics, &self.sink, &p)
+                        .await
+                        .is_ok()
+                    {
+                        self.finish(p)?;
+                    }
+                }
+                return Ok(());
             };
             written?;
             if let Some(p) = pending {
@@ -976,6 +987,9 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             checkpoints.extend(c.checkpoints);
             aggregates.extend(c.aggregates);
         }
+        // The ledger now, not with the rest: a record dead-lettered must not be sent again
+        // after a restart, whatever becomes of the batch's other writes.
+        self.write(Rows::DeadLetters(ledger)).await?;
         let touched: Vec<TopicPartition> = offsets.keys().cloned().collect();
         let progress = self.progress_rows(&touched).map(Rows::Progress);
         self.pending = Some(Pending {
@@ -984,7 +998,6 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             periods: Rows::Periods(periods),
             checkpoints: Rows::Checkpoints(checkpoints),
             aggregates: Rows::Aggregates(aggregates),
-            ledger: Rows::DeadLetters(ledger),
             progress,
             offsets: offsets.into_iter().collect(),
             as_of,
