@@ -140,6 +140,11 @@ def generate(db, n):
                 '{WATERMARK}', 0)""", fmt=False)
 
 
+# Generating and deriving ten million dossiers' rows needs more than the default query memory:
+# spill big GROUP BYs to disk.
+HEAVY = {"max_memory_usage": 20_000_000_000, "max_bytes_before_external_group_by": 3_000_000_000}
+
+
 def derive_cells(db):
     """The cells the processor would hold for these dossiers: three input partitions, each
     grain in its families of dimensions (deploy/clickhouse/migrations/0004_aggregates.sql)."""
@@ -177,12 +182,12 @@ def derive_cells(db):
         query(f"""INSERT INTO {db}.aggregates ({cols})
             SELECT '{GROUP}', {part} AS pt, 'DAY', '{fam}', 'DAY', toString(day), day, day + 1,
                    {select}, '', '', 1, {verdicts}, 0, 0, 0, 0, now()
-            FROM ({day_src}) GROUP BY pt, day, {", ".join(keep)}""", fmt=False)
+            FROM ({day_src}) GROUP BY pt, day, {", ".join(keep)}""", settings=HEAVY, fmt=False)
     select, keep = dims("agency", ["agency_code", "province_code"])
     query(f"""INSERT INTO {db}.aggregates ({cols})
         SELECT '{GROUP}', {part} AS pt, 'OPEN', 'agency', '', '', toDate(0), toDate(0), {select},
                '', '', 1, count(), 0, 0, 0, countIf(NOT overdue), countIf(overdue), 0, 0, 0, 0, now()
-        FROM {db}.v_open_dossiers GROUP BY pt, {", ".join(keep)}""", fmt=False)
+        FROM {db}.v_open_dossiers GROUP BY pt, {", ".join(keep)}""", settings=HEAVY, fmt=False)
     period_available = ["agency_code", "province_code", "agency_level", "procedure_code",
                         "limit_amount", "limit_unit"]
     sources = {
@@ -200,7 +205,7 @@ def derive_cells(db):
                 SELECT '{GROUP}', {part} AS pt, '{grain}', '{fam}', period_kind, period, {bounds},
                        {select}, '', '', 1, {verdicts}, {resolution}, 0, 0, now()
                 FROM ({src}) GROUP BY pt, period_kind, period, {bounds}{"".join(", " + c for c in keep)}""",
-                  fmt=False)
+                  settings=HEAVY, fmt=False)
     query(f"""INSERT INTO {db}.aggregates ({cols})
         SELECT '{GROUP}', {part} AS pt, 'STEPS', 'unit', 'MONTH',
                concat(toString(toYear(month)), '-', substring(toString(toYYYYMM(month)), 5, 2)), month,
@@ -209,7 +214,7 @@ def derive_cells(db):
                countIf(outcome = 'ON_TIME'), countIf(outcome = 'LATE'), 0, 0, 0, 0,
                sum(taken_seconds), countIf(recorded_outcome != '' AND recorded_outcome != outcome), now()
         FROM (SELECT *, toStartOfMonth(handed_date) AS month FROM {db}.dossier_steps FINAL WHERE outcome != '')
-        GROUP BY pt, month, agency_code, from_unit, to_unit""", fmt=False)
+        GROUP BY pt, month, agency_code, from_unit, to_unit""", settings=HEAVY, fmt=False)
 
 
 def timed(sql, db, settings, runs):
@@ -228,10 +233,17 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
     ap.add_argument("--reuse", action="store_true", help="reuse a database already generated")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--rederive", action="store_true",
+                    help="keep the generated per-dossier tables, derive the cells again")
     args = ap.parse_args()
     db = args.database
     t0 = time.time()
-    if not args.reuse:
+    if args.rederive:
+        query(f"TRUNCATE TABLE {db}.aggregates", fmt=False)
+        derive_cells(db)
+        for t in ["dossier_state", "dossier_periods", "dossier_steps", "aggregates"]:
+            query(f"OPTIMIZE TABLE {db}.{t} FINAL", fmt=False)
+    elif not args.reuse:
         migrate(db)
         generate(db, args.dossiers)
         derive_cells(db)

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use motcua_producer::KafkaSettings;
 use motcua_runtime::store::{
-    AggregateRow, CheckpointRow, DeadLetterRow, PeriodRow, ProgressRow, StateRow, StepRow, Store, StoreError,
-    StoredEvent,
+    AggregateRow, CheckpointRow, DeadLetterRow, PeriodRow, ProgressRow, StateRow, StepRow, Store,
+    StoreError, StoredEvent,
 };
 use motcua_runtime::store::{DeadLetterRow as LedgerRow, EventRow};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};

@@ -142,7 +142,8 @@ impl Verdict {
     }
 
     fn ended(outcome: &str) -> Option<Verdict> {
-        Self::parse(outcome).filter(|v| matches!(v, Verdict::Early | Verdict::OnTime | Verdict::Late))
+        Self::parse(outcome)
+            .filter(|v| matches!(v, Verdict::Early | Verdict::OnTime | Verdict::Late))
     }
 }
 
@@ -360,9 +361,7 @@ impl Aggregates {
     /// began running (the dossiers ended since then, and every open one, must be
     /// recomputed), or `None` when the running periods did not change.
     pub fn roll(&mut self, as_of: Option<Timestamp>) -> Option<NaiveDate> {
-        let Some(w) = as_of else {
-            return None;
-        };
+        let w = as_of?;
         if self.as_of.is_some_and(|a| a > w) {
             return None;
         }
@@ -382,7 +381,9 @@ impl Aggregates {
             .min();
         for cell in &mut self.cells {
             if cell.key.grain == Grain::Running
-                && !running.iter().any(|p| p.start == cell.key.start && Some(p.kind) == cell.key.kind)
+                && !running
+                    .iter()
+                    .any(|p| p.start == cell.key.start && Some(p.kind) == cell.key.kind)
             {
                 cell.dead = true;
             }
@@ -406,7 +407,11 @@ impl Aggregates {
         if open && !overdue {
             timer = Some(due);
         }
-        let within = if overdue { Verdict::Overdue } else { Verdict::Within };
+        let within = if overdue {
+            Verdict::Overdue
+        } else {
+            Verdict::Within
+        };
         let agency = self.sym(&row.agency_code);
         let province = self.sym(&row.province_code);
         let level = self.sym(&row.agency_level);
@@ -549,7 +554,9 @@ impl Aggregates {
                 from_unit: empty,
                 to_unit: empty,
             };
-            let extra = r.resolution_units.map_or(-1, |x| (x * 10_000.0).round() as i64);
+            let extra = r
+                .resolution_units
+                .map_or(-1, |x| (x * 10_000.0).round() as i64);
             for dims in PERIOD_FAMILIES {
                 let cell = self.cell(key.project(dims, empty));
                 out.push(Contribution {
@@ -602,7 +609,10 @@ impl Aggregates {
             seq: self.seq,
             as_of: self.as_of.map(|t| t.timestamp()),
         };
-        (self.seq, serde_json::to_string(&meta).expect("meta serialises"))
+        (
+            self.seq,
+            serde_json::to_string(&meta).expect("meta serialises"),
+        )
     }
 
     /// A cell's checkpoint code.

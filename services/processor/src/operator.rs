@@ -213,7 +213,9 @@ impl PartitionOperator {
         let (cells, resident): (Vec<CheckpointRow>, Vec<CheckpointRow>) = resident
             .into_iter()
             .partition(|r| r.dossier_code.starts_with('\u{1}'));
-        let meta = cells.iter().find(|r| r.dossier_code == aggregate::META_CODE);
+        let meta = cells
+            .iter()
+            .find(|r| r.dossier_code == aggregate::META_CODE);
         let cell_states: Vec<&str> = cells
             .iter()
             .filter(|r| r.dossier_code.starts_with(aggregate::CELL_PREFIX))
@@ -224,8 +226,11 @@ impl PartitionOperator {
         self.reinstate(resident)?;
         self.evicted
             .extend(evicted.iter().map(|c| stable_hash(c.as_bytes())));
-        self.dead_lettered
-            .extend(dead_lettered.into_iter().map(|(t, o)| (stable_hash(t.as_bytes()), o as i64)));
+        self.dead_lettered.extend(
+            dead_lettered
+                .into_iter()
+                .map(|(t, o)| (stable_hash(t.as_bytes()), o as i64)),
+        );
         Ok(())
     }
 
@@ -267,7 +272,6 @@ impl PartitionOperator {
         }
         Ok(())
     }
-
 
     /// The codes among these records' keys whose dossiers are evicted: load them with
     /// [`reinstate`](Self::reinstate) before ingesting the records.
@@ -384,7 +388,8 @@ impl PartitionOperator {
     /// Records that a dead letter was published for this record (after the broker
     /// acknowledged it), so a re-read does not send it again.
     pub fn dead_lettered(&mut self, topic: &str, offset: i64) {
-        self.dead_lettered.insert((stable_hash(topic.as_bytes()), offset));
+        self.dead_lettered
+            .insert((stable_hash(topic.as_bytes()), offset));
     }
 
     fn accept(&self, record: &InputRecord) -> Result<DossierEvent, Rejection> {
@@ -628,17 +633,26 @@ impl PartitionOperator {
         let mut changed: Vec<&String> = codes.iter().chain(period_codes.iter()).collect();
         changed.sort();
         changed.dedup();
+        let checkpoint = |dossier_code, version, state| CheckpointRow {
+            consumer_group: self.shared.group.clone(),
+            kafka_partition: self.partition as u32,
+            dossier_code,
+            version,
+            ended_at: None,
+            period_upto: None,
+            state,
+            updated_at: now,
+        };
         for code in changed {
             let e = &self.entries[code];
             out.checkpoints.push(CheckpointRow {
-                consumer_group: self.shared.group.clone(),
-                kafka_partition: self.partition as u32,
-                dossier_code: code.clone(),
-                version: e.state.version(),
                 ended_at: e.ended_at.map(secs),
                 period_upto: e.period_upto.map(days),
-                state: serde_json::to_string(&e.state).expect("state serialises"),
-                updated_at: now,
+                ..checkpoint(
+                    code.clone(),
+                    e.state.version(),
+                    serde_json::to_string(&e.state).expect("state serialises"),
+                )
             });
         }
         // The changed cells, and their checkpoint in the same insert as the dossiers'.
@@ -647,28 +661,15 @@ impl PartitionOperator {
             .emit(&self.shared.group, self.partition as u32, now);
         if !out.aggregates.is_empty() {
             for row in &out.aggregates {
-                out.checkpoints.push(CheckpointRow {
-                    consumer_group: self.shared.group.clone(),
-                    kafka_partition: self.partition as u32,
-                    dossier_code: Aggregates::checkpoint_code(row),
-                    version: row.version,
-                    ended_at: None,
-                    period_upto: None,
-                    state: serde_json::to_string(row).expect("cells serialise"),
-                    updated_at: now,
-                });
+                out.checkpoints.push(checkpoint(
+                    Aggregates::checkpoint_code(row),
+                    row.version,
+                    serde_json::to_string(row).expect("cells serialise"),
+                ));
             }
             let (seq, meta) = self.agg.meta();
-            out.checkpoints.push(CheckpointRow {
-                consumer_group: self.shared.group.clone(),
-                kafka_partition: self.partition as u32,
-                dossier_code: aggregate::META_CODE.to_string(),
-                version: seq,
-                ended_at: None,
-                period_upto: None,
-                state: meta,
-                updated_at: now,
-            });
+            out.checkpoints
+                .push(checkpoint(aggregate::META_CODE.to_string(), seq, meta));
         }
         out
     }

@@ -26,7 +26,8 @@ use motcua_core::event::Timestamp;
 use motcua_core::Rejection;
 use motcua_runtime::metrics::ProcessorMetrics;
 use motcua_runtime::store::{
-    AggregateRow, CheckpointRow, DeadLetterRow, EventRow, PeriodRow, ProgressRow, StateRow, StepRow, StoredEvent,
+    AggregateRow, CheckpointRow, DeadLetterRow, EventRow, PeriodRow, ProgressRow, StateRow,
+    StepRow, StoredEvent,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -427,7 +428,9 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             let pending = self.pending.take();
             let writing = async {
                 match &pending {
-                    Some(p) => flush(&self.config, self.shutdown, self.metrics, &self.sink, p).await,
+                    Some(p) => {
+                        flush(&self.config, self.shutdown, self.metrics, &self.sink, p).await
+                    }
                     None => Ok(()),
                 }
             };

@@ -52,7 +52,14 @@ fn records(events: &[DossierEvent]) -> Vec<InputRecord> {
             key: Some(e.dossier_code.as_bytes().to_vec()),
             payload: Some(
                 codec
-                    .encode(e, if i % 2 == 0 { Encoding::Avro } else { Encoding::Json })
+                    .encode(
+                        e,
+                        if i % 2 == 0 {
+                            Encoding::Avro
+                        } else {
+                            Encoding::Json
+                        },
+                    )
                     .unwrap(),
             ),
         })
@@ -218,10 +225,24 @@ fn cells_do_not_depend_on_batches_watermarks_evictions_or_restores() {
         .map(|(_, n)| n[0])
         .sum();
     assert!(total_open > 0, "some dossiers are still open");
-    for (name, got) in [("batched", batched.visible(as_of)), ("restored", restored.visible(as_of))] {
-        let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).take(3).collect();
-        let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).take(3).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "{name}: missing {missing:?}, extra {extra:?}");
+    for (name, got) in [
+        ("batched", batched.visible(as_of)),
+        ("restored", restored.visible(as_of)),
+    ] {
+        let missing: Vec<_> = want
+            .keys()
+            .filter(|k| !got.contains_key(*k))
+            .take(3)
+            .collect();
+        let extra: Vec<_> = got
+            .keys()
+            .filter(|k| !want.contains_key(*k))
+            .take(3)
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{name}: missing {missing:?}, extra {extra:?}"
+        );
         for (k, n) in &want {
             assert_eq!(&got[k], n, "{name}: cell {k:?}");
         }
