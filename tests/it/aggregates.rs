@@ -16,7 +16,7 @@ async fn late_results_correct_a_closed_month_without_counting_a_dossier_twice() 
     let late = |e: &motcua_core::DossierEvent| {
         matches!(e.kind, EventKind::ResultReady | EventKind::ResultReturned)
             && e.occurred_at.date_naive() < chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap()
-            && motcua_core::fold::stable_hash(e.dossier_code.as_bytes()) % 5 == 0
+            && motcua_core::fold::stable_hash(e.dossier_code.as_bytes()).is_multiple_of(5)
     };
     let (held, first): (Vec<_>, Vec<_>) = events.iter().cloned().partition(late);
     assert!(held.len() > 20, "some results held back: {}", held.len());
