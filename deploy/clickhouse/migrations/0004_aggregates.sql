@@ -23,12 +23,13 @@
 --   STEPS    handover steps by month of the handover (v_steps_*).
 -- Each grain is kept in a few families of dimensions (`dims`), one per kind of view, so a
 -- cell is as fine as the view it serves: `agency` (agency, province, level), `procedure`
--- (and procedure, field, legal limit), `field` (province, field), `channel` (province,
--- channel), `unit` (steps: agency and handover pair). The sort key starts with the family and
--- the period, and parts are per period (a month with its days, a quarter, a year, by the
--- label's first seven characters and the start's month: both prune, so a query by `period`
--- and one by `day` or `month` each read one part), so a month's query for one agency reads
--- a key range of one part.
+-- (and procedure, field, legal limit), `province_procedure` (province, procedure, field,
+-- legal limit), `field` (province, field), `channel` (province, channel), `unit` (steps:
+-- agency and handover pair). The sort key starts with the family, the period kind and the
+-- agency (empty in the province-wide families), then the period; parts are per period (a
+-- month with its days, a quarter, a year: by the label's first seven characters and the
+-- start's month, so a query by `period` and one by `day` or `month` both prune). A month's
+-- query for one agency reads one key range of one part, a day range included.
 CREATE TABLE IF NOT EXISTS ${db}.aggregates
 (
     consumer_group String,
@@ -64,7 +65,7 @@ CREATE TABLE IF NOT EXISTS ${db}.aggregates
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY (substring(period, 1, 7), toYYYYMM(period_start))
-ORDER BY (grain, dims, period_kind, period, period_start, agency_code, province_code,
+ORDER BY (grain, dims, period_kind, agency_code, period, period_start, province_code,
           agency_level, procedure_code, field_code, channel, limit_amount, limit_unit,
           from_unit, to_unit, consumer_group, kafka_partition);
 
@@ -320,7 +321,7 @@ SELECT
     sum(c_resolved) AS resolved,
     if(resolved = 0, NULL, round(sum(c_resolution_e4) / 10000 / resolved, 2)) AS indicator_2_2_average
 FROM ${db}.v_766_cells
-WHERE dims = 'procedure'
+WHERE dims = 'province_procedure'
 GROUP BY period_kind, period, province_code, procedure_code, limit_amount, limit_unit
 HAVING sum(c_counted) > 0;
 

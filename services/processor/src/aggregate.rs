@@ -78,6 +78,9 @@ pub enum Dims {
     Agency,
     /// Agency, province, level, procedure, its field, and (periods) the legal limit.
     Procedure,
+    /// Province, procedure, its field and the legal limit (the province's roll-up per
+    /// procedure: a per-agency family would make it a sum over every agency's cells).
+    ProvinceProcedure,
     /// Province and field.
     Field,
     /// Province and channel.
@@ -91,6 +94,7 @@ impl Dims {
         match self {
             Dims::Agency => "agency",
             Dims::Procedure => "procedure",
+            Dims::ProvinceProcedure => "province_procedure",
             Dims::Field => "field",
             Dims::Channel => "channel",
             Dims::Unit => "unit",
@@ -101,6 +105,7 @@ impl Dims {
         Some(match s {
             "agency" => Dims::Agency,
             "procedure" => Dims::Procedure,
+            "province_procedure" => Dims::ProvinceProcedure,
             "field" => Dims::Field,
             "channel" => Dims::Channel,
             "unit" => Dims::Unit,
@@ -112,7 +117,12 @@ impl Dims {
 /// The families a dossier's end day is counted in.
 const DAY_FAMILIES: [Dims; 3] = [Dims::Agency, Dims::Procedure, Dims::Channel];
 /// The families a dossier's reports (closed and running) are counted in.
-const PERIOD_FAMILIES: [Dims; 3] = [Dims::Agency, Dims::Procedure, Dims::Field];
+const PERIOD_FAMILIES: [Dims; 4] = [
+    Dims::Agency,
+    Dims::Procedure,
+    Dims::ProvinceProcedure,
+    Dims::Field,
+];
 
 /// A dossier's (or a step's) verdict in one cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,6 +279,11 @@ impl Key {
                 self.limit_unit = empty;
             }
             Dims::Procedure => self.channel = empty,
+            Dims::ProvinceProcedure => {
+                self.agency = empty;
+                self.level = empty;
+                self.channel = empty;
+            }
             Dims::Field => {
                 self.agency = empty;
                 self.level = empty;

@@ -818,8 +818,9 @@ pub struct AggregateRow {
     /// as of its end), `RUNNING` (a running period, live), `STEPS` (handover steps by month).
     pub grain: String,
     /// Which dimensions the cell keeps (the others are empty): `agency` (agency, province,
-    /// level), `procedure` (those and procedure, field, legal limit), `field` (province,
-    /// field), `channel` (province, channel), `unit` (steps: agency, handover pair).
+    /// level), `procedure` (those and procedure, field, legal limit), `province_procedure`
+    /// (province, procedure, field, legal limit), `field` (province, field), `channel`
+    /// (province, channel), `unit` (steps: agency, handover pair).
     pub dims: String,
     /// `DAY`, `MONTH`, `QUARTER`, `YEAR`; empty for `OPEN`.
     pub period_kind: String,
