@@ -157,7 +157,8 @@ WHERE grain = 'DAY' AND dims = 'agency' AND consumer_group = (SELECT consumer_gr
 GROUP BY day, agency_code, agency_level
 HAVING counted > 0;
 
--- Province roll-up: a province's figure includes all its sub-units.
+-- Province roll-up: a province's figure includes all its sub-units (read from the
+-- province-wide channel family: a few cells a day, not one per agency).
 CREATE VIEW IF NOT EXISTS ${db}.v_ontime_province_daily AS
 SELECT
     day,
@@ -168,7 +169,7 @@ SELECT
     sum(c_late) AS late,
     round(100 * (early + on_time) / counted, 2) AS on_time_rate_percent
 FROM ${db}.v_cells
-WHERE grain = 'DAY' AND dims = 'agency' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+WHERE grain = 'DAY' AND dims = 'channel' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY day, province_code
 HAVING counted > 0;
 
@@ -253,7 +254,7 @@ WHERE dims = 'agency'
 GROUP BY period_kind, period, province_code, agency_level
 HAVING counted > 0;
 
--- The province including all its sub-units.
+-- The province including all its sub-units (from the province-wide field family).
 CREATE VIEW IF NOT EXISTS ${db}.v_766_province AS
 SELECT
     period_kind,
@@ -267,7 +268,7 @@ SELECT
     sum(c_open_overdue) AS open_overdue,
     round(100 * (early + on_time + open_within) / counted, 2) AS indicator_2_1_percent
 FROM ${db}.v_766_cells
-WHERE dims = 'agency'
+WHERE dims = 'field'
 GROUP BY period_kind, period, province_code
 HAVING counted > 0;
 
