@@ -36,7 +36,7 @@ use futures_util::FutureExt;
 use motcua_core::codec::Encoding;
 use motcua_core::names;
 use motcua_producer::{EventProducer, SendError};
-use motcua_runtime::{kafka, shutdown};
+use motcua_runtime::shutdown;
 use motcua_sim::{SimConfig, Simulator};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
@@ -868,10 +868,11 @@ pub(crate) async fn run(common: Common, args: LoadArgs) -> anyhow::Result<()> {
         work.display()
     );
 
+    // The broker first: a run that cannot reach it leaves no database behind.
+    crate::ensure_topics(&common, args.partitions).await?;
     let store = common.store();
     store.drop_database().await?;
     store.migrate().await?;
-    kafka::create_topics(&common.kafka(), &common.topics(), args.partitions).await?;
 
     let ticks = clock_ticks();
     let clock = Clock0(Instant::now());

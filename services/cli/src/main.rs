@@ -382,8 +382,7 @@ async fn main() -> anyhow::Result<()> {
     let common = cli.common;
     match cli.command {
         Command::Topics { partitions } => {
-            let created =
-                kafka::create_topics(&common.kafka(), &common.topics(), partitions).await?;
+            let created = ensure_topics(&common, partitions).await?;
             println!(
                 "topics ready ({} created): {:?}",
                 created.len(),
@@ -621,6 +620,38 @@ fn bare_consume_rate(common: &Common) -> anyhow::Result<(u64, f64)> {
     Ok((n, started.elapsed().as_secs_f64()))
 }
 
+/// Creates the topics (see [`kafka::create_topics`]); a broker that does not answer gets one
+/// line saying which one and what to start, not librdkafka's timeout alone.
+pub(crate) async fn ensure_topics(common: &Common, partitions: i32) -> anyhow::Result<Vec<String>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+    let settings = common.kafka();
+    let unreachable = |brokers: &str| {
+        anyhow::anyhow!(
+            "kafka at {brokers} is not reachable (start the local services with `bash deploy/local/up.sh`)"
+        )
+    };
+    // A metadata request first: it answers in 10 s where an admin call waits out its own
+    // timeout.
+    let probe: BaseConsumer = settings.client().create()?;
+    tokio::task::spawn_blocking(move || {
+        probe
+            .fetch_metadata(None, Duration::from_secs(10))
+            .map(drop)
+    })
+    .await?
+    .map_err(|_| unreachable(&settings.brokers))?;
+    kafka::create_topics(&settings, &common.topics(), partitions)
+        .await
+        .map_err(|e| match e {
+            KafkaError::AdminOp(RDKafkaErrorCode::OperationTimedOut)
+            | KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut) => {
+                unreachable(&settings.brokers)
+            }
+            e => e.into(),
+        })
+}
+
 /// Turns a valid event into one of a few realistic kinds of bad record.
 fn corrupt(mut e: DossierEvent, i: usize) -> DossierEvent {
     match i % 4 {
@@ -666,9 +697,9 @@ async fn demo(
 
     let store = common.store();
     // Start clean; the processor itself runs no DDL.
+    ensure_topics(&common, partitions).await?;
     store.drop_database().await?;
     store.migrate().await?;
-    kafka::create_topics(&common.kafka(), &common.topics(), partitions).await?;
 
     // Publish: the simulated province, with some bad records mixed in.
     let producer = EventProducer::new(&common.kafka(), common.topics(), Encoding::Avro)?;
