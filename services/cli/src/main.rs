@@ -334,6 +334,12 @@ enum Command {
     /// processed, latency from produced to visible in ClickHouse, the processor's CPU and
     /// memory, and the broker's ceiling (a bare consumer) from the same run.
     Load(load::LoadArgs),
+    /// Run the agency ingest gateway: HTTP (motcua events, national-portal sync payloads) to
+    /// Kafka, answered after the broker's acknowledgement (docs/CONTRACT.md §9).
+    Gateway(motcua_gateway::cli::GatewayArgs),
+    /// Convert a national-portal export (dossier snapshots or progress rows) as the gateway
+    /// does and publish the events.
+    ImportPortal(motcua_gateway::cli::ImportArgs),
     /// The main job: set up topics and tables, simulate a province, publish, process, report.
     Demo {
         #[command(flatten)]
@@ -483,6 +489,12 @@ async fn main() -> anyhow::Result<()> {
             demo(common, sim, process, bad_records, partitions).await?;
         }
         Command::Load(args) => load::run(common, args).await?,
+        Command::Gateway(args) => {
+            motcua_gateway::cli::serve(common.kafka(), common.topics(), args).await?
+        }
+        Command::ImportPortal(args) => {
+            motcua_gateway::cli::import(common.kafka(), common.topics(), args).await?
+        }
     }
     Ok(())
 }
