@@ -1037,3 +1037,74 @@ fn spawn_reload(app: Arc<App>, path: PathBuf, every: Duration, shutdown: Cancell
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document kept in the repository lists exactly the routes the router is built
+    /// from, each with exactly the statuses its handler can answer.
+    #[test]
+    fn the_openapi_document_matches_the_routes() {
+        let doc: Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        let paths = doc["paths"].as_object().expect("paths");
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, item) in paths {
+            for method in item.as_object().unwrap().keys() {
+                documented.push((method.clone(), path.clone()));
+            }
+        }
+        documented.sort();
+        let mut routes: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect();
+        routes.sort();
+        assert_eq!(documented, routes, "documented operations vs routes");
+        for r in ROUTES {
+            let op = &doc["paths"][r.path][r.method];
+            let mut codes: Vec<u16> = op["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|k| k.parse().expect("numeric status"))
+                .collect();
+            codes.sort();
+            assert_eq!(codes, r.statuses, "{} {}", r.method, r.path);
+            for s in r.statuses.iter().filter(|s| **s == 429 || **s == 503) {
+                assert!(
+                    op["responses"][s.to_string()]["headers"]["Retry-After"].is_object(),
+                    "{} {} {s} documents Retry-After",
+                    r.method,
+                    r.path
+                );
+            }
+        }
+        // Every reason a record can be rejected for is in the document's enum.
+        let reasons = doc["components"]["schemas"]["RecordError"]["properties"]["reason"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect::<Vec<_>>();
+        let ours: Vec<String> = Reason::ALL.iter().map(|r| r.as_str().to_string()).collect();
+        assert_eq!(reasons, ours);
+    }
+
+    #[test]
+    fn api_keys_come_from_either_header() {
+        let mut h = HeaderMap::new();
+        assert_eq!(api_key(&h), None);
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
+        assert_eq!(api_key(&h), Some("abc"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(api_key(&h), None);
+        let mut h = HeaderMap::new();
+        h.insert("x-api-key", HeaderValue::from_static(" k "));
+        assert_eq!(api_key(&h), Some("k"));
+    }
+}
