@@ -439,6 +439,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 _ = self.shutdown.cancelled() => None,
                 r = async { tokio::join!(writing, reading) } => Some(r),
             };
+            self.observe_phase("read", batch_started);
             let Some((written, batch)) = outcome else {
                 // Stopping: finish the write if the store lets it (a retry is interrupted by
                 // the shutdown itself); otherwise the next start reads the batch again.
@@ -474,16 +475,22 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 self.reassign(assignment);
                 // Restore every newly owned partition now, not at its first record: the
                 // figures it writes next must start from its checkpoint.
+                let started = Instant::now();
                 self.restore_all().await?;
+                self.observe_phase("restore", started);
             }
             let records: Vec<InputRecord> = batch
                 .records
                 .into_iter()
                 .filter(|r| self.owned.contains(&(r.topic.clone(), r.partition)))
                 .collect();
+            let started = Instant::now();
             self.refresh_positions(!records.is_empty()).await?;
+            self.observe_phase("positions", started);
             if !records.is_empty() {
+                let started = Instant::now();
                 self.process(records, batch_started).await?;
+                self.observe_phase("process", started);
             } else {
                 // Nothing read: the watermark may still move (a partition went idle).
                 self.write_progress(&[]).await?;
@@ -497,6 +504,13 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 return Ok(());
             }
         }
+    }
+
+    fn observe_phase(&self, phase: &str, started: Instant) {
+        self.metrics
+            .loop_phase
+            .with_label_values(&[phase])
+            .observe(started.elapsed().as_secs_f64());
     }
 
     /// A rebalance: keep the operators of partition numbers still owned (their state is at
