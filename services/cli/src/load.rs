@@ -1029,8 +1029,7 @@ pub(crate) async fn run(common: Common, args: LoadArgs) -> anyhow::Result<()> {
         let c = common.clone();
         let broker = stack.iter().find(|(name, _)| name.starts_with("broker"));
         let before = broker.and_then(|(_, pid)| proc_stat(pid, ticks));
-        let (n, secs) =
-            tokio::task::spawn_blocking(move || crate::bare_consume_rate(&c)).await??;
+        let (n, secs) = tokio::task::spawn_blocking(move || crate::bare_consume_rate(&c)).await??;
         let after = broker.and_then(|(_, pid)| proc_stat(pid, ticks));
         let broker_cpu = before.zip(after).map(|(a, b)| b.cpu_s - a.cpu_s);
         Some((n, secs, broker_cpu))

@@ -106,12 +106,6 @@ impl ClientContext for GroupContext {
                 );
             }
         }
-        {
-            let (mut q, mut rx, mut drops, mut states) = (0i64, 0u64, 0u64, std::collections::BTreeMap::<String, usize>::new());
-            for t in statistics.topics.values() { for p in t.partitions.values() { if p.partition >= 0 && p.desired { q += p.fetchq_cnt; rx += p.rxmsgs; drops += p.rx_ver_drops; *states.entry(p.fetch_state.clone()).or_default() += 1; } } }
-            let b: Vec<String> = statistics.brokers.values().map(|b| format!("{} tx{} rx{} rtt{:?} outbuf{} waitresp{}", b.name, b.tx, b.rx, b.rtt.as_ref().map(|r| r.avg), b.outbuf_cnt, b.waitresp_cnt)).collect();
-            eprintln!("DEBUG stats fetchq {q} rxmsgs {rx} drops {drops} states {states:?} brokers {b:?}");
-        }
         let mut ends = self.ends.lock().expect("not poisoned");
         ends.at = Some(Instant::now());
         ends.by_partition = by_partition;
