@@ -907,7 +907,7 @@ pub(crate) async fn run(common: Common, args: LoadArgs) -> anyhow::Result<()> {
         stop_polling.clone(),
     ));
     let stack = stack_pids();
-    let stack_before: Vec<Option<ProcStat>> =
+    let mut stack_before: Vec<Option<ProcStat>> =
         stack.iter().map(|(_, pid)| proc_stat(pid, ticks)).collect();
     let self_before = proc_stat("self", ticks).unwrap_or_default();
     let processor_at_ready = processor
@@ -947,6 +947,9 @@ pub(crate) async fn run(common: Common, args: LoadArgs) -> anyhow::Result<()> {
         let p = start_processor(&bin, &common, &args, &group, log.clone()).await?;
         ready_us = clock.us();
         let at = proc_stat(&p.pid, ticks).unwrap_or_default();
+        // The broker's and ClickHouse's CPU over the processing window only, as the
+        // processor's: publishing is not what is measured.
+        stack_before = stack.iter().map(|(_, pid)| proc_stat(pid, ticks)).collect();
         processor = Some(p);
         at
     } else {
@@ -1024,7 +1027,12 @@ pub(crate) async fn run(common: Common, args: LoadArgs) -> anyhow::Result<()> {
     } else {
         eprintln!("measuring the broker's ceiling: a bare consumer on the same topics");
         let c = common.clone();
-        Some(tokio::task::spawn_blocking(move || crate::bare_consume_rate(&c)).await??)
+        let broker = stack.iter().find(|(name, _)| name.starts_with("broker"));
+        let before = broker.and_then(|(_, pid)| proc_stat(pid, ticks));
+        let (n, secs) = tokio::task::spawn_blocking(move || crate::bare_consume_rate(&c)).await??;
+        let after = broker.and_then(|(_, pid)| proc_stat(pid, ticks));
+        let broker_cpu = before.zip(after).map(|(a, b)| b.cpu_s - a.cpu_s);
+        Some((n, secs, broker_cpu))
     };
 
     // Figures.
@@ -1048,7 +1056,7 @@ pub(crate) async fn run(common: Common, args: LoadArgs) -> anyhow::Result<()> {
     let (sample_json, sample_line) = quantiles(&sample_lat);
     let window_secs = end_us.saturating_sub(process_from) as f64 / 1e6;
     let processor_cpu = processor_end.cpu_s - processor_at_ready.cpu_s;
-    let ceiling_rate = ceiling.map(|(n, s)| rate(n, s));
+    let ceiling_rate = ceiling.map(|(n, s, _)| rate(n, s));
     let stack_cpu: Vec<(&str, f64)> = stack
         .iter()
         .zip(stack_before.iter().zip(&stack_end))
@@ -1085,7 +1093,7 @@ pub(crate) async fn run(common: Common, args: LoadArgs) -> anyhow::Result<()> {
             last_visible_us.saturating_sub(produced.last_ack_us) as f64 / 1e6
         );
     }
-    if let (Some((n, secs)), Some(r)) = (ceiling, ceiling_rate) {
+    if let (Some((n, secs, broker_cpu)), Some(r)) = (ceiling, ceiling_rate) {
         println!(
             "  ceiling    {:>12} records in {:>6.1} s  {:>9.0} records/s  (bare consumer, same topics, same run); pipeline at {:.0} % of it",
             grouped(n),
@@ -1093,6 +1101,13 @@ pub(crate) async fn run(common: Common, args: LoadArgs) -> anyhow::Result<()> {
             r,
             100.0 * processed_rate / r.max(1e-9)
         );
+        if let Some(cpu) = broker_cpu {
+            println!(
+                "             the broker used {cpu:.1} CPU s serving it ({:.1} µs per record, {:.2} cores)",
+                1e6 * cpu / (n.max(1) as f64),
+                cpu / secs.max(1e-9)
+            );
+        }
     }
     if !args.preload {
         println!(
@@ -1122,9 +1137,15 @@ pub(crate) async fn run(common: Common, args: LoadArgs) -> anyhow::Result<()> {
         self_end.cpu_s - self_before.cpu_s,
         stack_cpu
             .iter()
-            .map(|(name, s)| format!("; {name} {s:.1} CPU s"))
+            .map(|(name, s)| format!(
+                "; {name} {s:.1} CPU s ({:.1} µs per event processed)",
+                1e6 * s / (visible.max(1) as f64)
+            ))
             .collect::<String>()
     );
+    if args.preload {
+        println!("             (broker and ClickHouse: over the processing window only)");
+    }
     if let Some(batch) = batch_secs {
         let total: f64 = insert_secs.iter().map(|(_, s)| s).sum();
         println!(
@@ -1176,7 +1197,7 @@ pub(crate) async fn run(common: Common, args: LoadArgs) -> anyhow::Result<()> {
                       "not_acknowledged": produced.failed.values().sum::<u64>(), "sim_exhausted": produced.sim_exhausted },
         "processed": { "events": visible, "seconds": process_secs, "per_second": processed_rate, "never_seen": unseen,
                        "visible_after_last_ack_seconds": last_visible_us.saturating_sub(produced.last_ack_us) as f64 / 1e6 },
-        "ceiling": ceiling.map(|(n, s)| serde_json::json!({ "records": n, "seconds": s, "per_second": rate(n, s) })),
+        "ceiling": ceiling.map(|(n, s, cpu)| serde_json::json!({ "records": n, "seconds": s, "per_second": rate(n, s), "broker_cpu_seconds": cpu })),
         "latency_ms": if args.preload { serde_json::Value::Null } else { lat_json },
         "sampled_raw_row_latency_ms": if args.preload { serde_json::Value::Null } else { sample_json },
         "poll_ms": args.poll_ms,

@@ -54,6 +54,19 @@ struct Common {
         default_value = "127.0.0.1:19092"
     )]
     brokers: String,
+    /// Extra librdkafka properties for every Kafka client, `key=value` (repeat the flag, or
+    /// separate with commas in the variable): `security.protocol=SASL_SSL`, `sasl.*`,
+    /// `ssl.*`, fetch tuning. Applied after motcua's defaults; the settings motcua's
+    /// guarantees rest on (idempotence, acks, offset storing) cannot be overridden.
+    #[arg(
+        long = "kafka-option",
+        global = true,
+        env = "MOTCUA_KAFKA_OPTIONS",
+        value_delimiter = ',',
+        value_parser = parse_kafka_option,
+        hide_env_values = true
+    )]
+    kafka_options: Vec<(String, String)>,
     /// Prefix of the topic names: `<prefix>.receipts`, `.processing`, `.returns`, `.surveys`, `.dead-letter`.
     #[arg(
         long,
@@ -91,9 +104,21 @@ struct Common {
     clickhouse_password: Option<String>,
 }
 
+/// `key=value` into a librdkafka property.
+fn parse_kafka_option(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!(
+            "`{s}` is not `key=value` (a librdkafka property, e.g. `security.protocol=SSL`)"
+        )),
+    }
+}
+
 impl Common {
     fn kafka(&self) -> KafkaSettings {
-        KafkaSettings::new(&self.brokers)
+        let mut settings = KafkaSettings::new(&self.brokers);
+        settings.extra.extend(self.kafka_options.iter().cloned());
+        settings
     }
     fn topics(&self) -> TopicNames {
         TopicNames::with_prefix(&self.topic_prefix)

@@ -19,6 +19,10 @@ pub const PROCESSOR_CONSUMER_LAG: &str = "motcua_processor_consumer_lag_messages
 pub const PROCESSOR_WATERMARK: &str = "motcua_processor_watermark_seconds";
 /// Duration of one batch from first record to offsets stored.
 pub const PROCESSOR_BATCH_DURATION: &str = "motcua_processor_batch_duration_seconds";
+/// Time the processor's loop spends in each phase of a batch (`read`: waiting for records,
+/// the previous batch's write running beside it; `positions`: partition ends and committed
+/// offsets; `process`: decode, fold, classify, aggregate; `restore`: loading checkpoints).
+pub const PROCESSOR_LOOP_PHASE_DURATION: &str = "motcua_processor_loop_phase_duration_seconds";
 /// Records per batch.
 pub const PROCESSOR_BATCH_SIZE: &str = "motcua_processor_batch_records";
 /// State rows written for dossiers whose receipt or due time lies in a year the working-day

@@ -7,9 +7,9 @@
 //! is what one operator per partition number needs. `cooperative-sticky` would move fewer
 //! partitions on a rebalance but does not keep topics co-assigned, so it is not used.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use motcua_producer::KafkaSettings;
 use motcua_runtime::store::{
@@ -21,6 +21,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, Stre
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use crate::operator::InputRecord;
@@ -66,13 +67,50 @@ fn store_error(what: &str, e: StoreError) -> ExternalError {
     }
 }
 
-/// Records the assignment the group gives this member, for the loop to pick up.
+/// How often librdkafka reports its statistics, which give the partitions' ends without a
+/// request to the broker.
+const STATISTICS_INTERVAL: Duration = Duration::from_millis(1000);
+
+/// Records the assignment the group gives this member, for the loop to pick up, and the
+/// partitions' ends from librdkafka's statistics.
 #[derive(Default)]
 pub struct GroupContext {
     changed: Mutex<Option<Vec<TopicPartition>>>,
+    ends: Mutex<Ends>,
 }
 
-impl ClientContext for GroupContext {}
+/// Per assigned partition, its high watermark as of librdkafka's last fetch response and its
+/// committed offset, from the latest statistics.
+#[derive(Default)]
+struct Ends {
+    at: Option<Instant>,
+    by_partition: HashMap<TopicPartition, Position>,
+}
+
+impl ClientContext for GroupContext {
+    fn stats(&self, statistics: Statistics) {
+        let mut by_partition = HashMap::new();
+        for (name, topic) in &statistics.topics {
+            for p in topic.partitions.values() {
+                // -1 is librdkafka's internal "unassigned" partition; `desired` marks the
+                // ones this member consumes.
+                if p.partition < 0 || !p.desired || p.hi_offset < 0 {
+                    continue;
+                }
+                by_partition.insert(
+                    (name.clone(), p.partition),
+                    Position {
+                        end: p.hi_offset,
+                        committed: p.committed_offset.max(-1),
+                    },
+                );
+            }
+        }
+        let mut ends = self.ends.lock().expect("not poisoned");
+        ends.at = Some(Instant::now());
+        ends.by_partition = by_partition;
+    }
+}
 
 impl ConsumerContext for GroupContext {
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -96,6 +134,17 @@ impl ConsumerContext for GroupContext {
 pub struct KafkaSource {
     consumer: Arc<StreamConsumer<GroupContext>>,
     probe: Arc<BaseConsumer>,
+    /// The current assignment.
+    owned: HashSet<TopicPartition>,
+    /// Owned partitions whose committed offset was asked of the broker since the assignment,
+    /// with the answer.
+    known: HashMap<TopicPartition, Asked>,
+}
+
+/// The broker's answer about one partition.
+struct Asked {
+    at: Instant,
+    position: Position,
 }
 
 impl KafkaSource {
@@ -146,12 +195,18 @@ impl KafkaSource {
         config.set("partition.assignment.strategy", "range");
         // Bounded prefetch: memory stays bounded while the sink holds (ClickHouse down).
         config.set("queued.max.messages.kbytes", "65536");
+        config.set(
+            "statistics.interval.ms",
+            STATISTICS_INTERVAL.as_millis().to_string(),
+        );
         let consumer: StreamConsumer<GroupContext> =
             config.create_with_context(GroupContext::default())?;
         let probe: BaseConsumer = settings.client().create()?;
         Ok(KafkaSource {
             consumer: Arc::new(consumer),
             probe: Arc::new(probe),
+            owned: HashSet::new(),
+            known: HashMap::new(),
         })
     }
 
@@ -163,6 +218,61 @@ impl KafkaSource {
             .expect("not poisoned")
             .take()
     }
+}
+
+/// Committed offsets and ends of `tps`, asked of the broker: one request for the offsets,
+/// then the ends, all partitions at once.
+fn query_positions(
+    consumer: &StreamConsumer<GroupContext>,
+    probe: &BaseConsumer,
+    tps: &[TopicPartition],
+) -> Result<HashMap<TopicPartition, Position>, ExternalError> {
+    let mut tpl = TopicPartitionList::new();
+    for (t, p) in tps {
+        tpl.add_partition(t, *p);
+    }
+    let committed = consumer
+        .committed_offsets(tpl, Duration::from_secs(5))
+        .map_err(|e| kafka_error("read committed offsets", e))?;
+    let committed: Vec<(TopicPartition, i64)> = committed
+        .elements()
+        .iter()
+        .map(|e| {
+            let offset = match e.offset() {
+                Offset::Offset(o) => o,
+                _ => -1,
+            };
+            ((e.topic().to_string(), e.partition()), offset)
+        })
+        .collect();
+    let ends: Vec<Result<i64, ExternalError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = committed
+            .iter()
+            .map(|((topic, partition), _)| {
+                scope.spawn(move || {
+                    probe
+                        .fetch_watermarks(topic, *partition, Duration::from_secs(5))
+                        .map(|(_, high)| high)
+                        .map_err(|err| kafka_error("read partition ends", err))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("watermark queries do not panic"))
+            .collect()
+    });
+    let mut out = HashMap::new();
+    for ((tp, committed), end) in committed.into_iter().zip(ends) {
+        out.insert(
+            tp,
+            Position {
+                end: end?,
+                committed,
+            },
+        );
+    }
+    Ok(out)
 }
 
 impl RecordSource for KafkaSource {
@@ -202,42 +312,61 @@ impl RecordSource for KafkaSource {
         if batch.assignment.is_none() {
             batch.assignment = self.take_assignment();
         }
+        if let Some(assignment) = &batch.assignment {
+            // A partition assigned again may have been committed by another member meanwhile.
+            self.known.clear();
+            self.owned = assignment.iter().cloned().collect();
+        }
         Ok(batch)
     }
 
+    /// Partitions asked about before under the current assignment come from librdkafka's
+    /// statistics (no request: their committed offsets only matter at assignment, and the
+    /// ends are as of the last fetch response, at most a statistics interval old). Newly
+    /// assigned partitions, partitions of other members and stale statistics are asked of
+    /// the broker, the partitions side by side.
     async fn positions(
         &mut self,
-        owned: &[TopicPartition],
+        wanted: &[TopicPartition],
     ) -> Result<HashMap<TopicPartition, Position>, ExternalError> {
+        let mut out = HashMap::new();
+        let mut ask = Vec::new();
+        {
+            let ends = self.consumer.context().ends.lock().expect("not poisoned");
+            let fresh = ends
+                .at
+                .is_some_and(|at| at.elapsed() < STATISTICS_INTERVAL * 3);
+            for tp in wanted {
+                match (ends.by_partition.get(tp), self.known.get(tp)) {
+                    (Some(pos), Some(_)) if fresh => {
+                        out.insert(tp.clone(), *pos);
+                    }
+                    // Not in the statistics yet (no fetch response since the assignment):
+                    // the broker's answer of less than a few intervals ago stands.
+                    (_, Some(asked)) if asked.at.elapsed() < STATISTICS_INTERVAL * 3 => {
+                        out.insert(tp.clone(), asked.position);
+                    }
+                    _ => ask.push(tp.clone()),
+                }
+            }
+        }
+        if ask.is_empty() {
+            return Ok(out);
+        }
         let consumer = self.consumer.clone();
         let probe = self.probe.clone();
-        let owned = owned.to_vec();
-        tokio::task::spawn_blocking(move || {
-            let mut tpl = TopicPartitionList::new();
-            for (t, p) in &owned {
-                tpl.add_partition(t, *p);
+        let asked = tokio::task::spawn_blocking(move || query_positions(&consumer, &probe, &ask))
+            .await
+            .map_err(|e| ExternalError::transient("read partition ends", e.to_string()))??;
+        let at = Instant::now();
+        for (tp, position) in &asked {
+            if self.owned.contains(tp) {
+                let position = *position;
+                self.known.insert(tp.clone(), Asked { at, position });
             }
-            let committed = consumer
-                .committed_offsets(tpl, Duration::from_secs(5))
-                .map_err(|e| kafka_error("read committed offsets", e))?;
-            let mut out = HashMap::new();
-            for e in committed.elements() {
-                let (_, end) = probe
-                    .fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(5))
-                    .map_err(|err| kafka_error("read partition ends", err))?;
-                let committed = match e.offset() {
-                    Offset::Offset(o) => o,
-                    _ => -1,
-                };
-                out.insert(
-                    (e.topic().to_string(), e.partition()),
-                    Position { end, committed },
-                );
-            }
-            Ok(out)
-        })
-        .await
-        .map_err(|e| ExternalError::transient("read partition ends", e.to_string()))?
+        }
+        out.extend(asked);
+        Ok(out)
     }
 
     fn store_offsets(&mut self, offsets: &[(TopicPartition, i64)]) -> Result<(), ExternalError> {

@@ -323,6 +323,7 @@ struct Loop<'a, S, K> {
 
 /// A folded batch's rows still to write, and the offsets to store after them.
 struct Pending {
+    events: Rows,
     states: Rows,
     steps: Rows,
     periods: Rows,
@@ -371,13 +372,28 @@ async fn flush<K: BatchSink>(
     p: &Pending,
 ) -> Result<(), ProcessorError> {
     let w = |rows| write_rows(config, shutdown, metrics, sink, rows);
-    tokio::try_join!(w(&p.states), w(&p.steps), w(&p.periods))?;
-    w(&p.checkpoints).await?;
-    w(&p.aggregates).await?;
+    // Side by side: none is read before the progress row says the batch is in. A
+    // checkpoint that misses while its cells land is safe: the restored partition re-emits
+    // its cells at a sequence above any write of its previous owner.
+    tokio::try_join!(
+        w(&p.events),
+        w(&p.states),
+        w(&p.steps),
+        w(&p.periods),
+        w(&p.checkpoints),
+        w(&p.aggregates)
+    )?;
     if let Some(progress) = &p.progress {
         w(progress).await?;
     }
     Ok(())
+}
+
+fn observe_phase(metrics: &ProcessorMetrics, phase: &str, started: Instant) {
+    metrics
+        .loop_phase
+        .with_label_values(&[phase])
+        .observe(started.elapsed().as_secs_f64());
 }
 
 /// Runs the loop until shutdown (or, with `stop_at_end`, the end of the input).
@@ -426,19 +442,30 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             // The previous batch is written while this one is read. A shutdown drops an
             // unfinished write: its offsets were not stored, so the next start reads it again.
             let pending = self.pending.take();
+            let metrics = self.metrics;
             let writing = async {
                 match &pending {
                     Some(p) => {
-                        flush(&self.config, self.shutdown, self.metrics, &self.sink, p).await
+                        let started = Instant::now();
+                        let written =
+                            flush(&self.config, self.shutdown, metrics, &self.sink, p).await;
+                        observe_phase(metrics, "write", started);
+                        written
                     }
                     None => Ok(()),
                 }
             };
-            let reading = self.source.next_batch(max, wait);
+            let reading = async {
+                let started = Instant::now();
+                let read = self.source.next_batch(max, wait).await;
+                observe_phase(metrics, "read", started);
+                read
+            };
             let outcome = tokio::select! {
                 _ = self.shutdown.cancelled() => None,
                 r = async { tokio::join!(writing, reading) } => Some(r),
             };
+            self.observe_phase("read and write", batch_started);
             let Some((written, batch)) = outcome else {
                 // Stopping: finish the write if the store lets it (a retry is interrupted by
                 // the shutdown itself); otherwise the next start reads the batch again.
@@ -474,16 +501,22 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 self.reassign(assignment);
                 // Restore every newly owned partition now, not at its first record: the
                 // figures it writes next must start from its checkpoint.
+                let started = Instant::now();
                 self.restore_all().await?;
+                self.observe_phase("restore", started);
             }
             let records: Vec<InputRecord> = batch
                 .records
                 .into_iter()
                 .filter(|r| self.owned.contains(&(r.topic.clone(), r.partition)))
                 .collect();
+            let started = Instant::now();
             self.refresh_positions(!records.is_empty()).await?;
+            self.observe_phase("positions", started);
             if !records.is_empty() {
+                let started = Instant::now();
                 self.process(records, batch_started).await?;
+                self.observe_phase("process", started);
             } else {
                 // Nothing read: the watermark may still move (a partition went idle).
                 self.write_progress(&[]).await?;
@@ -497,6 +530,10 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 return Ok(());
             }
         }
+    }
+
+    fn observe_phase(&self, phase: &str, started: Instant) {
+        observe_phase(self.metrics, phase, started);
     }
 
     /// A rebalance: keep the operators of partition numbers still owned (their state is at
@@ -836,12 +873,23 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             (&a.dossier_code, &a.event_id, a.content_hash)
                 == (&b.dossier_code, &b.event_id, b.content_hash)
         });
-        self.write(Rows::Events(events)).await?;
-        // Conflicts won by a later read: refold from the stored versions.
+        // Conflicts won by a later read: refold from the stored versions, this batch's
+        // included, so its raw rows go in first. Without a conflict (the usual case) they are
+        // written with the rest of the batch, while the next one is read.
+        let rebuilds: Vec<(i32, Vec<String>)> = self
+            .operators
+            .iter_mut()
+            .map(|(p, op)| (*p, op.take_rebuilds()))
+            .filter(|(_, codes)| !codes.is_empty())
+            .collect();
+        let events = if rebuilds.is_empty() {
+            Rows::Events(events)
+        } else {
+            self.write(Rows::Events(events)).await?;
+            Rows::Events(Vec::new())
+        };
         let mut superseded = Vec::new();
-        let partitions: Vec<i32> = self.operators.keys().copied().collect();
-        for p in partitions {
-            let codes = self.operators.get_mut(&p).expect("held").take_rebuilds();
+        for (p, codes) in rebuilds {
             for code in codes {
                 let stored = retry(
                     &self.config,
@@ -873,7 +921,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 .or_default() += 1;
         }
 
-        self.prepare_outputs(now, ledger, offsets).await?;
+        self.prepare_outputs(now, events, ledger, offsets).await?;
 
         // Metrics and summary, once per batch.
         for (topic, n) in &consumed_by_topic {
@@ -956,14 +1004,25 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
     async fn prepare_outputs(
         &mut self,
         now: u32,
+        events: Rows,
         ledger: Vec<DeadLetterRow>,
         offsets: BTreeMap<TopicPartition, i64>,
     ) -> Result<(), ProcessorError> {
         let as_of = self.watermarks.current();
         let ops = std::mem::take(&mut self.operators);
+        // One thread per partition number, as the fold: the operators are independent.
         let (ops, changed) = tokio::task::spawn_blocking(move || {
             let mut ops = ops;
-            let changed: Vec<_> = ops.values_mut().map(|op| op.drain(as_of, now)).collect();
+            let changed: Vec<_> = std::thread::scope(|scope| {
+                let handles: Vec<_> = ops
+                    .values_mut()
+                    .map(|op| scope.spawn(move || op.drain(as_of, now)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("operators do not panic"))
+                    .collect()
+            });
             (ops, changed)
         })
         .await
@@ -996,6 +1055,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         let touched: Vec<TopicPartition> = offsets.keys().cloned().collect();
         let progress = self.progress_rows(&touched).map(Rows::Progress);
         self.pending = Some(Pending {
+            events,
             states: Rows::States(states),
             steps: Rows::Steps(steps),
             periods: Rows::Periods(periods),

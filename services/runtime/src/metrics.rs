@@ -39,6 +39,8 @@ pub struct ProcessorMetrics {
     pub off_calendar: IntCounter,
     /// Batch durations.
     pub batch_duration: Histogram,
+    /// Time in each phase of the loop, by phase.
+    pub loop_phase: HistogramVec,
     /// Batch sizes.
     pub batch_size: Histogram,
     /// ClickHouse insert durations, by table.
@@ -149,6 +151,20 @@ impl ProcessorMetrics {
                     .buckets(
                         prometheus::exponential_buckets(0.005, 2.0, 14).expect("valid buckets"),
                     ),
+                )
+                .expect("valid metric"),
+            ),
+            loop_phase: register(
+                r,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        names::PROCESSOR_LOOP_PHASE_DURATION,
+                        "Time the loop spends in each phase of a batch.",
+                    )
+                    .buckets(
+                        prometheus::exponential_buckets(0.001, 2.0, 15).expect("valid buckets"),
+                    ),
+                    &["phase"],
                 )
                 .expect("valid metric"),
             ),
