@@ -113,6 +113,12 @@ install_python_packages() {
     # --no-deps: its declared deps are not needed for session queries.
     pip_install --no-deps chdb-core
   fi
+  # schemathesis: drives the gateway from its OpenAPI document (tests/it/gateway.rs).
+  if command -v schemathesis >/dev/null 2>&1; then
+    say "python: schemathesis present"
+  else
+    pip_install schemathesis
+  fi
 }
 
 # True if binary $1 can run the configured storage engine. The sqlite engine is

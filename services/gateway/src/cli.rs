@@ -116,7 +116,7 @@ pub async fn serve(
 pub fn read_records(text: &str) -> anyhow::Result<Vec<Value>> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
-        return Ok(serde_json::from_str(trimmed).context("the file is not a JSON array")?);
+        return serde_json::from_str(trimmed).context("the file is not a JSON array");
     }
     let mut out = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(trimmed).into_iter::<Value>();

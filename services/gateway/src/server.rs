@@ -351,7 +351,7 @@ pub struct ApiError {
     message: String,
     field: Option<String>,
     retry_after: Option<u64>,
-    results: Option<Answer>,
+    results: Option<Box<Answer>>,
 }
 
 impl ApiError {
@@ -887,7 +887,7 @@ impl App {
                 "the Kafka broker did not acknowledge every event: retry the request (records already accepted carry the same event ids, which the processor folds once)",
             );
             e.retry_after = Some(self.retry_after);
-            e.results = Some(answer);
+            e.results = Some(Box::new(answer));
             return Err(e);
         }
         let status = match (endpoint, answer.results.first()) {
