@@ -10,6 +10,7 @@
 //! - [`topics`]: which topic carries which kind of event.
 //! - [`names`]: metric names, defined once.
 //! - [`calendar`]: the working-day calendar as per-year data, and due times counted on it.
+//! - [`lunar`]: the Vietnamese lunar calendar (UTC+7), for Tết and Hùng Kings' day.
 //! - [`deadline`]: the procedure catalogue, the pause policy, and the [`deadline::Clock`] that
 //!   turns a dossier's events into due times.
 //!
@@ -23,6 +24,7 @@ pub mod deadline;
 pub mod event;
 pub mod fold;
 pub mod indicators;
+pub mod lunar;
 pub mod names;
 pub mod period;
 pub mod pseudonym;
