@@ -4,12 +4,20 @@
 //! the public holidays of the Labour Code, the compensatory days, and each year's announced
 //! swaps (a weekday bridge given off, a Saturday worked in exchange). Lunar dates (Tết,
 //! Hùng Kings' day) come from the file's `lunar` table; nothing here knows a date by heart.
+//!
+//! A year with no announced file, within [`PROVISIONAL_YEARS`], gets a **provisional** year
+//! derived from the Labour Code ([`YearCalendar::provisional`]): the statutory holidays, Tết
+//! and Hùng Kings' day from [`crate::lunar`], a compensatory day for each holiday on a
+//! weekend, no swaps. An announced file always replaces it; [`WorkCalendar::covers`] stays
+//! "an announced year is loaded", so a figure that counted on a provisional year says so.
 //! The time counted inside a working day is [`WorkingHours`], configurable, by default
 //! 07:00-11:30 and 13:30-17:00 (8 hours).
 //!
 //! Invariants (all tested, `services/core/tests/calendar.rs`):
 //! - A working day is Monday to Friday unless the loaded data gives it off, or a Saturday
-//!   the data lists as worked. Years with no data count weekends only ([`WorkCalendar::covers`]).
+//!   the data lists as worked. Years with no announced data count on their provisional
+//!   year; only years outside [`PROVISIONAL_YEARS`] count weekends only
+//!   ([`WorkCalendar::year_source`]).
 //! - Working time is the measure of the instants that lie on a working day inside a
 //!   working interval. [`WorkCalendar::working_between`] counts it over `[a, b)`;
 //!   [`WorkCalendar::add_working`] returns the *working instant* at which that count reaches
@@ -25,8 +33,10 @@
 //!
 //! Nothing here reads the clock or the disk: the shipped years are compiled in.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::ops::RangeInclusive;
+use std::sync::OnceLock;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono::{Days, Weekday};
@@ -34,6 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{TimeLimit, TimeUnit, Timestamp};
 use crate::fold::{local_time, vietnam_instant};
+use crate::lunar;
 
 /// The calendar years shipped with motcua, as `(year, JSON text)`, oldest first.
 pub const VIETNAM_YEARS: &[(i32, &str)] = &[
@@ -47,6 +58,12 @@ pub const VIETNAM_YEARS: &[(i32, &str)] = &[
     (2025, include_str!("../../../data/calendar/vn/2025.json")),
     (2026, include_str!("../../../data/calendar/vn/2026.json")),
 ];
+
+/// The years for which a provisional calendar is derived when no announcement is loaded.
+/// From 2014, the first full year of the Labour Code 2012 (in force 1/5/2013, five days of
+/// Tết), to 2100, the end of the range the lunar computation is tested on; other years with
+/// no file count weekends only.
+pub const PROVISIONAL_YEARS: RangeInclusive<i32> = 2014..=2100;
 
 /// Largest limit amount [`WorkCalendar::due`] counts; larger amounts are counted as this.
 /// Validation already rejects limits above 3650 units; the cap only keeps a bad value
@@ -156,6 +173,24 @@ pub enum CalendarError {
         /// The date.
         date: NaiveDate,
     },
+    /// A year outside [`PROVISIONAL_YEARS`] was asked for a provisional calendar.
+    #[error(
+        "calendar year {year}: no provisional calendar outside {first}-{last}, \
+         load the announced file",
+        first = PROVISIONAL_YEARS.start(),
+        last = PROVISIONAL_YEARS.end()
+    )]
+    NoProvisional {
+        /// The year.
+        year: i32,
+    },
+    /// A file marked `provisional` was handed to the loader, which takes announced years
+    /// only (provisional ones are derived, not loaded).
+    #[error("calendar year {year}: the file is marked provisional; only announced years load")]
+    ProvisionalLoaded {
+        /// The year.
+        year: i32,
+    },
     /// Working hours with no interval.
     #[error("working hours: at least one interval is needed")]
     NoHours,
@@ -248,6 +283,31 @@ pub struct YearCalendar {
     pub lunar: LunarDates,
     /// Every date that is not an ordinary weekday or weekend day, in any order.
     pub days: Vec<CalendarDay>,
+    /// True for a year derived from the Labour Code by [`YearCalendar::provisional`], not
+    /// announced; absent (false) in the announced files.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
+}
+
+/// Where a year's working days come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum YearSource {
+    /// An announced year file is loaded.
+    Announced,
+    /// No announcement is loaded; the year is derived from the Labour Code.
+    Provisional,
+    /// Outside [`PROVISIONAL_YEARS`] with no file: weekends only are days off.
+    WeekendsOnly,
+}
+
+/// The provisional years, derived once per process (a pure function of the year).
+fn provisional_years() -> &'static BTreeMap<i32, YearCalendar> {
+    static YEARS: OnceLock<BTreeMap<i32, YearCalendar>> = OnceLock::new();
+    YEARS.get_or_init(|| {
+        PROVISIONAL_YEARS
+            .filter_map(|y| YearCalendar::provisional(y).ok().map(|c| (y, c)))
+            .collect()
+    })
 }
 
 fn is_weekend(date: NaiveDate) -> bool {
@@ -255,6 +315,133 @@ fn is_weekend(date: NaiveDate) -> bool {
 }
 
 impl YearCalendar {
+    /// The provisional calendar of `year`, derived from the Labour Code for a year whose
+    /// announcement is not loaded (docs/CALENDAR.md §7), marked [`Self::provisional`]:
+    /// - 1/1; Hùng Kings' day (10/3 lunar); 30/4; 1/5; 2/9 (Labour Code 2019 art. 112,
+    ///   from 2021; Labour Code 2012 art. 115 before, without the day adjacent to 2/9);
+    /// - Tết, five days: the last two days of the lunar year and the first three of the new
+    ///   one, unless those include a weekend day and the last day plus the first four fall
+    ///   on Monday to Friday (Tết on a Tuesday), then those;
+    /// - from 2021, the day adjacent to 2/9: 3/9 when 2/9 is a Sunday, Monday or Thursday
+    ///   (so the break touches a weekend, or 1/9 would be a Sunday), 1/9 otherwise;
+    /// - for each holiday on a Saturday or Sunday, in date order, the next weekday not
+    ///   already off is compensatory (art. 111.3; 2012 art. 115.3);
+    /// - no bridge days, no working Saturdays: swaps exist only when announced.
+    ///
+    /// The rules reproduce the days off of every shipped year except the announced swaps
+    /// (tested in `services/core/tests/lunar.rs`).
+    pub fn provisional(year: i32) -> Result<Self, CalendarError> {
+        if !PROVISIONAL_YEARS.contains(&year) {
+            return Err(CalendarError::NoProvisional { year });
+        }
+        let date = |m, d| NaiveDate::from_ymd_opt(year, m, d).ok_or(CalendarError::NoProvisional { year });
+        let (statute, statutory_holidays, holiday_law, compensatory_law) = if year >= 2021 {
+            (
+                "Bộ luật Lao động 2019, Điều 112 (11 ngày)",
+                11,
+                "Bộ luật Lao động 2019, Điều 112 khoản 1",
+                "Bộ luật Lao động 2019, Điều 111 khoản 3 (nghỉ bù ngày làm việc kế tiếp)",
+            )
+        } else {
+            (
+                "Bộ luật Lao động 2012, Điều 115 (10 ngày)",
+                10,
+                "Bộ luật Lao động 2012, Điều 115 khoản 1",
+                "Bộ luật Lao động 2012, Điều 115 khoản 3 (nghỉ bù ngày kế tiếp)",
+            )
+        };
+        let source = |law: &str| {
+            format!("provisional: derived from {law}; not announced (docs/CALENDAR.md §7)")
+        };
+        let tet = lunar::tet(year);
+        let hung_kings = lunar::hung_kings(year);
+        let mut holidays: Vec<(NaiveDate, String)> = vec![(
+            date(1, 1)?,
+            "Tết Dương lịch (New Year's Day)".into(),
+        )];
+        let span = |before: u64| -> Vec<NaiveDate> {
+            (0..5u64)
+                .filter_map(|i| (tet - Days::new(before)).checked_add_days(Days::new(i)))
+                .collect()
+        };
+        let two_three = span(2);
+        let one_four = span(1);
+        let weekdays_only = |days: &[NaiveDate]| days.iter().all(|d| !is_weekend(*d));
+        let tet_days = if !weekdays_only(&two_three) && weekdays_only(&one_four) {
+            one_four
+        } else {
+            two_three
+        };
+        for d in tet_days {
+            let name = if d < tet {
+                "Tết Nguyên đán: ngày cuối năm Âm lịch (Lunar New Year, eve)".to_string()
+            } else {
+                let n = (d - tet).num_days() + 1;
+                format!("Tết Nguyên đán: mùng {n} (Lunar New Year, day {n})")
+            };
+            holidays.push((d, name));
+        }
+        holidays.push((
+            hung_kings,
+            "Giỗ Tổ Hùng Vương, 10/3 Âm lịch (Hùng Kings' Commemoration)".into(),
+        ));
+        holidays.push((date(4, 30)?, "Ngày Chiến thắng 30/4 (Reunification Day)".into()));
+        holidays.push((
+            date(5, 1)?,
+            "Ngày Quốc tế Lao động 1/5 (International Labour Day)".into(),
+        ));
+        let national_day = date(9, 2)?;
+        holidays.push((national_day, "Quốc khánh 2/9 (National Day)".into()));
+        if year >= 2021 {
+            let adjacent = match national_day.weekday() {
+                Weekday::Sun | Weekday::Mon | Weekday::Thu => date(9, 3)?,
+                _ => date(9, 1)?,
+            };
+            holidays.push((
+                adjacent,
+                "Quốc khánh: ngày liền kề (National Day, adjacent day)".into(),
+            ));
+        }
+        holidays.sort_by_key(|(d, _)| *d);
+        let mut off: HashSet<NaiveDate> = holidays.iter().map(|(d, _)| *d).collect();
+        let mut days: Vec<CalendarDay> = Vec::new();
+        for (d, name) in &holidays {
+            days.push(CalendarDay {
+                date: *d,
+                kind: DayKind::Holiday,
+                name: name.clone(),
+                source: source(holiday_law),
+            });
+        }
+        for (d, name) in &holidays {
+            if !is_weekend(*d) {
+                continue;
+            }
+            let mut c = *d;
+            while is_weekend(c) || off.contains(&c) {
+                c = c.succ_opt().ok_or(CalendarError::NoProvisional { year })?;
+            }
+            off.insert(c);
+            days.push(CalendarDay {
+                date: c,
+                kind: DayKind::Compensatory,
+                name: format!("Nghỉ bù (compensatory for {name}, {})", d.format("%d/%m")),
+                source: source(compensatory_law),
+            });
+        }
+        days.sort_by_key(|d| d.date);
+        let calendar = YearCalendar {
+            year,
+            statute: statute.into(),
+            statutory_holidays,
+            lunar: LunarDates { tet, hung_kings },
+            days,
+            provisional: true,
+        };
+        calendar.validate()?;
+        Ok(calendar)
+    }
+
     /// Parses and checks one year file.
     pub fn from_json(text: &str) -> Result<Self, CalendarError> {
         Self::parse(0, text)
@@ -512,7 +699,8 @@ pub struct DueRule {
 pub struct WorkCalendar {
     /// The loaded year files, by year.
     years: BTreeMap<i32, YearCalendar>,
-    /// Every listed date of every loaded year, for quick look-up.
+    /// Every listed date of every loaded year, and of the provisional year of every year in
+    /// [`PROVISIONAL_YEARS`] with no loaded file, for quick look-up.
     days: HashMap<NaiveDate, DayKind>,
     /// The hours counted on a working day.
     hours: WorkingHours,
@@ -542,12 +730,16 @@ impl WorkCalendar {
         Self::from_years(years)
     }
 
-    /// Builds a calendar from year data already in memory, checking each year.
+    /// Builds a calendar from announced year data already in memory, checking each year.
+    /// Every year of [`PROVISIONAL_YEARS`] not given here counts on its provisional year.
     pub fn from_years(years: Vec<YearCalendar>) -> Result<Self, CalendarError> {
         let mut by_year = BTreeMap::new();
         let mut days = HashMap::new();
         for year in years {
             year.validate()?;
+            if year.provisional {
+                return Err(CalendarError::ProvisionalLoaded { year: year.year });
+            }
             if by_year.contains_key(&year.year) {
                 return Err(CalendarError::DuplicateYear { year: year.year });
             }
@@ -555,6 +747,14 @@ impl WorkCalendar {
                 days.insert(day.date, day.kind);
             }
             by_year.insert(year.year, year);
+        }
+        // The announced file wins: a provisional year fills only a year with no file.
+        for (year, provisional) in provisional_years() {
+            if !by_year.contains_key(year) {
+                for day in &provisional.days {
+                    days.insert(day.date, day.kind);
+                }
+            }
         }
         Ok(WorkCalendar {
             years: by_year,
@@ -574,20 +774,40 @@ impl WorkCalendar {
         &self.hours
     }
 
-    /// True if data for `year` is loaded; other years count weekends only.
+    /// True if the announced data for `year` is loaded. Other years count on their
+    /// provisional year ([`YearCalendar::provisional`]), or weekends only outside
+    /// [`PROVISIONAL_YEARS`]; a figure that counted on them is flagged `off_calendar`.
     pub fn covers(&self, year: i32) -> bool {
         self.years.contains_key(&year)
     }
 
-    /// The loaded years, oldest first.
+    /// Where the working days of `year` come from.
+    pub fn year_source(&self, year: i32) -> YearSource {
+        if self.covers(year) {
+            YearSource::Announced
+        } else if provisional_years().contains_key(&year) {
+            YearSource::Provisional
+        } else {
+            YearSource::WeekendsOnly
+        }
+    }
+
+    /// The loaded (announced) years, oldest first.
     pub fn years(&self) -> impl Iterator<Item = &YearCalendar> {
         self.years.values()
     }
 
-    /// The data entry for `date`, if the date is listed.
-    pub fn day(&self, date: NaiveDate) -> Option<&CalendarDay> {
+    /// The year counted on for `year`: the announced one if loaded, else the provisional
+    /// one ([`YearCalendar::provisional`] is true), else none (weekends only).
+    pub fn year(&self, year: i32) -> Option<&YearCalendar> {
         self.years
-            .get(&date.year())?
+            .get(&year)
+            .or_else(|| provisional_years().get(&year))
+    }
+
+    /// The data entry for `date`, if the date is listed (announced or provisional).
+    pub fn day(&self, date: NaiveDate) -> Option<&CalendarDay> {
+        self.year(date.year())?
             .days
             .iter()
             .find(|d| d.date == date)

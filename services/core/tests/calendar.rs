@@ -365,23 +365,28 @@ fn swaps_of_other_years() {
 }
 
 #[test]
-fn years_without_data_count_weekends_only() {
+fn years_without_data_count_on_the_provisional_calendar() {
     let c = cal();
     assert!(!c.covers(2017));
     assert!((2018..=2026).all(|y| c.covers(y)));
     assert!(!c.covers(2027));
-    // 1/1/2027 is a Friday; with no 2027 data it counts as a working day.
-    assert!(c.is_working_day(d("2027-01-01")));
+    assert_eq!(c.year_source(2027), YearSource::Provisional);
+    // 1/1/2027 is a Friday; with no 2027 file the provisional year gives it off.
+    assert!(!c.is_working_day(d("2027-01-01")));
     assert!(!c.is_working_day(d("2027-01-02")));
-    // Thu 31/12/2026 09:00 + 2 working days: Fri 1/1/2027 (no data), Mon 4/1/2027 09:00.
+    // Thu 31/12/2026 09:00 + 2 working days: Fri 1/1/2027 off, Mon 4/1, Tue 5/1/2027 09:00.
     assert_eq!(
         due("2026-12-31T09:00:00+07:00", wd(2)),
-        "2027-01-04T09:00:00+07:00"
+        "2027-01-05T09:00:00+07:00"
     );
-    // An empty calendar is weekends only.
+    // Beyond the provisional range: weekends only. Fri 1/1/2106.
+    assert_eq!(c.year_source(2106), YearSource::WeekendsOnly);
+    assert!(c.is_working_day(d("2106-01-01")));
+    // An empty calendar announces nothing: every year in range is provisional.
     let empty = WorkCalendar::from_json_years(&[]).expect("empty calendar");
     assert!(!empty.covers(2026));
-    assert!(empty.is_working_day(d("2026-09-02")));
+    assert_eq!(empty.year_source(2026), YearSource::Provisional);
+    assert!(!empty.is_working_day(d("2026-09-02")));
 }
 
 #[test]
