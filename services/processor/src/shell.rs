@@ -1039,8 +1039,9 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 self.metrics.off_calendar.inc_by(off);
                 warn!(
                     dossiers = off,
-                    "dossiers with dates in a year the working-day calendar has no data for: \
-                     weekends only were skipped (add data/calendar/vn/<year>.json)"
+                    "dossiers with dates in a year with no announced working-day calendar: \
+                     counted on the provisional calendar derived from the Labour Code \
+                     (add data/calendar/vn/<year>.json when announced)"
                 );
             }
             states.extend(c.states);
