@@ -16,6 +16,12 @@ struct AgencyLine {
     rate: f64,
 }
 
+/// Dossiers whose dates lie in a year with no announced calendar (`off_calendar`).
+#[derive(Debug, Row, Deserialize)]
+struct Provisional {
+    dossiers: u64,
+}
+
 #[derive(Debug, Row, Deserialize)]
 struct Totals {
     dossiers: u64,
@@ -248,6 +254,23 @@ async fn deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result<()> {
             r.open_overdue,
             r.rate,
             points
+        );
+    }
+    // The latest version of each dossier's row says whether it counted on a provisional
+    // year (docs/CALENDAR.md §7).
+    let provisional: Provisional = client
+        .query(
+            "SELECT countIf(off = 1) AS dossiers FROM (SELECT dossier_code, \
+             argMax(off_calendar, version) AS off FROM dossier_state GROUP BY dossier_code)",
+        )
+        .fetch_one()
+        .await?;
+    if provisional.dossiers > 0 {
+        println!(
+            "note: {} dossiers have dates in a year with no announced calendar; their working \
+             days were counted on the provisional calendar (Labour Code holidays, no swaps), \
+             so these figures are provisional until data/calendar/vn/<year>.json is added",
+            provisional.dossiers
         );
     }
 
