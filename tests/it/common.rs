@@ -236,6 +236,10 @@ impl Env {
             "v_steps_unit_monthly",
             "v_steps_pair_monthly",
             "v_steps_agency_monthly",
+            "v_satisfaction_daily",
+            "v_satisfaction_agency_daily",
+            "v_satisfaction_channel_daily",
+            "v_766_satisfaction_agency",
         ];
         let mut rows = 0;
         for view in EXACT {

@@ -17,5 +17,6 @@ mod prometheus;
 mod publish_outage;
 mod python_client;
 mod replay;
+mod satisfaction;
 mod sql_dialects;
 mod state;

@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{Duration, FixedOffset, NaiveDate, NaiveDateTime};
 use motcua_core::calendar::{DueRule, WorkCalendar};
 use motcua_core::deadline::Catalogue;
-use motcua_core::event::{DossierEvent, EventKind, RefusalStage, TimeUnit, Timestamp};
+use motcua_core::event::{
+    DossierEvent, EventKind, RefusalStage, Satisfaction, TimeUnit, Timestamp,
+};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -79,6 +81,12 @@ pub struct Dossier {
     pub steps: Vec<Step>,
     /// The form 01 appointment differs from the legal due time by a minute or more.
     pub appointment_finding: bool,
+    /// The last survey's overall answer (events in time order), if any.
+    pub rating: Option<Satisfaction>,
+    /// Some survey carried a complaint.
+    pub complaint: bool,
+    /// Some survey was dissatisfied or very dissatisfied.
+    pub any_dissatisfied: bool,
 }
 
 /// Measures `[a, b)` like a limit in `unit`.
@@ -280,6 +288,21 @@ pub fn dossiers(events: &[DossierEvent], as_of: Timestamp) -> Vec<Dossier> {
             resolution,
             steps,
             appointment_finding: (appointment - legal_due).num_minutes().abs() >= 1,
+            rating: evs
+                .iter()
+                .rev()
+                .find_map(|e| e.survey.as_ref().map(|s| s.overall)),
+            complaint: evs
+                .iter()
+                .any(|e| e.survey.as_ref().is_some_and(|s| s.complaint)),
+            any_dissatisfied: evs.iter().any(|e| {
+                e.survey.as_ref().is_some_and(|s| {
+                    matches!(
+                        s.overall,
+                        Satisfaction::Dissatisfied | Satisfaction::VeryDissatisfied
+                    )
+                })
+            }),
         });
     }
     out

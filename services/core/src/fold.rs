@@ -115,6 +115,9 @@ pub struct DossierState {
     pub any_dissatisfied: bool,
     /// Whether any survey carried a complaint.
     pub any_complaint: bool,
+    /// The citizen's rating that stands: the latest survey's overall answer (by event time,
+    /// then by event id, so any arrival order gives the same one), with its time and id hash.
+    pub rating: Option<(Timestamp, u64, Satisfaction)>,
     /// Form sets seen (a dossier may span the 1/7/2025 change).
     pub form_sets: FormSets,
     /// Latest event time folded.
@@ -357,6 +360,10 @@ impl DossierState {
                     Satisfaction::Dissatisfied | Satisfaction::VeryDissatisfied
                 );
                 self.any_complaint |= s.complaint;
+                let id = stable_hash(e.event_id.as_bytes());
+                if self.rating.is_none_or(|(t, h, _)| (at, id) > (t, h)) {
+                    self.rating = Some((at, id, s.overall));
+                }
             }
         }
         Applied::New

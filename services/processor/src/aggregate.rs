@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use motcua_core::event::Timestamp;
+use motcua_core::event::{Satisfaction, Timestamp};
 use motcua_core::fold;
 use motcua_core::period::{Period, PeriodKind};
 use motcua_runtime::store::{AggregateRow, PeriodRow, StateRow, StepRow};
@@ -194,6 +194,12 @@ struct Counts {
     resolution_e4: i64,
     taken_seconds: i64,
     mismatches: i64,
+    /// Standing ratings, very satisfied first (`DAY` cells).
+    ratings: [i64; 5],
+    complaints: i64,
+    rated_late: i64,
+    satisfied_late: i64,
+    unsatisfied_766: i64,
 }
 
 impl Counts {
@@ -215,6 +221,16 @@ impl Counts {
             }
         }
         self.mismatches += sign * i64::from(c.mismatch);
+        if let Some(r) = c.rating {
+            self.ratings[r as usize] += sign;
+            if c.verdict == Verdict::Late {
+                self.rated_late += sign;
+                // Very satisfied (0) or satisfied (1).
+                self.satisfied_late += sign * i64::from(r <= 1);
+            }
+        }
+        self.complaints += sign * i64::from(c.complaint);
+        self.unsatisfied_766 += sign * i64::from(c.unsatisfied_766);
     }
 }
 
@@ -230,6 +246,12 @@ pub struct Contribution {
     /// Resolution time in ten-thousandths of the unit (dossiers), seconds taken (steps);
     /// negative when none.
     extra: i64,
+    /// The standing rating, 0 (very satisfied) to 4 (very dissatisfied) (`DAY` cells only).
+    rating: Option<u8>,
+    /// A survey carried a complaint (`DAY` cells only).
+    complaint: bool,
+    /// Rated dissatisfied, with a complaint, or late: Decision 766 group 5 (`DAY` only).
+    unsatisfied_766: bool,
 }
 
 #[derive(Debug)]
@@ -462,6 +484,9 @@ impl Aggregates {
             step: false,
             mismatch: false,
             extra,
+            rating: None,
+            complaint: false,
+            unsatisfied_766: false,
         };
         if let (Some(v), Some(end)) = (ended, row.end_date) {
             let day = from_days(end);
@@ -470,9 +495,21 @@ impl Aggregates {
                 end: day.succ_opt().unwrap_or(day),
                 ..base
             };
+            // Schema order: very satisfied (0) to very dissatisfied (4).
+            let rating = Satisfaction::ALL
+                .iter()
+                .position(|r| r.as_str() == row.rating)
+                .map(|i| i as u8);
+            let complaint = row.complaint == 1;
+            let unsatisfied_766 = row.dissatisfied == 1 || complaint || v == Verdict::Late;
             for dims in DAY_FAMILIES {
                 let cell = self.cell(key.project(dims, empty));
-                out.push(dossier(cell, v, -1));
+                out.push(Contribution {
+                    rating,
+                    complaint,
+                    unsatisfied_766,
+                    ..dossier(cell, v, -1)
+                });
             }
         }
         if open {
@@ -534,6 +571,9 @@ impl Aggregates {
                 step: true,
                 mismatch: !s.recorded_outcome.is_empty() && s.recorded_outcome != s.outcome,
                 extra: i64::from(s.taken_seconds),
+                rating: None,
+                complaint: false,
+                unsatisfied_766: false,
             });
         }
         (out, timer)
@@ -580,6 +620,9 @@ impl Aggregates {
                     step: false,
                     mismatch: false,
                     extra,
+                    rating: None,
+                    complaint: false,
+                    unsatisfied_766: false,
                 });
             }
         }
@@ -695,6 +738,15 @@ impl Aggregates {
             n_resolution_e4: u(n.resolution_e4),
             n_taken_seconds: u(n.taken_seconds),
             n_mismatches: u(n.mismatches),
+            n_very_satisfied: u(n.ratings[0]),
+            n_satisfied: u(n.ratings[1]),
+            n_neutral: u(n.ratings[2]),
+            n_dissatisfied: u(n.ratings[3]),
+            n_very_dissatisfied: u(n.ratings[4]),
+            n_complaints: u(n.complaints),
+            n_rated_late: u(n.rated_late),
+            n_satisfied_late: u(n.satisfied_late),
+            n_766_unsatisfied: u(n.unsatisfied_766),
             updated_at: now,
         }
     }
@@ -765,6 +817,17 @@ impl Aggregates {
                 resolution_e4: n(row.n_resolution_e4),
                 taken_seconds: n(row.n_taken_seconds),
                 mismatches: n(row.n_mismatches),
+                ratings: [
+                    n(row.n_very_satisfied),
+                    n(row.n_satisfied),
+                    n(row.n_neutral),
+                    n(row.n_dissatisfied),
+                    n(row.n_very_dissatisfied),
+                ],
+                complaints: n(row.n_complaints),
+                rated_late: n(row.n_rated_late),
+                satisfied_late: n(row.n_satisfied_late),
+                unsatisfied_766: n(row.n_766_unsatisfied),
             };
             let c = &mut self.cells[i as usize];
             c.counts = counts;

@@ -977,6 +977,10 @@ fn state_row(
         surveys: s.surveys.min(u16::MAX as u32) as u16,
         dissatisfied: s.any_dissatisfied as u8,
         complaint: s.any_complaint as u8,
+        rating: s
+            .rating
+            .map(|(_, _, r)| r.as_str().to_string())
+            .unwrap_or_default(),
         last_event_at: s.last_event_at.map(secs).unwrap_or_default(),
         updated_at: now,
         agency_code,

@@ -95,7 +95,7 @@ impl Tables {
     }
 
     /// The cells the views read at watermark `as_of`, with their counts only.
-    fn visible(&self, as_of: Timestamp) -> BTreeMap<String, [u64; 10]> {
+    fn visible(&self, as_of: Timestamp) -> BTreeMap<String, [u64; 19]> {
         let day = days(as_of.date_naive());
         self.cells
             .iter()
@@ -118,6 +118,15 @@ impl Tables {
                         c.n_resolution_e4,
                         c.n_taken_seconds,
                         c.n_mismatches,
+                        c.n_very_satisfied,
+                        c.n_satisfied,
+                        c.n_neutral,
+                        c.n_dissatisfied,
+                        c.n_very_dissatisfied,
+                        c.n_complaints,
+                        c.n_rated_late,
+                        c.n_satisfied_late,
+                        c.n_766_unsatisfied,
                     ],
                 )
             })
@@ -225,6 +234,8 @@ fn cells_do_not_depend_on_batches_watermarks_evictions_or_restores() {
         .map(|(_, n)| n[0])
         .sum();
     assert!(total_open > 0, "some dossiers are still open");
+    let rated: u64 = want.values().map(|n| n[10..15].iter().sum::<u64>()).sum();
+    assert!(rated > 0, "some ended dossiers are rated");
     for (name, got) in [
         ("batched", batched.visible(as_of)),
         ("restored", restored.visible(as_of)),

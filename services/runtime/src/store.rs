@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "aggregates",
         include_str!("../../../deploy/clickhouse/migrations/0004_aggregates.sql"),
     ),
+    (
+        5,
+        "satisfaction",
+        include_str!("../../../deploy/clickhouse/migrations/0005_satisfaction.sql"),
+    ),
 ];
 
 /// The schema version this build writes: a processor refuses to run on an older database.
@@ -663,6 +668,10 @@ pub struct StateRow {
     /// 1 when the receipt or a due time lies in a year the calendar has no data for
     /// (weekends only were skipped there).
     pub off_calendar: u8,
+    /// The rating that stands (the latest survey's overall answer, `VERY_SATISFIED` …
+    /// `VERY_DISSATISFIED`), empty when none (migration 5).
+    #[serde(default)]
+    pub rating: String,
 }
 
 /// One handover step of a dossier (`dossier_steps`), rewritten with the dossier's version.
@@ -874,6 +883,34 @@ pub struct AggregateRow {
     pub n_mismatches: u64,
     /// When written.
     pub updated_at: u32,
+    /// `DAY` cells (migration 5): ended dossiers whose standing rating is very satisfied.
+    #[serde(default)]
+    pub n_very_satisfied: u64,
+    /// Satisfied.
+    #[serde(default)]
+    pub n_satisfied: u64,
+    /// Neutral.
+    #[serde(default)]
+    pub n_neutral: u64,
+    /// Dissatisfied.
+    #[serde(default)]
+    pub n_dissatisfied: u64,
+    /// Very dissatisfied.
+    #[serde(default)]
+    pub n_very_dissatisfied: u64,
+    /// Ended dossiers with a complaint in any survey.
+    #[serde(default)]
+    pub n_complaints: u64,
+    /// Rated dossiers that ended late.
+    #[serde(default)]
+    pub n_rated_late: u64,
+    /// Of them, rated satisfied or very satisfied.
+    #[serde(default)]
+    pub n_satisfied_late: u64,
+    /// Decision 766 group 5: ended dossiers rated dissatisfied (any survey), with a
+    /// complaint, or late: the ones subtracted from the satisfied-with-handling share.
+    #[serde(default)]
+    pub n_766_unsatisfied: u64,
 }
 
 /// A dead letter published and acknowledged (`dead_letters`, migration 3).

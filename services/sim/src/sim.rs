@@ -1263,10 +1263,17 @@ impl Simulator {
                             SurveyChannel::Sms | SurveyChannel::Portal => {
                                 match rng.gen_range(0..=5) {
                                     0 => returned + Duration::seconds(rng.gen_range(600..6 * 3600)),
-                                    d => at_secs(
-                                        returned.date() + Duration::days(d),
-                                        rng.gen_range(6 * 3600..22 * 3600),
-                                    ),
+                                    d => {
+                                        // Some answer weeks later (a reminder SMS, a portal
+                                        // visit): about 2 % of ratings, five weeks after the
+                                        // return, drawn from values already drawn so the
+                                        // rest of the stream is unchanged.
+                                        let d = if d == 5 && r > 0.9 { 35 } else { d };
+                                        at_secs(
+                                            returned.date() + Duration::days(d),
+                                            rng.gen_range(6 * 3600..22 * 3600),
+                                        )
+                                    }
                                 }
                             }
                         };
