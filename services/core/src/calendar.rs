@@ -334,7 +334,8 @@ impl YearCalendar {
         if !PROVISIONAL_YEARS.contains(&year) {
             return Err(CalendarError::NoProvisional { year });
         }
-        let date = |m, d| NaiveDate::from_ymd_opt(year, m, d).ok_or(CalendarError::NoProvisional { year });
+        let date =
+            |m, d| NaiveDate::from_ymd_opt(year, m, d).ok_or(CalendarError::NoProvisional { year });
         let (statute, statutory_holidays, holiday_law, compensatory_law) = if year >= 2021 {
             (
                 "Bộ luật Lao động 2019, Điều 112 (11 ngày)",
@@ -355,10 +356,8 @@ impl YearCalendar {
         };
         let tet = lunar::tet(year);
         let hung_kings = lunar::hung_kings(year);
-        let mut holidays: Vec<(NaiveDate, String)> = vec![(
-            date(1, 1)?,
-            "Tết Dương lịch (New Year's Day)".into(),
-        )];
+        let mut holidays: Vec<(NaiveDate, String)> =
+            vec![(date(1, 1)?, "Tết Dương lịch (New Year's Day)".into())];
         let span = |before: u64| -> Vec<NaiveDate> {
             (0..5u64)
                 .filter_map(|i| (tet - Days::new(before)).checked_add_days(Days::new(i)))
@@ -385,7 +384,10 @@ impl YearCalendar {
             hung_kings,
             "Giỗ Tổ Hùng Vương, 10/3 Âm lịch (Hùng Kings' Commemoration)".into(),
         ));
-        holidays.push((date(4, 30)?, "Ngày Chiến thắng 30/4 (Reunification Day)".into()));
+        holidays.push((
+            date(4, 30)?,
+            "Ngày Chiến thắng 30/4 (Reunification Day)".into(),
+        ));
         holidays.push((
             date(5, 1)?,
             "Ngày Quốc tế Lao động 1/5 (International Labour Day)".into(),
@@ -807,10 +809,7 @@ impl WorkCalendar {
 
     /// The data entry for `date`, if the date is listed (announced or provisional).
     pub fn day(&self, date: NaiveDate) -> Option<&CalendarDay> {
-        self.year(date.year())?
-            .days
-            .iter()
-            .find(|d| d.date == date)
+        self.year(date.year())?.days.iter().find(|d| d.date == date)
     }
 
     /// True if `date` is worked: Monday to Friday unless listed as a day off, or a listed

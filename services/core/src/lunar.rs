@@ -130,12 +130,13 @@ pub fn new_moon_jde(k: i64) -> f64 {
     // argument of latitude; the longitude of its ascending node (degrees).
     let e = 1.0 - 0.002_516 * t - 0.000_007_4 * t2;
     let m = 2.5534 + 29.105_356_70 * k - 0.000_001_4 * t2 - 0.000_000_11 * t3;
-    let mp = 201.5643 + 385.816_935_28 * k + 0.010_758_2 * t2 + 0.000_012_38 * t3
-        - 0.000_000_058 * t4;
-    let f = 160.7108 + 390.670_502_84 * k - 0.001_611_8 * t2 - 0.000_002_27 * t3
-        + 0.000_000_011 * t4;
+    let mp =
+        201.5643 + 385.816_935_28 * k + 0.010_758_2 * t2 + 0.000_012_38 * t3 - 0.000_000_058 * t4;
+    let f =
+        160.7108 + 390.670_502_84 * k - 0.001_611_8 * t2 - 0.000_002_27 * t3 + 0.000_000_011 * t4;
     let om = 124.7746 - 1.563_755_88 * k + 0.002_067_2 * t2 + 0.000_002_15 * t3;
-    let periodic = -0.40720 * sin_deg(mp) + 0.17241 * e * sin_deg(m)
+    let periodic = -0.40720 * sin_deg(mp)
+        + 0.17241 * e * sin_deg(m)
         + 0.01608 * sin_deg(2.0 * mp)
         + 0.01039 * sin_deg(2.0 * f)
         + 0.00739 * e * sin_deg(mp - m)
@@ -401,9 +402,7 @@ impl LunarCalendar {
         // from the span starting in Y - 1.
         let early = self.span(year).1.filter(|&l| l >= 3);
         let late = self.span(year + 1).1.filter(|&l| l <= 2);
-        early
-            .or(late)
-            .map(|l| ((l + 9) % 12 + 1) as u32)
+        early.or(late).map(|l| ((l + 9) % 12 + 1) as u32)
     }
 }
 

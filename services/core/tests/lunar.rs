@@ -235,10 +235,7 @@ fn every_year_of_the_range_derives_and_checks() {
         let c = YearCalendar::provisional(y).unwrap_or_else(|e| panic!("{y}: {e}"));
         assert!(c.provisional);
         c.validate().expect("valid");
-        assert!(c
-            .days
-            .iter()
-            .all(|x| x.source.starts_with("provisional: ")));
+        assert!(c.days.iter().all(|x| x.source.starts_with("provisional: ")));
         assert!(!c
             .days
             .iter()
@@ -265,9 +262,15 @@ fn years_after_the_shipped_ones_are_provisional() {
     }
     let off = |s: &str| !cal.is_working_day(d(s));
     // 2027: Tết Saturday 6/2: Thu 4/2 to Mon 8/2, compensatory Tue 9 and Wed 10; Thu 11 worked.
-    assert!(["2027-02-04", "2027-02-05", "2027-02-08", "2027-02-09", "2027-02-10"]
-        .iter()
-        .all(|s| off(s)));
+    assert!([
+        "2027-02-04",
+        "2027-02-05",
+        "2027-02-08",
+        "2027-02-09",
+        "2027-02-10"
+    ]
+    .iter()
+    .all(|s| off(s)));
     assert!(!off("2027-02-03") && !off("2027-02-11"));
     // Hùng Kings Friday 16/4/2027; 30/4 Friday; 1/5 Saturday -> Monday 3/5 compensatory.
     assert!(off("2027-04-16") && off("2027-04-30") && off("2027-05-03"));
@@ -310,7 +313,10 @@ fn an_announced_file_replaces_the_provisional_year() {
         });
     }
     let text = serde_json::to_string(&year).expect("json");
-    assert!(!text.contains("provisional"), "announced files carry no flag");
+    assert!(
+        !text.contains("provisional"),
+        "announced files carry no flag"
+    );
     let mut texts: Vec<&str> = VIETNAM_YEARS.iter().map(|(_, t)| *t).collect();
     texts.push(&text);
     let cal = WorkCalendar::from_json_years(&texts).expect("with 2027");
