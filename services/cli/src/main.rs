@@ -395,7 +395,10 @@ fn due(received: chrono::DateTime<chrono::FixedOffset>, limit: TimeLimit, rule: 
     println!("{}", at.to_rfc3339());
     let year = received.date_naive().year();
     if !calendar.covers(year) || !calendar.covers(at.date_naive().year()) {
-        eprintln!("note: no calendar data for part of this span: weekends only were skipped there");
+        eprintln!(
+            "note: part of this span lies in a year whose announcement is not loaded: \
+             counted on the provisional calendar (statutory holidays, no swaps)"
+        );
     }
 }
 

@@ -25,8 +25,9 @@ pub const PROCESSOR_BATCH_DURATION: &str = "motcua_processor_batch_duration_seco
 pub const PROCESSOR_LOOP_PHASE_DURATION: &str = "motcua_processor_loop_phase_duration_seconds";
 /// Records per batch.
 pub const PROCESSOR_BATCH_SIZE: &str = "motcua_processor_batch_records";
-/// State rows written for dossiers whose receipt or due time lies in a year the working-day
-/// calendar has no data for (counted on weekends only): load that year's file.
+/// State rows written for dossiers whose receipt or due time lies in a year whose
+/// announcement is not loaded (counted on the provisional calendar derived from the Labour
+/// Code, docs/CALENDAR.md §7): load that year's file.
 pub const PROCESSOR_OFF_CALENDAR_ROWS: &str = "motcua_processor_off_calendar_rows_total";
 /// Duration of one ClickHouse insert. Label `table`.
 pub const CLICKHOUSE_INSERT_DURATION: &str = "motcua_clickhouse_insert_duration_seconds";

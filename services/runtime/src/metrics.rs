@@ -137,7 +137,7 @@ impl ProcessorMetrics {
                 r,
                 IntCounter::new(
                     names::PROCESSOR_OFF_CALENDAR_ROWS,
-                    "State rows of dossiers whose dates lie in a year without calendar data.",
+                    "State rows of dossiers whose dates lie in a year counted on the provisional calendar (no announcement loaded).",
                 )
                 .expect("valid metric"),
             ),

@@ -665,8 +665,8 @@ pub struct StateRow {
     pub resolution_units: Option<f64>,
     /// Steps judged late.
     pub late_steps: u16,
-    /// 1 when the receipt or a due time lies in a year the calendar has no data for
-    /// (weekends only were skipped there).
+    /// 1 when the receipt or a due time lies in a year whose announcement is not loaded
+    /// (counted on the provisional calendar, docs/CALENDAR.md §7).
     pub off_calendar: u8,
     /// The rating that stands (the latest survey's overall answer, `VERY_SATISFIED` …
     /// `VERY_DISSATISFIED`), empty when none (migration 5).
