@@ -84,9 +84,11 @@ SELECT
     sum(c_complaints) AS complaints,
     round(100 * (very_satisfied + satisfied) / nullIf(rated, 0), 2) AS satisfied_percent,
     rated - sum(c_rated_late) AS rated_on_time,
-    round(100 * (very_satisfied + satisfied - sum(c_satisfied_late)) / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
+    very_satisfied + satisfied - sum(c_satisfied_late) AS satisfied_on_time,
+    round(100 * satisfied_on_time / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
     sum(c_rated_late) AS rated_late,
-    round(100 * sum(c_satisfied_late) / nullIf(rated_late, 0), 2) AS satisfied_late_percent
+    sum(c_satisfied_late) AS satisfied_late,
+    round(100 * satisfied_late / nullIf(rated_late, 0), 2) AS satisfied_late_percent
 FROM ${db}.v_cells
 WHERE grain = 'DAY' AND dims = 'procedure' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY day, agency_code, province_code, agency_level, procedure_code, field_code
@@ -109,9 +111,11 @@ SELECT
     sum(c_complaints) AS complaints,
     round(100 * (very_satisfied + satisfied) / nullIf(rated, 0), 2) AS satisfied_percent,
     rated - sum(c_rated_late) AS rated_on_time,
-    round(100 * (very_satisfied + satisfied - sum(c_satisfied_late)) / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
+    very_satisfied + satisfied - sum(c_satisfied_late) AS satisfied_on_time,
+    round(100 * satisfied_on_time / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
     sum(c_rated_late) AS rated_late,
-    round(100 * sum(c_satisfied_late) / nullIf(rated_late, 0), 2) AS satisfied_late_percent
+    sum(c_satisfied_late) AS satisfied_late,
+    round(100 * satisfied_late / nullIf(rated_late, 0), 2) AS satisfied_late_percent
 FROM ${db}.v_cells
 WHERE grain = 'DAY' AND dims = 'agency' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY day, agency_code, province_code, agency_level
@@ -133,9 +137,11 @@ SELECT
     sum(c_complaints) AS complaints,
     round(100 * (very_satisfied + satisfied) / nullIf(rated, 0), 2) AS satisfied_percent,
     rated - sum(c_rated_late) AS rated_on_time,
-    round(100 * (very_satisfied + satisfied - sum(c_satisfied_late)) / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
+    very_satisfied + satisfied - sum(c_satisfied_late) AS satisfied_on_time,
+    round(100 * satisfied_on_time / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
     sum(c_rated_late) AS rated_late,
-    round(100 * sum(c_satisfied_late) / nullIf(rated_late, 0), 2) AS satisfied_late_percent
+    sum(c_satisfied_late) AS satisfied_late,
+    round(100 * satisfied_late / nullIf(rated_late, 0), 2) AS satisfied_late_percent
 FROM ${db}.v_cells
 WHERE grain = 'DAY' AND dims = 'channel' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
 GROUP BY day, province_code, channel
@@ -192,9 +198,11 @@ SELECT
     countIf(complaint = 1) AS complaints,
     round(100 * (very_satisfied + satisfied) / nullIf(rated, 0), 2) AS satisfied_percent,
     rated - countIf(outcome = 'LATE' AND rating != '') AS rated_on_time,
-    round(100 * countIf(outcome != 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
+    countIf(outcome != 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) AS satisfied_on_time,
+    round(100 * satisfied_on_time / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
     countIf(outcome = 'LATE' AND rating != '') AS rated_late,
-    round(100 * countIf(outcome = 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) / nullIf(rated_late, 0), 2) AS satisfied_late_percent
+    countIf(outcome = 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) AS satisfied_late,
+    round(100 * satisfied_late / nullIf(rated_late, 0), 2) AS satisfied_late_percent
 FROM ${db}.dossier_state FINAL
 WHERE outcome IN ('EARLY', 'ON_TIME', 'LATE')
 GROUP BY day, agency_code, province_code, agency_level, procedure_code, field_code;
@@ -215,9 +223,11 @@ SELECT
     countIf(complaint = 1) AS complaints,
     round(100 * (very_satisfied + satisfied) / nullIf(rated, 0), 2) AS satisfied_percent,
     rated - countIf(outcome = 'LATE' AND rating != '') AS rated_on_time,
-    round(100 * countIf(outcome != 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
+    countIf(outcome != 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) AS satisfied_on_time,
+    round(100 * satisfied_on_time / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
     countIf(outcome = 'LATE' AND rating != '') AS rated_late,
-    round(100 * countIf(outcome = 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) / nullIf(rated_late, 0), 2) AS satisfied_late_percent
+    countIf(outcome = 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) AS satisfied_late,
+    round(100 * satisfied_late / nullIf(rated_late, 0), 2) AS satisfied_late_percent
 FROM ${db}.dossier_state FINAL
 WHERE outcome IN ('EARLY', 'ON_TIME', 'LATE')
 GROUP BY day, agency_code, province_code, agency_level;
@@ -237,9 +247,11 @@ SELECT
     countIf(complaint = 1) AS complaints,
     round(100 * (very_satisfied + satisfied) / nullIf(rated, 0), 2) AS satisfied_percent,
     rated - countIf(outcome = 'LATE' AND rating != '') AS rated_on_time,
-    round(100 * countIf(outcome != 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
+    countIf(outcome != 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) AS satisfied_on_time,
+    round(100 * satisfied_on_time / nullIf(rated_on_time, 0), 2) AS satisfied_on_time_percent,
     countIf(outcome = 'LATE' AND rating != '') AS rated_late,
-    round(100 * countIf(outcome = 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) / nullIf(rated_late, 0), 2) AS satisfied_late_percent
+    countIf(outcome = 'LATE' AND rating IN ('VERY_SATISFIED', 'SATISFIED')) AS satisfied_late,
+    round(100 * satisfied_late / nullIf(rated_late, 0), 2) AS satisfied_late_percent
 FROM ${db}.dossier_state FINAL
 WHERE outcome IN ('EARLY', 'ON_TIME', 'LATE')
 GROUP BY day, province_code, channel;

@@ -172,6 +172,28 @@ struct ResolutionLine {
 }
 
 #[derive(Debug, Row, Deserialize)]
+struct SatisfactionLine {
+    label: String,
+    ended: u64,
+    rated_total: u64,
+    satisfied_share: Option<f64>,
+    on_time_share: Option<f64>,
+    late_share: Option<f64>,
+    complaint_count: u64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct GroupFiveLine {
+    period: String,
+    agency_code: String,
+    counted: u64,
+    unsatisfied: u64,
+    rated: u64,
+    share: f64,
+    score: f64,
+}
+
+#[derive(Debug, Row, Deserialize)]
 struct StepLine {
     from_unit: String,
     steps: u64,
@@ -197,6 +219,73 @@ struct Findings {
 
 /// Prints the deadline figures: Decision 766 indicators 2.1 (with points) and 2.2, step
 /// on-time rates per unit, appointment findings and overdue dossiers per agency.
+/// Ratings joined to their dossiers, per province and channel over everything served, and
+/// Decision 766 group 5 for the agencies that score lowest in the latest year.
+async fn satisfaction(store: &Store) -> anyhow::Result<()> {
+    let client = store.client();
+    // Shares from the summed counts, as the views compute them per day.
+    let by_channel: Vec<SatisfactionLine> = client
+        .query(
+            "SELECT label, ended, rated_total, \
+             if(rated_total = 0, NULL, round(100 * happy / rated_total, 2)) AS satisfied_share, \
+             if(timely = 0, NULL, round(100 * happy_timely / timely, 2)) AS on_time_share, \
+             if(tardy = 0, NULL, round(100 * happy_tardy / tardy, 2)) AS late_share, \
+             complaint_count FROM (SELECT concat(province_code, ' ', channel) AS label, \
+             sum(counted) AS ended, sum(rated) AS rated_total, \
+             sum(very_satisfied) + sum(satisfied) AS happy, sum(rated_on_time) AS timely, \
+             sum(satisfied_on_time) AS happy_timely, sum(rated_late) AS tardy, \
+             sum(satisfied_late) AS happy_tardy, sum(complaints) AS complaint_count \
+             FROM v_satisfaction_channel_daily GROUP BY label) ORDER BY label",
+        )
+        .fetch_all()
+        .await?;
+    println!();
+    println!(
+        "Satisfaction, ratings joined to their dossiers (standing rating per ended dossier; v_satisfaction_*), province by channel:"
+    );
+    println!(
+        "{:<16} {:>8} {:>7} {:>11} {:>10} {:>9} {:>10}",
+        "", "ended", "rated", "satisfied %", "on time %", "late %", "complaints"
+    );
+    let pct = |v: Option<f64>| v.map_or("N/A".to_string(), |v| format!("{v:.2}"));
+    for r in &by_channel {
+        println!(
+            "{:<16} {:>8} {:>7} {:>11} {:>10} {:>9} {:>10}",
+            r.label,
+            r.ended,
+            r.rated_total,
+            pct(r.satisfied_share),
+            pct(r.on_time_share),
+            pct(r.late_share),
+            r.complaint_count
+        );
+    }
+    let lowest: Vec<GroupFiveLine> = client
+        .query(
+            "SELECT period, agency_code, counted, unsatisfied, rated, \
+             indicator_5_percent AS share, indicator_5_points AS score \
+             FROM v_766_satisfaction_agency WHERE period_kind = 'YEAR' \
+             AND period = (SELECT max(period) FROM v_766_satisfaction_agency WHERE period_kind = 'YEAR') \
+             ORDER BY share, agency_code LIMIT 8",
+        )
+        .fetch_all()
+        .await?;
+    println!();
+    println!(
+        "Decision 766 group 5, satisfaction with dossier handling ((ended - rated dissatisfied, with a complaint, or late) / ended; 6 points, full at 90 %), lowest agencies:"
+    );
+    for r in &lowest {
+        println!(
+            "  {:<22} {:<6} {:>6} ended {:>5} against {:>5} rated {:>7.2} % {:>5.2} points",
+            r.agency_code, r.period, r.counted, r.unsatisfied, r.rated, r.share, r.score
+        );
+    }
+    if lowest.is_empty() {
+        println!("  none");
+    }
+    Ok(())
+}
+
 pub async fn print_deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result<()> {
     deadlines(store, scoring)
         .await
@@ -295,6 +384,8 @@ async fn deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result<()> {
             r.limit_unit.to_lowercase().replace('_', " ")
         );
     }
+
+    satisfaction(store).await?;
 
     let steps: Vec<StepLine> = client
         .query(
