@@ -1,5 +1,7 @@
-//! Processor memory per dossier held in state: open, finished (still within retention), and
-//! evicted (only a hash of its code stays; the state is in the ClickHouse checkpoint).
+//! Processor memory per dossier held in state: open, finished (still within retention),
+//! finished and rated (a citizen's survey joined to it), and evicted (only a hash of its code
+//! stays; the state is in the ClickHouse checkpoint), so the join's cost per rated dossier
+//! and its bound (rated dossiers leave memory like the others) are both measured.
 //!
 //! `cargo bench --bench state_memory` (MOTCUA_BENCH_DOSSIERS, default 1 000 000). Reads the
 //! process's resident set (VmRSS) before and after folding each population into a fresh
@@ -29,8 +31,8 @@ fn rss_kib() -> u64 {
 }
 
 /// Events of dossier `i`: receipt and first handover (open), plus result and return
-/// (finished).
-fn dossier(i: usize, finished: bool) -> Vec<DossierEvent> {
+/// (finished), plus a survey (rated).
+fn dossier(i: usize, finished: bool, rated: bool) -> Vec<DossierEvent> {
     let code = format!("H56.50.01-261008-{i:07}");
     samples::all_kinds()
         .into_iter()
@@ -38,6 +40,7 @@ fn dossier(i: usize, finished: bool) -> Vec<DossierEvent> {
             matches!(e.kind, EventKind::Received | EventKind::Handover)
                 || (finished
                     && matches!(e.kind, EventKind::ResultReady | EventKind::ResultReturned))
+                || (rated && e.kind == EventKind::Survey)
         })
         .map(|mut e| {
             e.event_id = format!("{code}/{}", e.event_id);
@@ -47,7 +50,7 @@ fn dossier(i: usize, finished: bool) -> Vec<DossierEvent> {
         .collect()
 }
 
-fn population(n: usize, finished: bool, evict: bool) -> (f64, usize, usize) {
+fn population(n: usize, finished: bool, rated: bool, evict: bool) -> (f64, usize, usize) {
     let codec = Codec::new();
     let shared = Shared::new(
         Clock::default(),
@@ -60,7 +63,7 @@ fn population(n: usize, finished: bool, evict: bool) -> (f64, usize, usize) {
     let mut offset = 0;
     for chunk in (0..n).collect::<Vec<_>>().chunks(50_000) {
         for &i in chunk {
-            for e in dossier(i, finished) {
+            for e in dossier(i, finished, rated) {
                 let r = InputRecord {
                     topic: "t".into(),
                     partition: 0,
@@ -94,15 +97,17 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 2_000 } else { 1_000_000 });
     let populations = [
-        ("open (receipt + handover)", false, false),
-        ("finished, within retention", true, false),
-        ("finished, evicted", true, true),
+        ("open (receipt + handover)", false, false, false),
+        ("finished, within retention", true, false, false),
+        ("finished and rated, within retention", true, true, false),
+        ("finished, evicted", true, false, true),
+        ("finished and rated, evicted", true, true, true),
     ];
     // Each population in its own process: memory freed by one would hide the next's.
     if let Ok(which) = std::env::var("MOTCUA_BENCH_POPULATION") {
-        let (label, finished, evict) = populations[which.parse::<usize>().unwrap()];
+        let (label, finished, rated, evict) = populations[which.parse::<usize>().unwrap()];
         let started = Instant::now();
-        let (per, resident, evicted) = population(n, finished, evict);
+        let (per, resident, evicted) = population(n, finished, rated, evict);
         println!(
             "state_memory: {n} dossiers {label}: {per:.0} bytes each ({resident} in memory, {evicted} evicted) in {:.1} s",
             started.elapsed().as_secs_f64()
