@@ -240,6 +240,7 @@ impl Env {
             "v_satisfaction_agency_daily",
             "v_satisfaction_channel_daily",
             "v_766_satisfaction_agency",
+            "v_766_electronic_agency",
         ];
         let mut rows = 0;
         for view in EXACT {

@@ -87,6 +87,8 @@ pub struct Dossier {
     pub complaint: bool,
     /// Some survey was dissatisfied or very dissatisfied.
     pub any_dissatisfied: bool,
+    /// The first result issued was electronic.
+    pub electronic_result: bool,
 }
 
 /// Measures `[a, b)` like a limit in `unit`.
@@ -295,6 +297,10 @@ pub fn dossiers(events: &[DossierEvent], as_of: Timestamp) -> Vec<Dossier> {
             complaint: evs
                 .iter()
                 .any(|e| e.survey.as_ref().is_some_and(|s| s.complaint)),
+            electronic_result: evs
+                .iter()
+                .find_map(|e| e.result_ready.as_ref())
+                .is_some_and(|r| r.electronic_result),
             any_dissatisfied: evs.iter().any(|e| {
                 e.survey.as_ref().is_some_and(|s| {
                     matches!(

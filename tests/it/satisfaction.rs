@@ -1,5 +1,5 @@
-//! Satisfaction figures read from ClickHouse against an independent computation over the
-//! events (tests/it/oracle.rs: each dossier's last survey in time order, any complaint, any
+//! Satisfaction figures and Decision 766 indicator 4.1 read from ClickHouse against an
+//! independent computation over the events (tests/it/oracle.rs: each dossier's last survey in time order, any complaint, any
 //! dissatisfied answer), checked wherever the on-time figures are (deadlines::assert_figures_match,
 //! so every fault case too).
 
@@ -161,4 +161,51 @@ pub(crate) async fn assert_satisfaction_matches(env: &Env, dossiers: &[oracle::D
         );
     }
     rated
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct ElectronicRow {
+    period: String,
+    agency_code: String,
+    results: u64,
+    electronic: u64,
+    indicator_4_1_percent: Option<f64>,
+}
+
+/// Decision 766 indicator 4.1 (electronic results) per agency and month equals the oracle's:
+/// of the ended dossiers with a result, those whose first result was electronic.
+pub(crate) async fn assert_electronic_matches(env: &Env, dossiers: &[oracle::Dossier]) {
+    let mut monthly: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    for d in dossiers {
+        let Some(day) = d.end_day else { continue };
+        let e = monthly
+            .entry((day.format("%Y-%m").to_string(), d.agency.clone()))
+            .or_default();
+        if d.resolution.is_some() {
+            e.0 += 1;
+            e.1 += d.electronic_result as u64;
+        }
+    }
+    let rows: Vec<ElectronicRow> = env
+        .store
+        .client()
+        .query(
+            "SELECT period, agency_code, results, electronic, indicator_4_1_percent \
+             FROM v_766_electronic_agency WHERE period_kind = 'MONTH'",
+        )
+        .fetch_all()
+        .await
+        .expect("v_766_electronic_agency");
+    assert_eq!(rows.len(), monthly.len(), "one row per (month, agency)");
+    let mut electronic = 0;
+    for r in &rows {
+        let k = (r.period.clone(), r.agency_code.clone());
+        let (results, e) = monthly
+            .get(&k)
+            .unwrap_or_else(|| panic!("unexpected row {r:?}"));
+        assert_eq!((r.results, r.electronic), (*results, *e), "{k:?}");
+        assert_eq!(r.indicator_4_1_percent, share(*e, *results), "{k:?}");
+        electronic += e;
+    }
+    assert!(electronic > 0, "some results are electronic");
 }

@@ -12,7 +12,8 @@
 --
 -- Satisfaction figures count the dossiers whose processing ended (the on-time base, by the
 -- Vietnam date of their end), in the `DAY` cells of the agency, procedure and channel
--- families. Upgrading a v4 database: the new counts start at 0; rebuild with `motcua replay`.
+-- families. The same cells count the ended dossiers with a result and those whose result was
+-- electronic (Decision 766 indicator 4.1). Upgrading a v4 database: the new counts start at 0; rebuild with `motcua replay`.
 
 ALTER TABLE ${db}.aggregates
     ADD COLUMN n_very_satisfied UInt64 DEFAULT 0,
@@ -23,7 +24,9 @@ ALTER TABLE ${db}.aggregates
     ADD COLUMN n_complaints UInt64 DEFAULT 0,
     ADD COLUMN n_rated_late UInt64 DEFAULT 0,
     ADD COLUMN n_satisfied_late UInt64 DEFAULT 0,
-    ADD COLUMN n_766_unsatisfied UInt64 DEFAULT 0;
+    ADD COLUMN n_766_unsatisfied UInt64 DEFAULT 0,
+    ADD COLUMN n_results UInt64 DEFAULT 0,
+    ADD COLUMN n_electronic UInt64 DEFAULT 0;
 
 -- The rating that stands, per dossier (drill-down: which late dossiers were rated badly).
 ALTER TABLE ${db}.dossier_state ADD COLUMN rating String DEFAULT '';
@@ -56,7 +59,9 @@ SELECT
     argMax(n_complaints, version) AS c_complaints,
     argMax(n_rated_late, version) AS c_rated_late,
     argMax(n_satisfied_late, version) AS c_satisfied_late,
-    argMax(n_766_unsatisfied, version) AS c_766_unsatisfied
+    argMax(n_766_unsatisfied, version) AS c_766_unsatisfied,
+    argMax(n_results, version) AS c_results,
+    argMax(n_electronic, version) AS c_electronic
 FROM ${db}.aggregates
 GROUP BY consumer_group, kafka_partition, grain, dims, period_kind, period, period_start,
          period_end, agency_code, province_code, agency_level, procedure_code, field_code,
@@ -296,3 +301,50 @@ SELECT
     intDiv(greatest(toUInt32((SELECT as_of FROM ${db}.v_serving)), toUInt32(last_event_at)) - toUInt32(last_event_at), 86400) AS days_waiting
 FROM ${db}.dossier_state FINAL
 WHERE outcome = 'AWAITING_RECEIPT' AND surveys > 0;
+
+-- Decision 766 indicator 4.1 per agency and month, quarter and year of the end of
+-- processing: ended dossiers with an electronic result / ended dossiers with a result,
+-- percent, 2 decimals, NULL (N/A) without a result.
+CREATE VIEW IF NOT EXISTS ${db}.v_766_electronic_agency AS
+SELECT
+    period_kind,
+    if(period_kind = 'MONTH', substring(toString(day), 1, 7),
+       if(period_kind = 'QUARTER', concat(toString(toYear(day)), '-Q', toString(toQuarter(day))),
+          toString(toYear(day)))) AS period,
+    agency_code,
+    province_code,
+    agency_level,
+    sum(c_results) AS results,
+    sum(c_electronic) AS electronic,
+    round(100 * electronic / nullIf(results, 0), 2) AS indicator_4_1_percent
+FROM
+(
+    SELECT day, agency_code, province_code, agency_level, c_counted, c_results, c_electronic
+    FROM ${db}.v_cells
+    WHERE grain = 'DAY' AND dims = 'agency' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+)
+ARRAY JOIN ['MONTH', 'QUARTER', 'YEAR'] AS period_kind
+GROUP BY period_kind, period, agency_code, province_code, agency_level
+HAVING sum(c_counted) > 0;
+
+CREATE VIEW IF NOT EXISTS ${db}.v_766_electronic_agency_scan AS
+SELECT
+    period_kind,
+    if(period_kind = 'MONTH', substring(toString(day), 1, 7),
+       if(period_kind = 'QUARTER', concat(toString(toYear(day)), '-Q', toString(toQuarter(day))),
+          toString(toYear(day)))) AS period,
+    agency_code,
+    province_code,
+    agency_level,
+    countIf(end_kind IN ('FINISHED', 'RETURNED')) AS results,
+    countIf(end_kind IN ('FINISHED', 'RETURNED') AND electronic_result = 1) AS electronic,
+    round(100 * electronic / nullIf(results, 0), 2) AS indicator_4_1_percent
+FROM
+(
+    SELECT assumeNotNull(end_date) AS day, agency_code, province_code, agency_level, end_kind,
+           electronic_result
+    FROM ${db}.dossier_state FINAL
+    WHERE outcome IN ('EARLY', 'ON_TIME', 'LATE')
+)
+ARRAY JOIN ['MONTH', 'QUARTER', 'YEAR'] AS period_kind
+GROUP BY period_kind, period, agency_code, province_code, agency_level;

@@ -200,6 +200,8 @@ struct Counts {
     rated_late: i64,
     satisfied_late: i64,
     unsatisfied_766: i64,
+    results: i64,
+    electronic: i64,
 }
 
 impl Counts {
@@ -231,6 +233,8 @@ impl Counts {
         }
         self.complaints += sign * i64::from(c.complaint);
         self.unsatisfied_766 += sign * i64::from(c.unsatisfied_766);
+        self.results += sign * i64::from(c.result);
+        self.electronic += sign * i64::from(c.result && c.electronic);
     }
 }
 
@@ -252,6 +256,10 @@ pub struct Contribution {
     complaint: bool,
     /// Rated dissatisfied, with a complaint, or late: Decision 766 group 5 (`DAY` only).
     unsatisfied_766: bool,
+    /// Ended with a result (`DAY` only): indicator 4.1's denominator.
+    result: bool,
+    /// The result was electronic (`DAY` only).
+    electronic: bool,
 }
 
 #[derive(Debug)]
@@ -487,6 +495,8 @@ impl Aggregates {
             rating: None,
             complaint: false,
             unsatisfied_766: false,
+            result: false,
+            electronic: false,
         };
         if let (Some(v), Some(end)) = (ended, row.end_date) {
             let day = from_days(end);
@@ -502,12 +512,16 @@ impl Aggregates {
                 .map(|i| i as u8);
             let complaint = row.complaint == 1;
             let unsatisfied_766 = row.dissatisfied == 1 || complaint || v == Verdict::Late;
+            let result = matches!(row.end_kind.as_str(), "FINISHED" | "RETURNED");
+            let electronic = row.electronic_result == 1;
             for dims in DAY_FAMILIES {
                 let cell = self.cell(key.project(dims, empty));
                 out.push(Contribution {
                     rating,
                     complaint,
                     unsatisfied_766,
+                    result,
+                    electronic,
                     ..dossier(cell, v, -1)
                 });
             }
@@ -574,6 +588,8 @@ impl Aggregates {
                 rating: None,
                 complaint: false,
                 unsatisfied_766: false,
+                result: false,
+                electronic: false,
             });
         }
         (out, timer)
@@ -623,6 +639,8 @@ impl Aggregates {
                     rating: None,
                     complaint: false,
                     unsatisfied_766: false,
+                    result: false,
+                    electronic: false,
                 });
             }
         }
@@ -747,6 +765,8 @@ impl Aggregates {
             n_rated_late: u(n.rated_late),
             n_satisfied_late: u(n.satisfied_late),
             n_766_unsatisfied: u(n.unsatisfied_766),
+            n_results: u(n.results),
+            n_electronic: u(n.electronic),
             updated_at: now,
         }
     }
@@ -828,6 +848,8 @@ impl Aggregates {
                 rated_late: n(row.n_rated_late),
                 satisfied_late: n(row.n_satisfied_late),
                 unsatisfied_766: n(row.n_766_unsatisfied),
+                results: n(row.n_results),
+                electronic: n(row.n_electronic),
             };
             let c = &mut self.cells[i as usize];
             c.counts = counts;

@@ -95,7 +95,7 @@ impl Tables {
     }
 
     /// The cells the views read at watermark `as_of`, with their counts only.
-    fn visible(&self, as_of: Timestamp) -> BTreeMap<String, [u64; 19]> {
+    fn visible(&self, as_of: Timestamp) -> BTreeMap<String, [u64; 21]> {
         let day = days(as_of.date_naive());
         self.cells
             .iter()
@@ -127,6 +127,8 @@ impl Tables {
                         c.n_rated_late,
                         c.n_satisfied_late,
                         c.n_766_unsatisfied,
+                        c.n_results,
+                        c.n_electronic,
                     ],
                 )
             })

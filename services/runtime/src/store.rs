@@ -911,6 +911,12 @@ pub struct AggregateRow {
     /// complaint, or late: the ones subtracted from the satisfied-with-handling share.
     #[serde(default)]
     pub n_766_unsatisfied: u64,
+    /// `DAY` cells: ended dossiers with a result (Decision 766 indicator 4.1's denominator).
+    #[serde(default)]
+    pub n_results: u64,
+    /// Of them, with an electronic result.
+    #[serde(default)]
+    pub n_electronic: u64,
 }
 
 /// A dead letter published and acknowledged (`dead_letters`, migration 3).
