@@ -241,6 +241,8 @@ impl Env {
             "v_satisfaction_channel_daily",
             "v_766_satisfaction_agency",
             "v_766_electronic_agency",
+            "v_766_online_agency",
+            "v_766_online_province",
         ];
         let mut rows = 0;
         for view in EXACT {

@@ -219,6 +219,7 @@ pub(crate) async fn assert_figures_match(env: &Env, events: &[DossierEvent]) -> 
     let rated = crate::satisfaction::assert_satisfaction_matches(env, &dossiers).await;
     assert!(rated > 0, "the events rate some dossiers");
     crate::satisfaction::assert_electronic_matches(env, &dossiers).await;
+    crate::satisfaction::assert_online_matches(env, &dossiers).await;
     let first = events
         .iter()
         .filter_map(|e| e.received.as_ref().map(|_| oracle::vn_date(e.occurred_at)))

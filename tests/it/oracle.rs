@@ -89,6 +89,10 @@ pub struct Dossier {
     pub any_dissatisfied: bool,
     /// The first result issued was electronic.
     pub electronic_result: bool,
+    /// Vietnam date of the receipt.
+    pub received_day: NaiveDate,
+    /// Received through the online channel.
+    pub online: bool,
 }
 
 /// Measures `[a, b)` like a limit in `unit`.
@@ -297,6 +301,8 @@ pub fn dossiers(events: &[DossierEvent], as_of: Timestamp) -> Vec<Dossier> {
             complaint: evs
                 .iter()
                 .any(|e| e.survey.as_ref().is_some_and(|s| s.complaint)),
+            received_day: vn_date(received_at),
+            online: r.channel == motcua_core::event::Channel::Online,
             electronic_result: evs
                 .iter()
                 .find_map(|e| e.result_ready.as_ref())

@@ -1,4 +1,4 @@
-//! Satisfaction figures and Decision 766 indicator 4.1 read from ClickHouse against an
+//! Satisfaction figures and Decision 766 indicators 3.3 and 4.1 read from ClickHouse against an
 //! independent computation over the events (tests/it/oracle.rs: each dossier's last survey in time order, any complaint, any
 //! dissatisfied answer), checked wherever the on-time figures are (deadlines::assert_figures_match,
 //! so every fault case too).
@@ -208,4 +208,48 @@ pub(crate) async fn assert_electronic_matches(env: &Env, dossiers: &[oracle::Dos
         electronic += e;
     }
     assert!(electronic > 0, "some results are electronic");
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct OnlineRow {
+    period: String,
+    agency_code: String,
+    received: u64,
+    online: u64,
+    indicator_3_3_percent: f64,
+}
+
+/// Decision 766 indicator 3.3 (online share of the received) per agency and month of
+/// receipt equals the oracle's.
+pub(crate) async fn assert_online_matches(env: &Env, dossiers: &[oracle::Dossier]) {
+    let mut monthly: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    for d in dossiers {
+        let e = monthly
+            .entry((d.received_day.format("%Y-%m").to_string(), d.agency.clone()))
+            .or_default();
+        e.0 += 1;
+        e.1 += d.online as u64;
+    }
+    let rows: Vec<OnlineRow> = env
+        .store
+        .client()
+        .query(
+            "SELECT period, agency_code, received, online, indicator_3_3_percent \
+             FROM v_766_online_agency WHERE period_kind = 'MONTH'",
+        )
+        .fetch_all()
+        .await
+        .expect("v_766_online_agency");
+    assert_eq!(rows.len(), monthly.len(), "one row per (month, agency)");
+    let mut online = 0;
+    for r in &rows {
+        let k = (r.period.clone(), r.agency_code.clone());
+        let (received, o) = monthly
+            .get(&k)
+            .unwrap_or_else(|| panic!("unexpected row {r:?}"));
+        assert_eq!((r.received, r.online), (*received, *o), "{k:?}");
+        assert_eq!(Some(r.indicator_3_3_percent), share(*o, *received), "{k:?}");
+        online += o;
+    }
+    assert!(online > 0, "some dossiers came online");
 }

@@ -13,7 +13,9 @@
 -- Satisfaction figures count the dossiers whose processing ended (the on-time base, by the
 -- Vietnam date of their end), in the `DAY` cells of the agency, procedure and channel
 -- families. The same cells count the ended dossiers with a result and those whose result was
--- electronic (Decision 766 indicator 4.1). Upgrading a v4 database: the new counts start at 0; rebuild with `motcua replay`.
+-- electronic (Decision 766 indicator 4.1). A new grain, `RECEIPT`, counts every received
+-- dossier by the Vietnam date of its receipt (`n_counted`) and those received online
+-- (`n_online`), in the agency and channel (province-wide) families: indicator 3.3. Upgrading a v4 database: the new counts start at 0; rebuild with `motcua replay`.
 
 ALTER TABLE ${db}.aggregates
     ADD COLUMN n_very_satisfied UInt64 DEFAULT 0,
@@ -26,7 +28,8 @@ ALTER TABLE ${db}.aggregates
     ADD COLUMN n_satisfied_late UInt64 DEFAULT 0,
     ADD COLUMN n_766_unsatisfied UInt64 DEFAULT 0,
     ADD COLUMN n_results UInt64 DEFAULT 0,
-    ADD COLUMN n_electronic UInt64 DEFAULT 0;
+    ADD COLUMN n_electronic UInt64 DEFAULT 0,
+    ADD COLUMN n_online UInt64 DEFAULT 0;
 
 -- The rating that stands, per dossier (drill-down: which late dossiers were rated badly).
 ALTER TABLE ${db}.dossier_state ADD COLUMN rating String DEFAULT '';
@@ -61,7 +64,8 @@ SELECT
     argMax(n_satisfied_late, version) AS c_satisfied_late,
     argMax(n_766_unsatisfied, version) AS c_766_unsatisfied,
     argMax(n_results, version) AS c_results,
-    argMax(n_electronic, version) AS c_electronic
+    argMax(n_electronic, version) AS c_electronic,
+    argMax(n_online, version) AS c_online
 FROM ${db}.aggregates
 GROUP BY consumer_group, kafka_partition, grain, dims, period_kind, period, period_start,
          period_end, agency_code, province_code, agency_level, procedure_code, field_code,
@@ -348,3 +352,85 @@ FROM
 )
 ARRAY JOIN ['MONTH', 'QUARTER', 'YEAR'] AS period_kind
 GROUP BY period_kind, period, agency_code, province_code, agency_level;
+
+-- Decision 766 indicator 3.3 per agency and month, quarter and year of receipt: dossiers
+-- received online / all received, percent, 2 decimals.
+CREATE VIEW IF NOT EXISTS ${db}.v_766_online_agency AS
+SELECT
+    period_kind,
+    if(period_kind = 'MONTH', substring(toString(day), 1, 7),
+       if(period_kind = 'QUARTER', concat(toString(toYear(day)), '-Q', toString(toQuarter(day))),
+          toString(toYear(day)))) AS period,
+    agency_code, province_code, agency_level,
+    sum(c_counted) AS received,
+    sum(c_online) AS online,
+    round(100 * online / received, 2) AS indicator_3_3_percent
+FROM
+(
+    SELECT day, agency_code, province_code, agency_level, c_counted, c_online
+    FROM ${db}.v_cells
+    WHERE grain = 'RECEIPT' AND dims = 'agency' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+)
+ARRAY JOIN ['MONTH', 'QUARTER', 'YEAR'] AS period_kind
+GROUP BY period_kind, period, agency_code, province_code, agency_level
+HAVING received > 0;
+
+CREATE VIEW IF NOT EXISTS ${db}.v_766_online_agency_scan AS
+SELECT
+    period_kind,
+    if(period_kind = 'MONTH', substring(toString(day), 1, 7),
+       if(period_kind = 'QUARTER', concat(toString(toYear(day)), '-Q', toString(toQuarter(day))),
+          toString(toYear(day)))) AS period,
+    agency_code, province_code, agency_level,
+    count() AS received,
+    countIf(channel = 'ONLINE') AS online,
+    round(100 * online / received, 2) AS indicator_3_3_percent
+FROM
+(
+    SELECT toDate(assumeNotNull(received_at)) AS day, agency_code, province_code, agency_level, channel
+    FROM ${db}.dossier_state FINAL
+    WHERE received_at IS NOT NULL
+)
+ARRAY JOIN ['MONTH', 'QUARTER', 'YEAR'] AS period_kind
+GROUP BY period_kind, period, agency_code, province_code, agency_level;
+
+-- Decision 766 indicator 3.3 per province (all its sub-units) and month, quarter and year of receipt: dossiers
+-- received online / all received, percent, 2 decimals.
+CREATE VIEW IF NOT EXISTS ${db}.v_766_online_province AS
+SELECT
+    period_kind,
+    if(period_kind = 'MONTH', substring(toString(day), 1, 7),
+       if(period_kind = 'QUARTER', concat(toString(toYear(day)), '-Q', toString(toQuarter(day))),
+          toString(toYear(day)))) AS period,
+    province_code,
+    sum(c_counted) AS received,
+    sum(c_online) AS online,
+    round(100 * online / received, 2) AS indicator_3_3_percent
+FROM
+(
+    SELECT day, province_code, c_counted, c_online
+    FROM ${db}.v_cells
+    WHERE grain = 'RECEIPT' AND dims = 'channel' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+)
+ARRAY JOIN ['MONTH', 'QUARTER', 'YEAR'] AS period_kind
+GROUP BY period_kind, period, province_code
+HAVING received > 0;
+
+CREATE VIEW IF NOT EXISTS ${db}.v_766_online_province_scan AS
+SELECT
+    period_kind,
+    if(period_kind = 'MONTH', substring(toString(day), 1, 7),
+       if(period_kind = 'QUARTER', concat(toString(toYear(day)), '-Q', toString(toQuarter(day))),
+          toString(toYear(day)))) AS period,
+    province_code,
+    count() AS received,
+    countIf(channel = 'ONLINE') AS online,
+    round(100 * online / received, 2) AS indicator_3_3_percent
+FROM
+(
+    SELECT toDate(assumeNotNull(received_at)) AS day, province_code, channel
+    FROM ${db}.dossier_state FINAL
+    WHERE received_at IS NOT NULL
+)
+ARRAY JOIN ['MONTH', 'QUARTER', 'YEAR'] AS period_kind
+GROUP BY period_kind, period, province_code;

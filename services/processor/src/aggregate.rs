@@ -44,6 +44,8 @@ pub enum Grain {
     Running,
     /// Handover steps by month.
     Steps,
+    /// Received dossiers by the date of their receipt (Decision 766 indicator 3.3).
+    Receipt,
 }
 
 impl Grain {
@@ -54,6 +56,7 @@ impl Grain {
             Grain::Closed => "CLOSED",
             Grain::Running => "RUNNING",
             Grain::Steps => "STEPS",
+            Grain::Receipt => "RECEIPT",
         }
     }
 
@@ -64,6 +67,7 @@ impl Grain {
             "CLOSED" => Grain::Closed,
             "RUNNING" => Grain::Running,
             "STEPS" => Grain::Steps,
+            "RECEIPT" => Grain::Receipt,
             _ => return None,
         })
     }
@@ -202,11 +206,17 @@ struct Counts {
     unsatisfied_766: i64,
     results: i64,
     electronic: i64,
+    /// `RECEIPT` cells: received online.
+    online: i64,
 }
 
 impl Counts {
     fn apply(&mut self, c: &Contribution, sign: i64) {
         self.counted += sign;
+        if let Some(online) = c.online {
+            self.online += sign * i64::from(online);
+            return;
+        }
         match c.verdict {
             Verdict::Early => self.early += sign,
             Verdict::OnTime => self.on_time += sign,
@@ -260,6 +270,9 @@ pub struct Contribution {
     result: bool,
     /// The result was electronic (`DAY` only).
     electronic: bool,
+    /// A receipt (`RECEIPT` cells only): counted as received, and whether online. Nothing
+    /// else of the contribution is counted.
+    online: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -497,6 +510,7 @@ impl Aggregates {
             unsatisfied_766: false,
             result: false,
             electronic: false,
+            online: None,
         };
         if let (Some(v), Some(end)) = (ended, row.end_date) {
             let day = from_days(end);
@@ -523,6 +537,27 @@ impl Aggregates {
                     result,
                     electronic,
                     ..dossier(cell, v, -1)
+                });
+            }
+        }
+        // Indicator 3.3: every received dossier, by its receipt date and channel.
+        if let Some(at) = row.received_at {
+            let day = fold::local_date(
+                chrono::DateTime::from_timestamp(i64::from(at), 0)
+                    .unwrap_or_default()
+                    .fixed_offset(),
+            );
+            let key = Key {
+                grain: Grain::Receipt,
+                start: day,
+                end: day.succ_opt().unwrap_or(day),
+                ..base
+            };
+            for dims in [Dims::Agency, Dims::Channel] {
+                let cell = self.cell(key.project(dims, empty));
+                out.push(Contribution {
+                    online: Some(row.channel == "ONLINE"),
+                    ..dossier(cell, Verdict::Within, -1)
                 });
             }
         }
@@ -590,6 +625,7 @@ impl Aggregates {
                 unsatisfied_766: false,
                 result: false,
                 electronic: false,
+                online: None,
             });
         }
         (out, timer)
@@ -641,6 +677,7 @@ impl Aggregates {
                     unsatisfied_766: false,
                     result: false,
                     electronic: false,
+                    online: None,
                 });
             }
         }
@@ -718,7 +755,7 @@ impl Aggregates {
         let n = c.written;
         let u = |x: i64| x.max(0) as u64;
         let (kind, label) = match (k.grain, k.kind) {
-            (Grain::Day, _) => ("DAY".to_string(), k.start.to_string()),
+            (Grain::Day | Grain::Receipt, _) => ("DAY".to_string(), k.start.to_string()),
             (Grain::Open, _) => (String::new(), String::new()),
             (_, Some(kind)) => (
                 kind.as_str().to_string(),
@@ -767,6 +804,7 @@ impl Aggregates {
             n_766_unsatisfied: u(n.unsatisfied_766),
             n_results: u(n.results),
             n_electronic: u(n.electronic),
+            n_online: u(n.online),
             updated_at: now,
         }
     }
@@ -850,6 +888,7 @@ impl Aggregates {
                 unsatisfied_766: n(row.n_766_unsatisfied),
                 results: n(row.n_results),
                 electronic: n(row.n_electronic),
+                online: n(row.n_online),
             };
             let c = &mut self.cells[i as usize];
             c.counts = counts;

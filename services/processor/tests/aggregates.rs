@@ -95,7 +95,7 @@ impl Tables {
     }
 
     /// The cells the views read at watermark `as_of`, with their counts only.
-    fn visible(&self, as_of: Timestamp) -> BTreeMap<String, [u64; 21]> {
+    fn visible(&self, as_of: Timestamp) -> BTreeMap<String, [u64; 22]> {
         let day = days(as_of.date_naive());
         self.cells
             .iter()
@@ -129,6 +129,7 @@ impl Tables {
                         c.n_766_unsatisfied,
                         c.n_results,
                         c.n_electronic,
+                        c.n_online,
                     ],
                 )
             })
@@ -227,7 +228,7 @@ fn cells_do_not_depend_on_batches_watermarks_evictions_or_restores() {
         .collect();
     assert_eq!(
         grains.into_iter().collect::<Vec<_>>(),
-        ["CLOSED", "DAY", "OPEN", "RUNNING", "STEPS"],
+        ["CLOSED", "DAY", "OPEN", "RECEIPT", "RUNNING", "STEPS"],
         "every grain is exercised"
     );
     let total_open: u64 = want

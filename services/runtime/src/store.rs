@@ -917,6 +917,9 @@ pub struct AggregateRow {
     /// Of them, with an electronic result.
     #[serde(default)]
     pub n_electronic: u64,
+    /// `RECEIPT` cells: received dossiers (in `n_counted`) that came online.
+    #[serde(default)]
+    pub n_online: u64,
 }
 
 /// A dead letter published and acknowledged (`dead_letters`, migration 3).
