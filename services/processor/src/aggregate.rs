@@ -275,6 +275,25 @@ pub struct Contribution {
     online: Option<bool>,
 }
 
+impl Contribution {
+    /// A dossier's part in `cell`: its verdict and `extra`, nothing else counted.
+    fn dossier(cell: u32, verdict: Verdict, extra: i64) -> Self {
+        Contribution {
+            cell,
+            verdict,
+            step: false,
+            mismatch: false,
+            extra,
+            rating: None,
+            complaint: false,
+            unsatisfied_766: false,
+            result: false,
+            electronic: false,
+            online: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Cell {
     key: Key,
@@ -499,19 +518,7 @@ impl Aggregates {
         let resolution = row
             .resolution_units
             .map_or(-1, |r| (r * 10_000.0).round() as i64);
-        let dossier = |cell, verdict, extra| Contribution {
-            cell,
-            verdict,
-            step: false,
-            mismatch: false,
-            extra,
-            rating: None,
-            complaint: false,
-            unsatisfied_766: false,
-            result: false,
-            electronic: false,
-            online: None,
-        };
+        let dossier = Contribution::dossier;
         if let (Some(v), Some(end)) = (ended, row.end_date) {
             let day = from_days(end);
             let key = Key {
@@ -615,17 +622,9 @@ impl Aggregates {
             };
             let cell = self.cell(key);
             out.push(Contribution {
-                cell,
-                verdict,
                 step: true,
                 mismatch: !s.recorded_outcome.is_empty() && s.recorded_outcome != s.outcome,
-                extra: i64::from(s.taken_seconds),
-                rating: None,
-                complaint: false,
-                unsatisfied_766: false,
-                result: false,
-                electronic: false,
-                online: None,
+                ..Contribution::dossier(cell, verdict, i64::from(s.taken_seconds))
             });
         }
         (out, timer)
@@ -666,19 +665,7 @@ impl Aggregates {
                 .map_or(-1, |x| (x * 10_000.0).round() as i64);
             for dims in PERIOD_FAMILIES {
                 let cell = self.cell(key.project(dims, empty));
-                out.push(Contribution {
-                    cell,
-                    verdict,
-                    step: false,
-                    mismatch: false,
-                    extra,
-                    rating: None,
-                    complaint: false,
-                    unsatisfied_766: false,
-                    result: false,
-                    electronic: false,
-                    online: None,
-                });
+                out.push(Contribution::dossier(cell, verdict, extra));
             }
         }
         out
