@@ -20,3 +20,4 @@ mod replay;
 mod satisfaction;
 mod sql_dialects;
 mod state;
+mod store;

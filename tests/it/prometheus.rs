@@ -66,11 +66,21 @@ async fn prometheus_scrapes_the_processor_metrics() {
     // Wait for a scrape that sees the final values (interval 2 s).
     let consumed_q = "sum(motcua_processor_events_consumed_total)";
     let rejected_q = "sum(motcua_processor_events_rejected_total{reason=\"bad_format\"})";
+    // Resent events are one row each within a batch (the raw log keeps one per distinct
+    // event), so between the distinct count and the records sent.
+    let distinct: std::collections::HashSet<_> = events.iter().map(|e| &e.event_id).collect();
+    // The raw rows are counted when their write completes, after the records were counted
+    // as consumed: a scrape can fall between the two, so wait for all three.
+    let rows_q = "sum(motcua_clickhouse_rows_written_total{table=\"dossier_events\"})";
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = (None, None);
+    let mut rows = None;
     while Instant::now() < deadline {
         seen = (prom_value(consumed_q).await, prom_value(rejected_q).await);
-        if seen == (Some(summary.consumed as f64), Some(1.0)) {
+        rows = prom_value(rows_q).await;
+        if seen == (Some(summary.consumed as f64), Some(1.0))
+            && rows.is_some_and(|r| r >= distinct.len() as f64)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -81,11 +91,6 @@ async fn prometheus_scrapes_the_processor_metrics() {
         (Some(summary.consumed as f64), Some(1.0)),
         "prometheus saw {seen:?}"
     );
-    let rows =
-        prom_value("sum(motcua_clickhouse_rows_written_total{table=\"dossier_events\"})").await;
-    // Resent events are one row each within a batch (the raw log keeps one per distinct
-    // event), so between the distinct count and the records sent.
-    let distinct: std::collections::HashSet<_> = events.iter().map(|e| &e.event_id).collect();
     let rows = rows.expect("rows written are scraped");
     assert!(
         rows >= distinct.len() as f64 && rows <= events.len() as f64,

@@ -639,7 +639,7 @@ impl BatchSink for Sink {
             Rows::States(v) => self.store.insert::<StateRow>(table, v).await,
             Rows::Steps(v) => self.store.insert::<StepRow>(table, v).await,
             Rows::Periods(v) => self.store.insert::<PeriodRow>(table, v).await,
-            Rows::Checkpoints(v) => self.store.insert::<CheckpointRow>(table, v).await,
+            Rows::Checkpoints(v) => self.store.insert_whole(table, v).await,
             Rows::DeadLetters(v) => self.store.insert::<DeadLetterRow>(table, v).await,
             Rows::Progress(v) => self.store.insert::<ProgressRow>(table, v).await,
             Rows::Aggregates(v) => self.store.insert::<AggregateRow>(table, v).await,

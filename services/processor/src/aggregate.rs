@@ -886,10 +886,9 @@ impl Aggregates {
         }
         if meta.is_some() || !cells.is_empty() {
             // The previous owner may still have one batch's write in flight (it writes a
-            // batch while reading the next, and learns of the revocation while reading), or
-            // have landed a batch's cells whose checkpoint did not (the two are written side
-            // by side): start above the sequence that write carries, and re-emit every
-            // restored cell at it, so this owner's rows win.
+            // batch while reading the next, and learns of the revocation while reading): start
+            // above the sequence that write carries, and re-emit every restored cell at it,
+            // so this owner's rows win.
             self.seq += 2;
             for &i in &self.rewrite {
                 self.cells[i as usize].version = self.seq;

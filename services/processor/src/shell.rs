@@ -359,11 +359,11 @@ async fn write_rows<K: BatchSink>(
     Ok(())
 }
 
-/// Writes a batch's rows in the order recovery needs: the per-dossier figures (side by
-/// side: they are independent), then the checkpoint (a restored state newer than its
-/// figures would never rewrite them), then the served cells (they follow the checkpoint that
-/// holds them, so a restore that re-emits its cells never lags what was served), and the
-/// progress last.
+/// Writes a batch's rows in the order recovery needs: the raw events and the per-dossier
+/// figures side by side (they are independent), then the checkpoint, whole or not at all
+/// (a restored state newer than its figures would never rewrite them), then the served
+/// cells (they follow the checkpoint that holds them; a restore re-emits its cells above any
+/// sequence the previous owner wrote), and the progress last.
 async fn flush<K: BatchSink>(
     config: &LoopConfig,
     shutdown: &CancellationToken,
@@ -372,17 +372,9 @@ async fn flush<K: BatchSink>(
     p: &Pending,
 ) -> Result<(), ProcessorError> {
     let w = |rows| write_rows(config, shutdown, metrics, sink, rows);
-    // Side by side: none is read before the progress row says the batch is in. A
-    // checkpoint that misses while its cells land is safe: the restored partition re-emits
-    // its cells at a sequence above any write of its previous owner.
-    tokio::try_join!(
-        w(&p.events),
-        w(&p.states),
-        w(&p.steps),
-        w(&p.periods),
-        w(&p.checkpoints),
-        w(&p.aggregates)
-    )?;
+    tokio::try_join!(w(&p.events), w(&p.states), w(&p.steps), w(&p.periods))?;
+    w(&p.checkpoints).await?;
+    w(&p.aggregates).await?;
     if let Some(progress) = &p.progress {
         w(progress).await?;
     }
