@@ -190,6 +190,7 @@ impl Case {
         let mut p = MotcuaProcess::spawn(name, self.dir.path(), env, &process_args(true));
         p.expect_success(FINAL_RUN, "the final --stop-at-end run")
             .await;
+        crate::harness::assert_cells_agree(self.dir.path());
     }
 
     /// Stops a live processor cleanly (SIGTERM: it finishes its batch and leaves the group).
@@ -209,6 +210,7 @@ impl Case {
         MotcuaProcess::spawn(name, self.dir.path(), env, &args)
             .expect_success(FINAL_RUN, "motcua replay")
             .await;
+        crate::harness::assert_cells_agree(self.dir.path());
     }
 
     /// Distinct event ids in the raw table so far.

@@ -332,6 +332,27 @@ pub fn signal(pid: u32, signal: &str) {
 }
 
 /// The last `lines` lines of a log file.
+/// Panics with the lines of every log in `dir` where a processor found its cells disagreeing
+/// with its dossiers (`MOTCUA_VERIFY_CELLS`): the figures went wrong there, whatever the
+/// views show at the end.
+pub fn assert_cells_agree(dir: &Path) {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("test directory").flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "log") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for line in text.lines().filter(|l| l.contains("cells disagree")) {
+                found.push(format!("{}: {line}", path.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a processor's cells disagreed with its dossiers:\n{}",
+        found.join("\n")
+    );
+}
+
 pub fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
@@ -610,7 +631,10 @@ impl MotcuaProcess {
             .env("MOTCUA_TOPIC_PREFIX", &env.topic_prefix)
             .env("MOTCUA_GROUP", &env.group)
             .env("MOTCUA_PSEUDONYM_KEY", &env.pseudonym_key)
-            .env("MOTCUA_METRICS_ADDR", "127.0.0.1:0");
+            .env("MOTCUA_METRICS_ADDR", "127.0.0.1:0")
+            // The processor checks its cells against its dossiers after every restore and
+            // batch, and logs "cells disagree" where they do not (see `assert_cells_agree`).
+            .env("MOTCUA_VERIFY_CELLS", "1");
         for (k, v) in &env.extra {
             cmd.env(k, v);
         }

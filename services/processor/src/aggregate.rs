@@ -703,6 +703,39 @@ impl Aggregates {
         out
     }
 
+    /// A self-check for tests (`MOTCUA_VERIFY_CELLS`): where the live cells' counts differ
+    /// from the sum of `contributions`, one line per cell (at most `limit`).
+    pub fn disagreements<'a>(
+        &self,
+        contributions: impl Iterator<Item = &'a Contribution>,
+        limit: usize,
+    ) -> Vec<String> {
+        let mut expected = vec![Counts::default(); self.cells.len()];
+        for c in contributions {
+            if !self.cells[c.cell as usize].dead {
+                expected[c.cell as usize].apply(c, 1);
+            }
+        }
+        self.cells
+            .iter()
+            .zip(&expected)
+            .filter(|(cell, want)| !cell.dead && cell.counts != **want)
+            .take(limit)
+            .map(|(cell, want)| {
+                format!(
+                    "{} {:?} {} agency {} v{}: holds {:?}, contributions sum to {:?}",
+                    cell.key.grain.as_str(),
+                    cell.key.dims,
+                    cell.key.start,
+                    self.name(cell.key.agency),
+                    cell.version,
+                    cell.counts,
+                    want
+                )
+            })
+            .collect()
+    }
+
     /// The metadata row's state (sequence and watermark) as JSON.
     pub fn meta(&self) -> (u32, String) {
         let meta = Meta {

@@ -674,6 +674,21 @@ impl PartitionOperator {
         out
     }
 
+    /// A self-check for tests (`MOTCUA_VERIFY_CELLS`): with every dossier of the partition in
+    /// memory, the cells must hold exactly the sum of the dossiers' contributions. Returns
+    /// the cells that do not (nothing when some dossiers are evicted: it cannot tell).
+    pub fn verify_cells(&self) -> Vec<String> {
+        if !self.evicted.is_empty() {
+            return Vec::new();
+        }
+        self.agg.disagreements(
+            self.entries
+                .values()
+                .flat_map(|e| e.live.iter().chain(&e.closed)),
+            5,
+        )
+    }
+
     /// Drops from memory the dossiers that ended more than `retention` (event time) before
     /// `as_of`; their checkpoint stays. Returns how many left. Call after [`drain`](Self::drain)
     /// (a dirty dossier is never evicted before its checkpoint row exists).

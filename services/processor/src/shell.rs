@@ -381,6 +381,25 @@ async fn flush<K: BatchSink>(
     Ok(())
 }
 
+/// With `MOTCUA_VERIFY_CELLS` set (the fault tests set it), checks that a partition's cells
+/// hold the sum of its dossiers' contributions, and logs an error naming the cells that do
+/// not: a test then fails on the figures, and the log says where they went wrong.
+fn verify_cells(op: &PartitionOperator, when: &str) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*ON.get_or_init(|| std::env::var_os("MOTCUA_VERIFY_CELLS").is_some()) {
+        return;
+    }
+    let wrong = op.verify_cells();
+    if !wrong.is_empty() {
+        tracing::error!(
+            partition = op.partition(),
+            when,
+            cells = ?wrong,
+            "cells disagree with the dossiers' contributions"
+        );
+    }
+}
+
 fn observe_phase(metrics: &ProcessorMetrics, phase: &str, started: Instant) {
     metrics
         .loop_phase
@@ -521,6 +540,25 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 }
                 return Ok(());
             }
+        }
+    }
+
+    /// With `MOTCUA_VERIFY_CELLS` set (the fault tests set it), checks that a partition's cells
+    /// hold the sum of its dossiers' contributions, and logs an error naming the cells that do
+    /// not: a test then fails on the figures, and the log says where they went wrong.
+    fn verify_cells(op: &PartitionOperator, when: &str) {
+        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if !*ON.get_or_init(|| std::env::var_os("MOTCUA_VERIFY_CELLS").is_some()) {
+            return;
+        }
+        let wrong = op.verify_cells();
+        if !wrong.is_empty() {
+            tracing::error!(
+                partition = op.partition(),
+                when,
+                cells = ?wrong,
+                "cells disagree with the dossiers' contributions"
+            );
         }
     }
 
@@ -717,6 +755,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         let resident = restored.resident.len();
         op.restore(restored.resident, &restored.evicted, restored.dead_lettered)
             .map_err(ProcessorError::Internal)?;
+        verify_cells(&op, "restored");
         for (topic, t) in &restored.partition_times {
             if *t > 0 {
                 op.seed_partition_time(topic, secs_to_ts(*t));
@@ -1020,6 +1059,9 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         .await
         .map_err(|e| ProcessorError::Internal(format!("drain task failed: {e}")))?;
         self.operators = ops;
+        for op in self.operators.values() {
+            verify_cells(op, "drained");
+        }
         let mut states = Vec::new();
         let mut steps = Vec::new();
         let mut periods = Vec::new();

@@ -262,3 +262,57 @@ fn cells_do_not_depend_on_batches_watermarks_evictions_or_restores() {
         }
     }
 }
+
+/// The self-check the fault tests turn on (`MOTCUA_VERIFY_CELLS`) catches what a checkpoint
+/// landed in part does: dossier states of one batch restored with the cells of the batch
+/// before. A whole checkpoint restores cells that agree with the dossiers, after every
+/// drain as well.
+#[test]
+fn the_cells_check_catches_a_checkpoint_landed_in_part() {
+    let events = events();
+    let records = records(&events);
+    let (first, second) = records.split_at(records.len() / 2);
+    let as_of = |batch: &[InputRecord]| {
+        batch.iter().map(|r| event_time(r, &events)).max().unwrap() - chrono::Duration::days(1)
+    };
+    let mut op = PartitionOperator::new(0, shared(10_000));
+    let mut whole = Tables::default();
+    for r in first {
+        op.ingest(r, 0);
+    }
+    let one = op.drain(Some(as_of(first)), 0);
+    assert!(op.verify_cells().is_empty(), "cells agree after a drain");
+    whole.write(one.aggregates, one.checkpoints);
+    let before = whole.checkpoints.clone();
+    for r in second {
+        op.ingest(r, 0);
+    }
+    let two = op.drain(Some(as_of(second)), 0);
+    assert!(op.verify_cells().is_empty(), "cells agree after a drain");
+    let batch_two = two.checkpoints.clone();
+    whole.write(two.aggregates, two.checkpoints);
+
+    let restore = |rows: Vec<CheckpointRow>| {
+        let mut op = PartitionOperator::new(0, shared(10_000));
+        op.restore(rows, &[], Vec::new()).unwrap();
+        op.verify_cells()
+    };
+    assert_eq!(
+        restore(whole.checkpoints.values().cloned().collect()),
+        Vec::<String>::new(),
+        "a whole checkpoint restores cells that agree with its dossiers"
+    );
+    // Batch two's dossier rows landed, its cell and metadata rows did not.
+    let mut partial = before;
+    for row in batch_two
+        .into_iter()
+        .filter(|r| !r.dossier_code.starts_with('\u{1}'))
+    {
+        partial.insert(row.dossier_code.clone(), row);
+    }
+    let wrong = restore(partial.into_values().collect());
+    assert!(
+        !wrong.is_empty(),
+        "dossiers of batch two with the cells of batch one must disagree"
+    );
+}
