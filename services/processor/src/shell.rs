@@ -543,25 +543,6 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         }
     }
 
-    /// With `MOTCUA_VERIFY_CELLS` set (the fault tests set it), checks that a partition's cells
-    /// hold the sum of its dossiers' contributions, and logs an error naming the cells that do
-    /// not: a test then fails on the figures, and the log says where they went wrong.
-    fn verify_cells(op: &PartitionOperator, when: &str) {
-        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        if !*ON.get_or_init(|| std::env::var_os("MOTCUA_VERIFY_CELLS").is_some()) {
-            return;
-        }
-        let wrong = op.verify_cells();
-        if !wrong.is_empty() {
-            tracing::error!(
-                partition = op.partition(),
-                when,
-                cells = ?wrong,
-                "cells disagree with the dossiers' contributions"
-            );
-        }
-    }
-
     fn observe_phase(&self, phase: &str, started: Instant) {
         observe_phase(self.metrics, phase, started);
     }
