@@ -220,6 +220,7 @@ pub(crate) async fn assert_figures_match(env: &Env, events: &[DossierEvent]) -> 
     assert!(rated > 0, "the events rate some dossiers");
     crate::satisfaction::assert_electronic_matches(env, &dossiers).await;
     crate::satisfaction::assert_online_matches(env, &dossiers).await;
+    crate::scorecard::assert_scorecard_matches(env).await;
     let first = events
         .iter()
         .filter_map(|e| e.received.as_ref().map(|_| oracle::vn_date(e.occurred_at)))

@@ -18,6 +18,7 @@ mod publish_outage;
 mod python_client;
 mod replay;
 mod satisfaction;
+mod scorecard;
 mod sql_dialects;
 mod state;
 mod store;

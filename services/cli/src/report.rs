@@ -286,6 +286,147 @@ async fn satisfaction(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(Debug, Row, Deserialize)]
+struct ScorecardLine {
+    province_code: String,
+    indicator: String,
+    value_percent: Option<f64>,
+    points: Option<f64>,
+    max_points: f64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct RuleLine {
+    indicator: String,
+    group_name: String,
+    indicator_name: String,
+    note: String,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct TotalLine {
+    agency_code: String,
+    points: Option<f64>,
+    computable_max: f64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct FindingLine {
+    province_code: String,
+    metric: String,
+    subject: String,
+    value_percent: f64,
+    target_percent: f64,
+}
+
+/// The Decision 766 scorecard of the latest year per province (indicators the events allow,
+/// points from the rule table), the agencies with the fewest points, and the figures that
+/// miss their province's target.
+async fn scorecard(store: &Store) -> anyhow::Result<()> {
+    let client = store.client();
+    let latest = "(SELECT max(period) FROM v_766_scorecard_province WHERE period_kind = 'YEAR')";
+    let lines: Vec<ScorecardLine> = client
+        .query(&format!(
+            "SELECT province_code, indicator, value_percent, points, max_points \
+             FROM v_766_scorecard_province WHERE period_kind = 'YEAR' AND period = {latest} \
+             ORDER BY province_code, indicator"
+        ))
+        .fetch_all()
+        .await?;
+    let rules: Vec<RuleLine> = client
+        .query(
+            "SELECT indicator, group_name, indicator_name, note FROM scorecard_indicators FINAL \
+             WHERE scheme = '766-2022' ORDER BY indicator",
+        )
+        .fetch_all()
+        .await?;
+    let year: String = client
+        .query(&format!("SELECT toString({latest})"))
+        .fetch_one()
+        .await?;
+    println!();
+    println!(
+        "Decision 766 scorecard, {year}, province with its sub-units (v_766_scorecard_*; points from scorecard_indicators):"
+    );
+    let pct = |v: Option<f64>| v.map_or("N/A".to_string(), |v| format!("{v:.2} %"));
+    let pts = |v: Option<f64>| v.map_or("N/A".to_string(), |v| format!("{v:.2}"));
+    let mut total = (0.0, 0.0);
+    for rule in &rules {
+        let line = lines.iter().find(|l| l.indicator == rule.indicator);
+        match line {
+            Some(l) => {
+                total.0 += l.points.unwrap_or(0.0);
+                total.1 += if l.points.is_some() {
+                    l.max_points
+                } else {
+                    0.0
+                };
+                println!(
+                    "  {:<4} {:<54} {:>9} {:>6} / {:<5} {} ({})",
+                    rule.indicator,
+                    rule.indicator_name,
+                    pct(l.value_percent),
+                    pts(l.points),
+                    l.max_points,
+                    l.province_code,
+                    rule.group_name
+                );
+            }
+            None => println!(
+                "  {:<4} {:<54} {:>9}  not computable: {}",
+                rule.indicator, rule.indicator_name, "N/A", rule.note
+            ),
+        }
+    }
+    println!(
+        "  total {:.2} of the {:.0} points the events allow scoring (groups 1-5 weigh 18/20/22/22/18 of 100)",
+        total.0, total.1
+    );
+    let lowest: Vec<TotalLine> = client
+        .query(&format!(
+            "SELECT agency_code, points, computable_max FROM v_766_scorecard_groups_agency \
+             WHERE period_kind = 'YEAR' AND period = {latest} AND group_code = 'total' \
+             ORDER BY points / computable_max, agency_code LIMIT 5"
+        ))
+        .fetch_all()
+        .await?;
+    println!("  fewest points, agencies:");
+    for r in &lowest {
+        println!(
+            "    {:<22} {:>6} of {}",
+            r.agency_code,
+            pts(r.points),
+            r.computable_max
+        );
+    }
+    let missed: Vec<FindingLine> = client
+        .query(&format!(
+            "SELECT province_code, metric, subject, value_percent, target_percent \
+             FROM v_target_findings WHERE period_kind = 'YEAR' AND period = {latest} AND met = 0 \
+             ORDER BY metric, value_percent LIMIT 12"
+        ))
+        .fetch_all()
+        .await?;
+    println!(
+        "Targets missed in {year} (v_target_findings; targets per province and year in `targets`):"
+    );
+    for r in &missed {
+        let what = if r.subject.is_empty() {
+            r.metric.clone()
+        } else {
+            format!("{} {}", r.metric, r.subject)
+        };
+        println!(
+            "  {:<6} {:<28} {:>7.2} % below the target {:.2} %",
+            r.province_code, what, r.value_percent, r.target_percent
+        );
+    }
+    if missed.is_empty() {
+        println!("  none");
+    }
+    Ok(())
+}
+
 pub async fn print_deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result<()> {
     deadlines(store, scoring)
         .await
@@ -386,6 +527,7 @@ async fn deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result<()> {
     }
 
     satisfaction(store).await?;
+    scorecard(store).await?;
 
     let steps: Vec<StepLine> = client
         .query(

@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "satisfaction",
         include_str!("../../../deploy/clickhouse/migrations/0005_satisfaction.sql"),
     ),
+    (
+        6,
+        "scorecard",
+        include_str!("../../../deploy/clickhouse/migrations/0006_scorecard.sql"),
+    ),
 ];
 
 /// The schema version this build writes: a processor refuses to run on an older database.
