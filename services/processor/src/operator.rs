@@ -116,9 +116,10 @@ impl Shared {
 #[derive(Debug, Clone)]
 struct Entry {
     state: DossierState,
-    /// Last date through which closed-period rows were written: rows past a new, earlier
-    /// bound are rewritten as out of scope. Checkpointed with the state, so a restart or a
-    /// new owner knows which rows exist.
+    /// The furthest date through which closed-period rows were written (it never moves
+    /// back: rows past a new, earlier bound are rewritten, as out of scope where the dossier
+    /// is not in them). Checkpointed with the state, so a restart or a new owner knows which
+    /// rows exist and recomputes the contributions the cells hold.
     period_upto: Option<NaiveDate>,
     /// The end used for eviction, as last drained.
     ended_at: Option<Timestamp>,
@@ -574,9 +575,13 @@ impl PartitionOperator {
                 (None, Some(w)) => fold::local_date(w),
                 (None, None) => continue,
             };
+            // Rows through the furthest bound written before are rewritten too (as out of
+            // scope when the dossier ended before them), and that bound is kept: the cells
+            // hold what the rows through it contribute, and a restore recomputes exactly
+            // those. (The bound moves back when a dossier ends before a date its rows were
+            // written through, or when a new owner's watermark starts below its
+            // checkpoint's.)
             let upto = e.period_upto.map_or(bound, |b| bound.max(b));
-            // Rows through the bound written before are rewritten (as out of scope when the
-            // bound moved back), then the bound is the new one.
             let rows = period_rows(code, &e.state, &c, &self.shared.clock, upto, now);
             let (field, channel) = e
                 .state
@@ -588,7 +593,7 @@ impl PartitionOperator {
             self.agg.replace(&e.closed, &closed);
             e.closed = closed;
             out.periods.extend(rows);
-            e.period_upto = Some(bound);
+            e.period_upto = Some(upto);
         }
         for code in &codes {
             let e = self.entries.get_mut(code).expect("dirty dossiers are held");

@@ -316,3 +316,47 @@ fn the_cells_check_catches_a_checkpoint_landed_in_part() {
         "dossiers of batch two with the cells of batch one must disagree"
     );
 }
+
+/// A new owner's watermark can start below the one its checkpoint was drained at (the
+/// previous owner's last progress row may not have landed): its first drain recomputes the
+/// open dossiers' period rows against the lower watermark, and the checkpoint it writes must
+/// still restore cells that agree with its dossiers.
+#[test]
+fn a_restore_at_a_lower_watermark_checkpoints_what_the_cells_hold() {
+    let events = events();
+    let records = records(&events);
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&motcua_core::fold::vietnam())
+    };
+    let mut op = PartitionOperator::new(0, shared(10_000));
+    let mut tables = Tables::default();
+    for r in &records {
+        op.ingest(r, 0);
+    }
+    let first = op.drain(Some(at("2026-01-02T12:00:00+07:00")), 0);
+    tables.write(first.aggregates, first.checkpoints);
+    let restore = |tables: &Tables| {
+        let mut op = PartitionOperator::new(0, shared(10_000));
+        op.restore(
+            tables.checkpoints.values().cloned().collect(),
+            &[],
+            Vec::new(),
+        )
+        .unwrap();
+        op
+    };
+    let mut op = restore(&tables);
+    assert_eq!(op.verify_cells(), Vec::<String>::new(), "restored");
+    // The new owner's watermark: two days lower, the month before.
+    let second = op.drain(Some(at("2025-12-31T12:00:00+07:00")), 0);
+    assert_eq!(op.verify_cells(), Vec::<String>::new(), "drained lower");
+    tables.write(second.aggregates, second.checkpoints);
+    let op = restore(&tables);
+    assert_eq!(
+        op.verify_cells(),
+        Vec::<String>::new(),
+        "restored from the checkpoint the lower drain wrote"
+    );
+}
