@@ -232,7 +232,7 @@ def ch_stat(ids: Ids, title: str, description: str, sql: str, unit: str, thresho
         .color_mode(common.BigValueColorMode.BACKGROUND)
         .graph_mode(common.BigValueGraphMode.NONE)
         .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
-        .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False).fields("/.*/"))
+        .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
         .with_target(ch_target(sql))
     )
     if decimals is not None:
@@ -308,6 +308,8 @@ def ch_bars(ids: Ids, title: str, description: str, sql: str, x_field: str, unit
         .x_field(x_field)
         .x_tick_label_rotation(-45)
         .show_value(common.VisibilityMode.AUTO)
+        .legend(cb.VizLegendOptions().show_legend(True).display_mode(common.LegendDisplayMode.LIST)
+                .placement(common.LegendPlacement.BOTTOM))
         .with_target(ch_target(sql))
     )
     if stacked:

@@ -157,6 +157,56 @@ def test_provisioning_matches_dashboards():
     assert providers["providers"][0]["options"]["path"]
 
 
+def test_metrics_are_the_processors_own():
+    """Every metric a panel reads is defined in services/core/src/names.rs, and every metric
+    defined there is on the pipeline dashboard, but one that nothing increments."""
+    defined = set(re.findall(r'"(motcua_[a-z0-9_]+)"', (REPO / "services/core/src/names.rs").read_text(encoding="utf-8")))
+    used = set()
+    for p in PROM_PANELS:
+        for t in p.targets:
+            for m in re.findall(r"\bmotcua_[a-z0-9_]+", t["expr"]):
+                used.add(re.sub(r"_(bucket|sum|count)$", "", m) if m not in defined else m)
+    assert used <= defined, f"not defined in names.rs: {sorted(used - defined)}"
+    # Registered in services/runtime/src/metrics.rs but never incremented: retried inserts are
+    # counted in motcua_processor_retries_total{operation=<table>}, which the dashboard shows.
+    never_moves = {"motcua_clickhouse_insert_retries_total"}
+    assert defined - used == never_moves, f"defined but on no panel: {sorted(defined - used - never_moves)}"
+
+
+def test_views_exist_and_are_documented():
+    created = set()
+    for path in (REPO / "deploy/clickhouse/migrations").glob("*.sql"):
+        created |= set(re.findall(r"CREATE VIEW IF NOT EXISTS \$\{db\}\.(\w+)", path.read_text(encoding="utf-8")))
+    docs = (REPO / "docs/CONTRACT.md").read_text(encoding="utf-8") + (REPO / "docs/ARCHITECTURE.md").read_text(encoding="utf-8")
+    queries = [t["rawSql"] for p in CH_PANELS for t in p.targets]
+    queries += [str(v["query"]) for b in BOARDS for v in pq.variables_of(b) if (v.get("datasource") or {}).get("type") == pq.CLICKHOUSE_PLUGIN]
+    for sql in queries:
+        for view in re.findall(r"\bFROM\s+(\w+)", sql):
+            assert view in created, f"{view} is no view of the migrations: {sql}"
+            assert not view.endswith("_scan"), f"{view}: a per-dossier scan, not a figure view: {sql}"
+            assert f"`{view}`" in docs or f"{view}," in docs, f"{view} is not documented in CONTRACT.md / ARCHITECTURE.md"
+
+
+# Views over the per-dossier tables (read with FINAL): only the drill-down may read them, and
+# only for one agency (and its sub-units) or one dossier.
+PER_DOSSIER_VIEWS = {"v_dossiers", "v_open_dossiers", "v_overdue_dossiers", "v_766_current", "v_766_periods",
+                     "v_dossier_trail", "v_appointment_findings", "v_unmatched_ratings", "v_event_conflicts"}
+
+
+def test_per_dossier_views_only_in_the_drilldown_and_filtered():
+    for b in BOARDS:
+        sqls = [(p.title, t["rawSql"]) for p in pq.panels_of(b) for t in p.targets if "rawSql" in t]
+        sqls += [(f"${v['name']}", str(v["query"])) for v in pq.variables_of(b)
+                 if (v.get("datasource") or {}).get("type") == pq.CLICKHOUSE_PLUGIN]
+        for title, sql in sqls:
+            views = set(re.findall(r"\bFROM\s+(\w+)", sql)) & PER_DOSSIER_VIEWS
+            if not views:
+                continue
+            assert b["uid"] == "motcua-drilldown", f"{b['title']} / {title} reads per-dossier {views}"
+            assert "agency_code = ${agency:sqlstring}" in sql or "dossier_code = ${dossier:sqlstring}" in sql, \
+                f"{title}: {views} read without a filter on the agency or the dossier: {sql}"
+
+
 def test_dashboard_sql_avoids_what_clickhouse_18_16_breaks_on():
     """An alias equal to a column its own expression reads (`sum(counted) AS counted`)."""
     alias = re.compile(r"(\w+)\(([^()]*)\)\s+AS\s+(\w+)", re.IGNORECASE)
