@@ -307,11 +307,13 @@ PROM_CONFIG=""
 prepare_prometheus_config() {
   PROM_CONFIG="${HERE}/prometheus.yml"
   # The checked-in config names the default addresses; only when they are
-  # overridden run a rewritten copy (rule_files, if any, must then be absolute).
+  # overridden run a rewritten copy, whose rule_files path is made absolute
+  # (Prometheus reads a relative one from the config file's directory).
   if [[ "${PROM_ADDR}" != "127.0.0.1:19090" || "${MOTCUA_METRICS_ADDR}" != "127.0.0.1:19100" ]]; then
     mkdir -p "${CONF_DIR}"
     PROM_CONFIG="${CONF_DIR}/prometheus.yml"
     sed -e "s/127\.0\.0\.1:19090/${PROM_ADDR}/g" -e "s/127\.0\.0\.1:19100/${MOTCUA_METRICS_ADDR}/g" \
+      -e "s|^  - \.\./prometheus/|  - ${HERE%/*}/prometheus/|" \
       "${HERE}/prometheus.yml" >"${PROM_CONFIG}"
     say "prometheus: addresses overridden, using ${PROM_CONFIG}"
   fi
