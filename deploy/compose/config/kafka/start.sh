@@ -22,7 +22,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 secrets="${SECRETS_DIR:-/etc/kafka/secrets}"
-data=/var/lib/kafka/data
+data=/var/lib/kafka/data/kraft
 
 die() { echo "start.sh: $*" >&2; exit 1; }
 secret() {
