@@ -31,6 +31,7 @@ import os
 import pathlib
 import re
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -147,6 +148,8 @@ def main() -> int:
     ap.add_argument("--database", default=os.environ.get("MOTCUA_CLICKHOUSE_DATABASE", "motcua"))
     ap.add_argument("--url", default=os.environ.get("MOTCUA_CLICKHOUSE_URL", "http://127.0.0.1:8123"))
     ap.add_argument("--dry-run", action="store_true", help="print the statements, run nothing")
+    ap.add_argument("--wait-secs", type=float, default=300,
+                    help="how long to wait for the server to answer before giving up (default 300)")
     args = ap.parse_args()
     password = os.environ.get("MOTCUA_CLICKHOUSE_PASSWORD")
     pw_file = os.environ.get("MOTCUA_CLICKHOUSE_PASSWORD_FILE")
@@ -154,11 +157,17 @@ def main() -> int:
         password = pathlib.Path(pw_file).read_text(encoding="utf-8").strip()
     executor = HttpExecutor(args.url, os.environ.get("MOTCUA_CLICKHOUSE_USER"), password)
     if not args.dry_run:
-        try:
-            executor.run("SELECT 1")
-        except RuntimeError as e:
-            print(f"apply.py: {e}", file=sys.stderr)
-            return 1
+        deadline = time.monotonic() + args.wait_secs
+        while True:
+            try:
+                executor.run("SELECT 1")
+                break
+            except RuntimeError as e:
+                if time.monotonic() >= deadline:
+                    print(f"apply.py: {e}", file=sys.stderr)
+                    return 1
+                print(f"apply.py: waiting for ClickHouse ({e})", file=sys.stderr)
+                time.sleep(5)
     apply(executor, args.database, args.sql_dir, dry_run=args.dry_run)
     return 0
 
