@@ -813,6 +813,119 @@ def check_code(root: pathlib.Path, code: Code, compose: dict, objs: list, r: Rep
              f"listener :{listeners.get('CONTROLLER')}, ClickHouse URLs its http_port", probs)
 
 
+_CHDB_PROBE = r"""
+import json, os, sys, tempfile
+from chdb import session
+cfg, queries = sys.argv[1], json.loads(sys.argv[2])
+try:
+    s = session.Session(f"{tempfile.mkdtemp()}?config-file={cfg}")
+except Exception as e:
+    print(json.dumps({"error": str(e)}))
+    sys.exit(0)
+out = []
+for q in queries:
+    try:
+        out.append(s.query(q, "TSVRaw").bytes().decode())
+    except Exception as e:
+        out.append("ERROR " + str(e))
+print(json.dumps({"results": out}))
+"""
+
+
+def chdb_probe(cfg: pathlib.Path, env: dict[str, str], queries: list[str]) -> dict:
+    """Starts chdb (ClickHouse 26.9) in a child process with `cfg` as its server configuration
+    and `env` as its environment (from_env), and runs `queries`."""
+    res = subprocess.run([sys.executable, "-c", _CHDB_PROBE, str(cfg), json.dumps(queries)],
+                         capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+    lines = [l for l in res.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        return {"error": (res.stdout + res.stderr).strip()[-1500:]}
+    return json.loads(lines[-1])
+
+
+def check_clickhouse_config(root: pathlib.Path, compose: dict, r: Report, skip_chdb: bool) -> None:
+    """Loads the real ClickHouse configuration into chdb: from_env substitution, the cluster,
+    the macros, the users, their grants and profiles, and the removal of `default`."""
+    if skip_chdb:
+        r.skip("clickhouse: configuration loaded by ClickHouse (chdb)", "--skip-chdb")
+        return
+    cfgdir = root / "deploy/compose/config/clickhouse"
+    env = env_of(compose["services"]["clickhouse-1"])
+    entry = (cfgdir / "entrypoint.sh").read_text(encoding="utf-8")
+    for var in re.findall(r"^load (\w+) ", entry, re.M):
+        env[var] = f"check-{var.lower()}"
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        # the image's users.xml in miniature: a `default` user and profile for motcua's to merge into
+        (tmp / "users.d").mkdir()
+        (tmp / "users.xml").write_text(
+            "<clickhouse><profiles><default/></profiles><users><default><password></password>"
+            "<networks><ip>::/0</ip></networks><profile>default</profile><quota>default</quota>"
+            "<access_management>1</access_management></default>"
+            "</users><quotas><default/></quotas></clickhouse>", encoding="utf-8")
+        users = (cfgdir / "users.d/motcua.xml").read_text(encoding="utf-8")
+        server = (cfgdir / "config.d/motcua.xml").read_text(encoding="utf-8").replace(
+            "</clickhouse>", f"<user_directories><users_xml><path>{tmp / 'users.xml'}</path></users_xml>"
+                             "</user_directories></clickhouse>")
+        (tmp / "config.xml").write_text(server, encoding="utf-8")
+        # 1. as shipped: `default` is gone (chdb itself connects as `default` and is refused)
+        (tmp / "users.d/motcua.xml").write_text(users, encoding="utf-8")
+        out = chdb_probe(tmp / "config.xml", env, ["SELECT 1"])
+        removed = "no user with such name" in out.get("error", "")
+        # 2. with `default` kept, to look at the rest
+        (tmp / "users.d/motcua.xml").write_text(users.replace('<default remove="remove"/>', ""), encoding="utf-8")
+        users_list = sorted(set(re.findall(r"^        <(motcua_\w+)>", users, re.M)))
+        queries = ["SELECT cluster, shard_num, replica_num, host_name, port FROM system.clusters "
+                   "WHERE cluster = 'motcua' ORDER BY replica_num",
+                   "SELECT macro, substitution FROM system.macros ORDER BY macro",
+                   "SELECT name FROM system.users ORDER BY name"]
+        queries += [f"SHOW GRANTS FOR {u}" for u in users_list]
+        queries += ["SELECT profile_name, setting_name, value FROM system.settings_profile_elements "
+                    "WHERE profile_name LIKE 'motcua%' ORDER BY profile_name, setting_name"]
+        out2 = chdb_probe(tmp / "config.xml", env, queries)
+    if "error" in out2:
+        r.fail("clickhouse: configuration loaded by ClickHouse (chdb)", out2["error"])
+        return
+    res = out2["results"]
+    probs = [f"query {q[:60]}: {x[:300]}" for q, x in zip(queries, res) if x.startswith("ERROR")]
+    if probs:
+        r.fail("clickhouse: configuration loaded by ClickHouse (chdb)", "\n       ".join([""] + probs))
+        return
+    hosts = [line.split("\t")[3] for line in res[0].splitlines()]
+    want = [env.get(f"CLICKHOUSE_REPLICA_{i}_HOST") for i in (1, 2, 3)]
+    if hosts != want:
+        probs.append(f"cluster motcua has replicas {hosts}, expected {want} (one shard)")
+    if {l.split("\t")[0] for l in res[0].splitlines()} != {"motcua"} or {l.split("\t")[1] for l in res[0].splitlines()} != {"1"}:
+        probs.append(f"cluster motcua is not one shard: {res[0]!r}")
+    macros = dict(l.split("\t") for l in res[1].splitlines())
+    if macros.get("replica") != env.get("CLICKHOUSE_REPLICA") or "shard" not in macros:
+        probs.append(f"macros {macros}")
+    present = set(res[2].split())
+    if not set(users_list) <= present:
+        probs.append(f"users {users_list} not all loaded: {sorted(present)}")
+    if not removed:
+        probs.append(f"the password-less `default` user is still there: {out.get('error', 'chdb connected as default')[:200]}")
+    grants = dict(zip(users_list, res[3:3 + len(users_list)]))
+    if "INSERT" not in grants.get("motcua_processor", "") or "ON motcua.*" not in grants.get("motcua_processor", ""):
+        probs.append(f"motcua_processor grants: {grants.get('motcua_processor')}")
+    if "GRANT CLUSTER ON *.*" not in grants.get("motcua_admin", ""):
+        probs.append(f"motcua_admin cannot run ON CLUSTER: {grants.get('motcua_admin', '')[:200]}")
+    if "INSERT" in grants.get("motcua_reader", ""):
+        probs.append(f"motcua_reader can insert: {grants.get('motcua_reader')}")
+    prof = {(a, b): c for a, b, c in (l.split("\t") for l in res[-1].splitlines())}
+    for key, value in {("motcua_processor", "insert_quorum"): "2",
+                       ("motcua_processor", "select_sequential_consistency"): "1",
+                       ("motcua_processor", "insert_quorum_parallel"): "0",
+                       ("motcua_processor", "distributed_foreground_insert"): "1",
+                       ("motcua_reader", "readonly"): "2"}.items():
+        if prof.get(key) != value:
+            probs.append(f"profile {key[0]}: {key[1]} = {prof.get(key)}, expected {value}")
+    r.expect(f"clickhouse: config.d and users.d loaded by ClickHouse 26.9 (chdb) with compose's environment: "
+             f"cluster motcua 1 shard x {len(hosts)} replicas, macros, users {users_list} with their grants "
+             f"and profiles, `default` removed", probs)
+
+
 def check_clickhouse(root: pathlib.Path, r: Report, skip_chdb: bool) -> None:
     cdir = root / "deploy" / "clickhouse" / "cluster"
     res = subprocess.run([sys.executable, str(cdir / "generate.py"), "--check"], capture_output=True, text=True)
@@ -843,6 +956,7 @@ def main() -> int:
     compose = check_compose(root, code, r, args.allow_missing_external)
     objs = check_k8s(root, code, r, args.k8s_version, args.allow_missing_external)
     check_code(root, code, compose, objs, r, args.allow_missing_external)
+    check_clickhouse_config(root, compose, r, args.skip_chdb)
     check_clickhouse(root, r, args.skip_chdb)
     tail = f", {r.skipped} skipped" if r.skipped else ""
     print(f"{r.passed} passed, {r.failed} failed{tail}")
