@@ -21,7 +21,9 @@ an `ON CLUSTER` statement cannot run in it. What is checked, and how:
    Distributed table with the same columns (name, type, default) and as `<table>_local` with the
    same engine, sort key, partition key and columns; every view with the same columns; nothing
    else but `schema_migrations` and the `_local` tables.
-4. **Same answers.** The same synthetic rows go into both databases (after migration 3, so
+4. **apply.py's HTTP client** against a recording stub server on loopback (auth header, settings,
+   bookkeeping, a failing statement).
+5. **Same answers.** The same synthetic rows go into both databases (after migration 3, so
    migration 4's copy of `dossier_periods` through the Distributed tables is exercised, and
    again after migration 5), and every view must give the same rows in both; the auditor
    queries must run on the cluster database.
@@ -106,6 +108,71 @@ class UnreplicatedExecutor:
     def run(self, sql: str) -> str:
         self.statements += 1
         return self.ch.run(unreplicate(sql))
+
+
+def check_http_applier() -> str:
+    """apply.py's HTTP path against a recording stub server on loopback: credentials in a
+    header, the DDL settings as URL parameters, one statement per request, the version rows,
+    and a server error surfacing as a failure naming the statement."""
+    import base64
+    import http.server
+    import threading
+    import urllib.parse
+
+    seen: list[tuple[str, dict, str]] = []
+    applied = {"versions": set()}
+
+    class Stub(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+            seen.append((self.headers.get("Authorization", ""), params, body))
+            out, status = "", 200
+            if body.startswith("SELECT version FROM"):
+                out = "".join(f"{v}\n" for v in sorted(applied["versions"]))
+            m = re.match(r"INSERT INTO \w+\.schema_migrations .* VALUES \((\d+),", body)
+            if m:
+                applied["versions"].add(int(m.group(1)))
+            if "FAIL_HERE" in body:
+                out, status = "Code: 62. DB::Exception: Syntax error", 500
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(out.encode())
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        ex = applier.HttpExecutor(url, "motcua_admin", "pw")
+        first = applier.apply(ex, "motcua", generate.OUT_DIR, log=lambda *_: None)
+        second = applier.apply(ex, "motcua", generate.OUT_DIR, log=lambda *_: None)
+        n_files = len(applier.cluster_files(generate.OUT_DIR)) - 1
+        if first != list(range(1, n_files + 1)) or second:
+            raise Failed(f"apply.py over HTTP applied {first}, then {second}")
+        want_auth = "Basic " + base64.b64encode(b"motcua_admin:pw").decode()
+        for auth, params, body in seen:
+            if auth != want_auth or any(params.get(k) != v for k, v in applier.SETTINGS.items()):
+                raise Failed(f"apply.py sent {auth!r} {params} for {body[:60]}")
+            if "${db}" in body or "password" in body.lower():
+                raise Failed(f"apply.py sent an unsubstituted or secret-bearing body: {body[:80]}")
+        bad = pathlib.Path(tempfile.mkdtemp())
+        (bad / "0000_bootstrap.sql").write_text("SELECT 1;\n")
+        (bad / "0001_x.sql").write_text("CREATE TABLE FAIL_HERE;\n")
+        applied["versions"] = set()
+        try:
+            applier.apply(ex, "motcua", bad, log=lambda *_: None)
+            raise Failed("apply.py went on after a server error")
+        except SystemExit as e:
+            if "0001_x.sql failed on `CREATE TABLE FAIL_HERE`" not in str(e) or "Syntax error" not in str(e):
+                raise Failed(f"apply.py reported a server error as: {e}")
+        if 1 in applied["versions"]:
+            raise Failed("apply.py recorded a migration whose statement failed")
+    finally:
+        server.shutdown()
+    return f"{len(seen)} requests"
 
 
 def check_parse(ch: Chdb) -> int:
@@ -294,6 +361,8 @@ def main() -> int:
             version = ch.run("SELECT version()").strip()
             print(f"chdb: ClickHouse {version}")
             print(f"ok  parse: {check_parse(ch)} generated statements parse with ON CLUSTER and their engines")
+            print(f"ok  apply.py over HTTP (a recording stub on loopback, {check_http_applier()}): basic auth "
+                  "header, DDL settings, versions recorded once, a server error stops it unrecorded")
 
             # single-node schema, as `motcua migrate` builds it
             cols, engine, key = generate.schema_migrations_ddl()
