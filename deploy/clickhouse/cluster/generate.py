@@ -30,9 +30,10 @@ recorded in `schema_migrations` and records them under the same versions, after 
   view.
 * `CREATE VIEW` gets `ON CLUSTER`: every server holds every view, reading the Distributed
   tables, so any server answers any query.
-* `INSERT ... SELECT` (a copy during an upgrade) runs once, on the server the migration is
+* `INSERT ... SELECT` (a copy during an upgrade) and `INSERT ... VALUES` (rows a migration
+  ships, e.g. migration 6's scorecard and targets) run once, on the server the migration is
   applied to, through the Distributed tables, synchronously
-  (`distributed_foreground_insert = 1`).
+  (`distributed_foreground_insert = 1`); replication copies them to the other replicas.
 * `schema_migrations` (created by `motcua migrate` itself, `services/runtime/src/store.rs`) is
   created replicated first, in `0000_bootstrap.sql`, with the columns read from store.rs.
 
@@ -244,11 +245,13 @@ def translate(st: str, schema: Schema) -> list[str]:
             f"DROP TABLE IF EXISTS ${{db}}.{name}{LOCAL_SUFFIX} ON CLUSTER {CLUSTER} SYNC",
         ]
 
-    m = re.match(rf"INSERT INTO {NAME}\s*(\([^)]*\))?\s*SELECT\b", head)
+    m = re.match(rf"INSERT INTO {NAME}\s*(\([^)]*\))?\s*(SELECT|VALUES)\b", head)
     if m:
         name = m.group(1)
-        schema.kind(name)
-        cut = re.search(r"\bSELECT\b", st).start()
+        if schema.kind(name) != "table":
+            raise GenerateError(f"INSERT into view {name} is not translated")
+        target = re.match(rf"INSERT INTO \$\{{db\}}\.{name}\s*(\([^)]*\))?\s*", st)
+        cut = target.end()
         return [st[:cut].rstrip() + "\nSETTINGS distributed_foreground_insert = 1\n" + st[cut:]]
 
     raise GenerateError(f"no cluster translation for this statement (extend generate.py):\n{st}")
