@@ -26,8 +26,12 @@ log="$(mktemp)"
 status=0
 cargo test --workspace --locked -- --test-threads 4 --skip faults:: 2>&1 | tee "${log}" || status=1
 cargo test --locked --test it faults:: -- --test-threads 1 2>&1 | tee -a "${log}" || status=1
+# Operators' checks (they print pytest's and promtool's own lines, counted below): the
+# dashboards' panels against the main job's data in ClickHouse and a real processor scraped
+# by Prometheus, the preview in headless Chromium.
+{ "${MOTCUA_BIN}" demo >/dev/null && bash deploy/grafana/check.sh; } 2>&1 | tee -a "${log}" || status=1
 # One closing line for the whole suite (cargo prints one result line per test binary).
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+awk '/^test result:/ || /^[0-9]+ (passed|failed)/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "%d passed, %d failed\n", p, f }' "${log}"
 rm -f "${log}"
 exit "${status}"

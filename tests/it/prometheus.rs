@@ -97,6 +97,15 @@ async fn prometheus_scrapes_the_processor_metrics() {
         "{rows} rows for {} distinct events",
         distinct.len()
     );
+    // Overdue dossiers by level: summed, what the served view counts as overdue at the
+    // published watermark.
+    let overdue = prom_value("sum(motcua_processor_dossiers_overdue)")
+        .await
+        .expect("overdue dossiers scraped");
+    let served = env
+        .count("SELECT count() FROM v_open_dossiers WHERE overdue")
+        .await;
+    assert_eq!(overdue, served as f64, "overdue dossiers: gauge vs view");
     assert!(
         prom_value("motcua_processor_batch_duration_seconds_count")
             .await

@@ -11,6 +11,8 @@ pub const PROCESSOR_EVENTS_REJECTED: &str = "motcua_processor_events_rejected_to
 pub const PROCESSOR_EVENTS_DUPLICATE: &str = "motcua_processor_events_duplicate_total";
 /// Dossiers held in state.
 pub const PROCESSOR_DOSSIERS: &str = "motcua_processor_dossiers";
+/// Open dossiers past their due time at the watermark, by agency level. Label `level`.
+pub const PROCESSOR_DOSSIERS_OVERDUE: &str = "motcua_processor_dossiers_overdue";
 /// Dossiers whose events arrived before their receipt (held, not dropped).
 pub const PROCESSOR_DOSSIERS_AWAITING_RECEIPT: &str = "motcua_processor_dossiers_awaiting_receipt";
 /// Messages between the processor's position and the partition end. Labels `topic`, `partition`.

@@ -11,6 +11,8 @@ use crate::record::Reason;
 pub const REQUESTS: &str = "motcua_gateway_requests_total";
 /// Records accepted (every event acknowledged by the broker). Label `level`.
 pub const RECORDS_ACCEPTED: &str = "motcua_gateway_records_accepted_total";
+/// Records accepted, per agency. Label `agency` (the access file's ids: bounded by it).
+pub const AGENCY_RECORDS_ACCEPTED: &str = "motcua_gateway_agency_records_accepted_total";
 /// Records rejected. Labels `reason`, `level`.
 pub const RECORDS_REJECTED: &str = "motcua_gateway_records_rejected_total";
 /// Events published and acknowledged.
@@ -49,6 +51,8 @@ pub struct GatewayMetrics {
     pub requests: IntCounterVec,
     /// See [`RECORDS_ACCEPTED`].
     pub accepted: IntCounterVec,
+    /// See [`AGENCY_RECORDS_ACCEPTED`].
+    pub agency_accepted: IntCounterVec,
     /// See [`RECORDS_REJECTED`].
     pub rejected: IntCounterVec,
     /// See [`EVENTS_PUBLISHED`].
@@ -98,6 +102,11 @@ impl GatewayMetrics {
                 "Records accepted: every event acknowledged by the broker.",
                 &["level"],
             ),
+            agency_accepted: counter_vec(
+                AGENCY_RECORDS_ACCEPTED,
+                "Records accepted, by the access file's id of the agency that sent them.",
+                &["agency"],
+            ),
             rejected: counter_vec(RECORDS_REJECTED, "Records rejected.", &["reason", "level"]),
             published: counter(EVENTS_PUBLISHED, "Events published and acknowledged."),
             produce_duration: register(
@@ -136,6 +145,15 @@ impl GatewayMetrics {
             }
         }
         m
+    }
+
+    /// Creates every configured agency's series at its current value (0 when new), so a
+    /// silent agency shows as a flat series, not a missing one. Called at start and after
+    /// each access-file reload.
+    pub fn seed_agencies<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        for id in ids {
+            self.agency_accepted.with_label_values(&[id]);
+        }
     }
 
     /// The text exposition.

@@ -229,6 +229,7 @@ pub async fn start(
     )
     .map_err(|e| anyhow::anyhow!("idempotency journal: {e}"))?;
     metrics.idempotency_keys.set(idempotency.len() as i64);
+    metrics.seed_agencies(access.agencies().iter().map(|a| a.id.as_str()));
     let app = Arc::new(App {
         producer,
         access: RwLock::new(Arc::new(access)),
@@ -635,6 +636,10 @@ impl App {
 
         let plans = self.plan(endpoint, &bytes, &access, &agency)?;
         let (status, answer) = self.publish(endpoint, plans, level).await?;
+        self.metrics
+            .agency_accepted
+            .with_label_values(&[agency.id.as_str()])
+            .inc_by(answer.accepted as u64);
 
         let body = match (endpoint, &answer.results.first()) {
             (Endpoint::Event, Some(RecordResult { error: Some(e), .. })) => {
@@ -1025,6 +1030,8 @@ fn spawn_reload(app: Arc<App>, path: PathBuf, every: Duration, shutdown: Cancell
             seen = now;
             match Access::load(&path) {
                 Ok(access) => {
+                    app.metrics
+                        .seed_agencies(access.agencies().iter().map(|a| a.id.as_str()));
                     *app.access.write().expect("not poisoned") = Arc::new(access);
                     app.metrics.reloads.with_label_values(&["ok"]).inc();
                     tracing::info!(file = %path.display(), "access file reloaded");

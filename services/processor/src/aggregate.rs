@@ -703,6 +703,20 @@ impl Aggregates {
         out
     }
 
+    /// Open dossiers past their due time at the cells' watermark, per agency level (the
+    /// `OPEN` cells of the agency family).
+    pub fn overdue_by_level(&self) -> HashMap<&str, i64> {
+        let mut out = HashMap::new();
+        for c in self
+            .cells
+            .iter()
+            .filter(|c| c.key.grain == Grain::Open && c.key.dims == Dims::Agency)
+        {
+            *out.entry(self.name(c.key.level)).or_default() += c.counts.overdue;
+        }
+        out
+    }
+
     /// A self-check for tests (`MOTCUA_VERIFY_CELLS`): where the live cells' counts differ
     /// from the sum of `contributions`, one line per cell (at most `limit`).
     pub fn disagreements<'a>(

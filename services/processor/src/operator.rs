@@ -679,6 +679,11 @@ impl PartitionOperator {
         out
     }
 
+    /// Open dossiers past their due time at the watermark, per agency level.
+    pub fn overdue_by_level(&self) -> std::collections::HashMap<&str, i64> {
+        self.agg.overdue_by_level()
+    }
+
     /// A self-check for tests (`MOTCUA_VERIFY_CELLS`): with every dossier of the partition in
     /// memory, the cells must hold exactly the sum of the dossiers' contributions. Returns
     /// the cells that do not (nothing when some dossiers are evicted: it cannot tell).

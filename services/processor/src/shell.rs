@@ -1040,8 +1040,18 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         .await
         .map_err(|e| ProcessorError::Internal(format!("drain task failed: {e}")))?;
         self.operators = ops;
+        let mut overdue: HashMap<String, i64> = HashMap::new();
         for op in self.operators.values() {
             verify_cells(op, "drained");
+            for (level, n) in op.overdue_by_level() {
+                *overdue.entry(level.to_lowercase()).or_default() += n;
+            }
+        }
+        for level in ["ministry", "province", "district", "commune"] {
+            self.metrics
+                .overdue
+                .with_label_values(&[level])
+                .set(overdue.get(level).copied().unwrap_or(0));
         }
         let mut states = Vec::new();
         let mut steps = Vec::new();

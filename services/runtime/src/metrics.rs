@@ -31,6 +31,8 @@ pub struct ProcessorMetrics {
     pub dossiers: IntGauge,
     /// Dossiers held without a receipt.
     pub awaiting_receipt: IntGauge,
+    /// Open dossiers past their due time at the watermark, by agency level.
+    pub overdue: IntGaugeVec,
     /// Lag by topic and partition.
     pub lag: IntGaugeVec,
     /// Event-time watermark.
@@ -117,6 +119,17 @@ impl ProcessorMetrics {
             awaiting_receipt: gauge(
                 names::PROCESSOR_DOSSIERS_AWAITING_RECEIPT,
                 "Dossiers with events but no receipt yet (held, not dropped).",
+            ),
+            overdue: register(
+                r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        names::PROCESSOR_DOSSIERS_OVERDUE,
+                        "Open dossiers past their due time at the event-time watermark (OVERDUE_IN_PROGRESS), by agency level.",
+                    ),
+                    &["level"],
+                )
+                .expect("valid metric"),
             ),
             lag: register(
                 r,
