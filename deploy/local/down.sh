@@ -70,8 +70,8 @@ stop_service() {
   say "${name}: stopped"
 }
 
-# Reverse start order: the scraper first, the broker last.
-for name in prometheus clickhouse tansu; do
+# Reverse start order: the demo's processor and the scraper first, the broker last.
+for name in motcua prometheus clickhouse tansu; do
   stop_service "${name}"
 done
 

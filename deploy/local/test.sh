@@ -6,6 +6,12 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "${HERE}/../.."
 bash deploy/local/up.sh
 source deploy/local/env.sh
+# The processor a demo leaves running holds the metrics port the tests bind: stop it.
+if [[ -s "${MOTCUA_HOME}/run/motcua.pid" ]]; then
+  kill -TERM "$(cat "${MOTCUA_HOME}/run/motcua.pid")" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$(cat "${MOTCUA_HOME}/run/motcua.pid")" 2>/dev/null || break; sleep 0.2; done
+  rm -f "${MOTCUA_HOME}/run/motcua.pid"
+fi
 # Style gates first: they fail fast and cost little next to the tests.
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -30,6 +36,11 @@ cargo test --locked --test it faults:: -- --test-threads 1 2>&1 | tee -a "${log}
 # dashboards' panels against the main job's data in ClickHouse and a real processor scraped
 # by Prometheus, the preview in headless Chromium.
 { "${MOTCUA_BIN}" demo >/dev/null && bash deploy/grafana/check.sh; } 2>&1 | tee -a "${log}" || status=1
+# The alert rules (promtool check and unit tests, every metric they name defined in the code,
+# each rule broken on purpose must fail its tests) and the production deployment files
+# (schemas, cross-references with the code, the cluster DDL on modern ClickHouse).
+bash deploy/prometheus/check.sh 2>&1 | tee -a "${log}" || status=1
+bash deploy/check_deploy.sh 2>&1 | tee -a "${log}" || status=1
 # One closing line for the whole suite (cargo prints one result line per test binary).
 awk '/^test result:/ || /^[0-9]+ (passed|failed)/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "%d passed, %d failed\n", p, f }' "${log}"
