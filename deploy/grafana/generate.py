@@ -513,10 +513,11 @@ def pipeline() -> dash.Dashboard:
                                "s", neutral(), width=4, height=8))
     d = d.with_panel(prom_timeseries(ids, "Dossiers in state",
                                      "Dossiers held in memory; evicted ones (ended more than --retention-days ago, kept in the "
-                                     "checkpoint only); dossiers with events but no receipt yet (held, not dropped).",
+                                     "checkpoint only); dossiers with events but no receipt yet (held, not dropped); open dossiers past their due time at the watermark.",
                                      [(f"sum(motcua_processor_dossiers{S})", "in state"),
                                       (f"sum(motcua_processor_dossiers_evicted{S})", "evicted"),
-                                      (f"sum(motcua_processor_dossiers_awaiting_receipt{S})", "awaiting receipt")],
+                                      (f"sum(motcua_processor_dossiers_awaiting_receipt{S})", "awaiting receipt"),
+                                      (f"sum(motcua_processor_dossiers_overdue{S})", "open past due")],
                                      "short", width=6))
     d = d.with_panel(prom_timeseries(ids, "Evictions and reloads",
                                      "Ended dossiers evicted from memory, and evicted ones loaded back because an event named them; "
