@@ -358,3 +358,39 @@ async fn start_up_mistakes_say_what_is_wrong_and_what_to_run() {
         "the processor created no database"
     );
 }
+
+/// `motcua report` against a server that is not there, or a database that does not exist,
+/// says so in its first line with what to run, not with a client's error chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_mistakes_say_what_is_wrong_and_what_to_run() {
+    let env = Env::new("report_mistakes").await;
+    let report = |url: &str, database: &str| {
+        let out = std::process::Command::new(crate::harness::motcua_bin())
+            .arg("report")
+            .env("MOTCUA_CLICKHOUSE_URL", url)
+            .env("MOTCUA_CLICKHOUSE_DATABASE", database)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .expect("motcua runs");
+        assert!(!out.status.success(), "a report without data fails");
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let port = crate::harness::free_port();
+    let first = report(&format!("http://127.0.0.1:{port}"), &env.name);
+    assert!(
+        first.contains("not reachable") && first.contains("deploy/local/up.sh"),
+        "{first}"
+    );
+    let first = report(
+        &crate::common::clickhouse_url(),
+        &format!("{}_nope", env.name),
+    );
+    assert!(
+        first.contains("does not exist") && first.contains("motcua migrate"),
+        "{first}"
+    );
+}

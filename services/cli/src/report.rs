@@ -66,10 +66,15 @@ fn missing_in(text: &str) -> Option<Missing> {
 /// other error is returned as it is.
 fn explain(store: &Store, error: anyhow::Error) -> anyhow::Error {
     let db = store.database();
-    match error
-        .downcast_ref::<clickhouse::error::Error>()
-        .and_then(missing)
-    {
+    let clickhouse = error.downcast_ref::<clickhouse::error::Error>();
+    if let Some(clickhouse::error::Error::Network(_)) = clickhouse {
+        return anyhow::anyhow!(
+            "clickhouse at {} is not reachable: start the local services with `bash deploy/local/up.sh`, \
+             or point MOTCUA_CLICKHOUSE_URL at a running server",
+            store.url()
+        );
+    }
+    match clickhouse.and_then(missing) {
         Some(Missing::Database) => anyhow::anyhow!(
             "database `{db}` does not exist: run `motcua migrate` and `motcua process` to fill it, \
              or `motcua demo` and then read its database with `--database {db}_demo`"

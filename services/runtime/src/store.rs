@@ -251,6 +251,11 @@ impl Store {
             }))
     }
 
+    /// The HTTP endpoint.
+    pub fn url(&self) -> &str {
+        &self.settings.url
+    }
+
     /// The database name.
     pub fn database(&self) -> &str {
         &self.settings.database
