@@ -92,15 +92,33 @@ FROM
     FROM ${db}.v_766_satisfaction_agency
 );
 
--- The scorecard per agency, indicator and period: share, points, the indicator's maximum.
-CREATE VIEW IF NOT EXISTS ${db}.v_766_scorecard_agency AS
+-- The parts at the three scopes the scorecard is read at: per agency; per level within a
+-- province and per province with all its sub-units (numerators and denominators summed).
+-- Columns a scope does not use are ''.
+CREATE VIEW IF NOT EXISTS ${db}.v_766_scorecard_sums AS
+SELECT 'agency' AS scope, period_kind, period, agency_code, province_code, agency_level,
+       indicator, numerator, denominator
+FROM ${db}.v_766_scorecard_parts
+UNION ALL
+SELECT 'level' AS scope, period_kind, period, '' AS agency_code, province_code, agency_level,
+       indicator, sum(numerator) AS numerator, sum(denominator) AS denominator
+FROM ${db}.v_766_scorecard_parts
+GROUP BY period_kind, period, province_code, agency_level, indicator
+UNION ALL
+SELECT 'province' AS scope, period_kind, period, '' AS agency_code, province_code, '' AS agency_level,
+       indicator, sum(numerator) AS numerator, sum(denominator) AS denominator
+FROM ${db}.v_766_scorecard_parts
+GROUP BY period_kind, period, province_code, indicator;
+
+-- Scored once, with the rules of `scorecard_indicators`: share, points, the maximum.
+CREATE VIEW IF NOT EXISTS ${db}.v_766_scorecard AS
 SELECT
-    period_kind, period, agency_code, province_code, agency_level, group_code, indicator,
+    scope, period_kind, period, agency_code, province_code, agency_level, group_code, indicator,
     numerator, denominator,
     round(100 * numerator / nullIf(denominator, 0), 2) AS value_percent,
     round(max_points * least(100 * numerator / nullIf(denominator, 0), full_at_percent) / full_at_percent, 2) AS points,
     max_points
-FROM ${db}.v_766_scorecard_parts
+FROM ${db}.v_766_scorecard_sums AS sums
 ANY INNER JOIN
 (
     SELECT indicator, group_code, max_points, full_at_percent
@@ -108,81 +126,52 @@ ANY INNER JOIN
     WHERE scheme = '766-2022' AND computable = 1
 ) AS rules USING indicator;
 
--- The same per level within a province, and per province with all its sub-units: the
--- numerators and denominators summed, then scored.
+-- The scorecard per agency, per level within a province, per province with its sub-units.
+CREATE VIEW IF NOT EXISTS ${db}.v_766_scorecard_agency AS
+SELECT period_kind, period, agency_code, province_code, agency_level, group_code, indicator,
+       numerator, denominator, value_percent, points, max_points
+FROM ${db}.v_766_scorecard
+WHERE scope = 'agency';
+
 CREATE VIEW IF NOT EXISTS ${db}.v_766_scorecard_level AS
-SELECT
-    period_kind, period, province_code, agency_level, group_code, indicator,
-    numerator, denominator,
-    round(100 * numerator / nullIf(denominator, 0), 2) AS value_percent,
-    round(max_points * least(100 * numerator / nullIf(denominator, 0), full_at_percent) / full_at_percent, 2) AS points,
-    max_points
-FROM
-(
-    SELECT period_kind, period, province_code, agency_level, indicator,
-           sum(numerator) AS numerator, sum(denominator) AS denominator
-    FROM ${db}.v_766_scorecard_parts
-    GROUP BY period_kind, period, province_code, agency_level, indicator
-) AS sums
-ANY INNER JOIN
-(
-    SELECT indicator, group_code, max_points, full_at_percent
-    FROM ${db}.scorecard_indicators FINAL
-    WHERE scheme = '766-2022' AND computable = 1
-) AS rules USING indicator;
+SELECT period_kind, period, province_code, agency_level, group_code, indicator,
+       numerator, denominator, value_percent, points, max_points
+FROM ${db}.v_766_scorecard
+WHERE scope = 'level';
 
 CREATE VIEW IF NOT EXISTS ${db}.v_766_scorecard_province AS
-SELECT
-    period_kind, period, province_code, group_code, indicator,
-    numerator, denominator,
-    round(100 * numerator / nullIf(denominator, 0), 2) AS value_percent,
-    round(max_points * least(100 * numerator / nullIf(denominator, 0), full_at_percent) / full_at_percent, 2) AS points,
-    max_points
+SELECT period_kind, period, province_code, group_code, indicator,
+       numerator, denominator, value_percent, points, max_points
+FROM ${db}.v_766_scorecard
+WHERE scope = 'province';
+
+-- Points per group and in total ('total') at each scope and period: the points scored, and
+-- the maximum of the indicators that could be scored (an N/A indicator counts in neither).
+CREATE VIEW IF NOT EXISTS ${db}.v_766_scorecard_groups AS
+SELECT scope, period_kind, period, agency_code, province_code, agency_level, group_code,
+       round(sum(points), 2) AS points, sum(scored_max) AS computable_max, count() AS indicators
 FROM
 (
-    SELECT period_kind, period, province_code, indicator,
-           sum(numerator) AS numerator, sum(denominator) AS denominator
-    FROM ${db}.v_766_scorecard_parts
-    GROUP BY period_kind, period, province_code, indicator
-) AS sums
-ANY INNER JOIN
-(
-    SELECT indicator, group_code, max_points, full_at_percent
-    FROM ${db}.scorecard_indicators FINAL
-    WHERE scheme = '766-2022' AND computable = 1
-) AS rules USING indicator;
+    SELECT scope, period_kind, period, agency_code, province_code, agency_level, group_code,
+           points, if(isNull(points), 0, max_points) AS scored_max
+    FROM ${db}.v_766_scorecard
+    UNION ALL
+    SELECT scope, period_kind, period, agency_code, province_code, agency_level, 'total' AS group_code,
+           points, if(isNull(points), 0, max_points) AS scored_max
+    FROM ${db}.v_766_scorecard
+)
+GROUP BY scope, period_kind, period, agency_code, province_code, agency_level, group_code;
 
--- Points per group and in total ('total'), per agency and period: the points scored, and the
--- maximum of the indicators that could be scored (an N/A indicator counts in neither).
 CREATE VIEW IF NOT EXISTS ${db}.v_766_scorecard_groups_agency AS
 SELECT period_kind, period, agency_code, province_code, agency_level, group_code,
-       round(sum(points), 2) AS points, sum(scored_max) AS computable_max, count() AS indicators
-FROM
-(
-    SELECT period_kind, period, agency_code, province_code, agency_level, group_code, points,
-           if(isNull(points), 0, max_points) AS scored_max
-    FROM ${db}.v_766_scorecard_agency
-    UNION ALL
-    SELECT period_kind, period, agency_code, province_code, agency_level, 'total' AS group_code, points,
-           if(isNull(points), 0, max_points) AS scored_max
-    FROM ${db}.v_766_scorecard_agency
-)
-GROUP BY period_kind, period, agency_code, province_code, agency_level, group_code;
+       points, computable_max, indicators
+FROM ${db}.v_766_scorecard_groups
+WHERE scope = 'agency';
 
 CREATE VIEW IF NOT EXISTS ${db}.v_766_scorecard_groups_province AS
-SELECT period_kind, period, province_code, group_code,
-       round(sum(points), 2) AS points, sum(scored_max) AS computable_max, count() AS indicators
-FROM
-(
-    SELECT period_kind, period, province_code, group_code, points,
-           if(isNull(points), 0, max_points) AS scored_max
-    FROM ${db}.v_766_scorecard_province
-    UNION ALL
-    SELECT period_kind, period, province_code, 'total' AS group_code, points,
-           if(isNull(points), 0, max_points) AS scored_max
-    FROM ${db}.v_766_scorecard_province
-)
-GROUP BY period_kind, period, province_code, group_code;
+SELECT period_kind, period, province_code, group_code, points, computable_max, indicators
+FROM ${db}.v_766_scorecard_groups
+WHERE scope = 'province';
 
 -- Satisfaction per province and period: the share rating very satisfied or satisfied among
 -- the rated ended dossiers (the standing rating of each), for the targets.
