@@ -16,11 +16,7 @@ mkdir -p "${MOTCUA_HOME}/run" "${MOTCUA_HOME}/log"
 pidfile="${MOTCUA_HOME}/run/motcua.pid"
 
 # A processor left by an earlier demo holds the metrics port: stop it first.
-if [[ -s "${pidfile}" ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
-  kill -TERM "$(cat "${pidfile}")" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$(cat "${pidfile}")" 2>/dev/null || break; sleep 0.2; done
-fi
-rm -f "${pidfile}"
+stop_demo_processor
 
 out="${MOTCUA_HOME}/log/demo.out"
 "${bin}" demo "$@" | tee "${out}"

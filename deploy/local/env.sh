@@ -34,3 +34,16 @@ unset _motcua_env_dir
 export MOTCUA_REPO_ROOT MOTCUA_HOME MOTCUA_BROKERS MOTCUA_CLICKHOUSE_URL \
   MOTCUA_CLICKHOUSE_TCP_PORT MOTCUA_PROMETHEUS_URL MOTCUA_METRICS_ADDR \
   MOTCUA_PSEUDONYM_KEY
+
+# Stops the processor a demo leaves running (it holds MOTCUA_METRICS_ADDR): demo.sh calls it
+# before starting another, test.sh before the tests bind that port.
+stop_demo_processor() {
+  local pidfile="${MOTCUA_HOME}/run/motcua.pid" pid
+  [[ -s "${pidfile}" ]] || return 0
+  pid="$(cat "${pidfile}")"
+  if kill -0 "${pid}" 2>/dev/null; then
+    kill -TERM "${pid}" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.2; done
+  fi
+  rm -f "${pidfile}"
+}

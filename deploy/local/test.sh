@@ -6,12 +6,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "${HERE}/../.."
 bash deploy/local/up.sh
 source deploy/local/env.sh
-# The processor a demo leaves running holds the metrics port the tests bind: stop it.
-if [[ -s "${MOTCUA_HOME}/run/motcua.pid" ]]; then
-  kill -TERM "$(cat "${MOTCUA_HOME}/run/motcua.pid")" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$(cat "${MOTCUA_HOME}/run/motcua.pid")" 2>/dev/null || break; sleep 0.2; done
-  rm -f "${MOTCUA_HOME}/run/motcua.pid"
-fi
+# The processor a demo leaves running holds the metrics port the tests bind.
+stop_demo_processor
 # Style gates first: they fail fast and cost little next to the tests.
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
