@@ -89,6 +89,19 @@ struct FindingRow {
     met: u8,
 }
 
+/// The rows of `sql`, failing with the query when it does not run.
+async fn fetch<T>(env: &Env, sql: &str) -> Vec<T>
+where
+    T: clickhouse::RowOwned + clickhouse::RowRead,
+{
+    env.store
+        .client()
+        .query(sql)
+        .fetch_all()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -117,16 +130,14 @@ fn expected_score(n: u64, d: u64, rule: (f64, f64)) -> (Option<f64>, Option<f64>
 }
 
 async fn check_scores(env: &Env, view: &str, subject: &str, parts: &Parts) {
-    let rows: Vec<ScoreRow> = env
-        .store
-        .client()
-        .query(&format!(
+    let rows: Vec<ScoreRow> = fetch(
+        env,
+        &format!(
             "SELECT period_kind, period, {subject} AS subject, group_code, indicator, numerator, \
              denominator, value_percent, points, max_points FROM {view}"
-        ))
-        .fetch_all()
-        .await
-        .unwrap_or_else(|e| panic!("{view}: {e}"));
+        ),
+    )
+    .await;
     assert_eq!(
         rows.len(),
         parts.len(),
@@ -171,16 +182,12 @@ async fn check_scores(env: &Env, view: &str, subject: &str, parts: &Parts) {
     if subject != "agency_code" {
         return;
     }
-    let rows: Vec<GroupRow> = env
-        .store
-        .client()
-        .query(
-            "SELECT period_kind, period, agency_code AS subject, group_code, points, \
-             computable_max, indicators FROM v_766_scorecard_groups_agency",
-        )
-        .fetch_all()
-        .await
-        .expect("v_766_scorecard_groups_agency");
+    let rows: Vec<GroupRow> = fetch(
+        env,
+        "SELECT period_kind, period, agency_code AS subject, group_code, points, \
+         computable_max, indicators FROM v_766_scorecard_groups_agency",
+    )
+    .await;
     assert_eq!(rows.len(), groups.len(), "one row per group and period");
     for r in &rows {
         let k = (
@@ -210,13 +217,7 @@ pub(crate) async fn assert_scorecard_matches(env: &Env) {
     let mut by_agency = Parts::new();
     let mut by_province = Parts::new();
     for (indicator, sql) in PARTS {
-        let parts: Vec<Part> = env
-            .store
-            .client()
-            .query(sql)
-            .fetch_all()
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let parts: Vec<Part> = fetch(env, sql).await;
         for p in parts {
             by_agency.insert(
                 (
@@ -276,13 +277,7 @@ pub(crate) async fn assert_scorecard_matches(env: &Env) {
              satisfied_percent AS value FROM v_satisfaction_province",
         ),
     ] {
-        let figures: Vec<Figure> = env
-            .store
-            .client()
-            .query(sql)
-            .fetch_all()
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let figures: Vec<Figure> = fetch(env, sql).await;
         for f in figures {
             let value = f.value.expect("a rated province has a share");
             want.insert(
@@ -297,16 +292,12 @@ pub(crate) async fn assert_scorecard_matches(env: &Env) {
             );
         }
     }
-    let rows: Vec<FindingRow> = env
-        .store
-        .client()
-        .query(
-            "SELECT period_kind, period, province_code, metric, subject, value_percent, \
-             target_percent, met FROM v_target_findings",
-        )
-        .fetch_all()
-        .await
-        .expect("v_target_findings");
+    let rows: Vec<FindingRow> = fetch(
+        env,
+        "SELECT period_kind, period, province_code, metric, subject, value_percent, \
+         target_percent, met FROM v_target_findings",
+    )
+    .await;
     assert_eq!(
         rows.len(),
         want.len(),
