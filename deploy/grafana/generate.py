@@ -521,9 +521,11 @@ def pipeline() -> dash.Dashboard:
                                      "short", width=6))
     d = d.with_panel(prom_timeseries(ids, "Evictions and reloads",
                                      "Ended dossiers evicted from memory, and evicted ones loaded back because an event named them; "
+                                     "ratings whose dossier's receipt did not come within the retention window (v_unmatched_ratings lists them); "
                                      "state rows counted on the provisional calendar (a year whose announcement is not loaded).",
                                      [(f"sum(rate(motcua_processor_evictions_total{S}[$__rate_interval]))", "evicted"),
                                       (f"sum(rate(motcua_processor_dossiers_reloaded_total{S}[$__rate_interval]))", "reloaded"),
+                                      (f"sum(rate(motcua_processor_ratings_unmatched_expired_total{S}[$__rate_interval]))", "unmatched ratings expired"),
                                       (f"sum(rate(motcua_processor_off_calendar_rows_total{S}[$__rate_interval]))", "off-calendar rows")],
                                      "short", width=6, axis_label="per s"))
     return d

@@ -53,6 +53,11 @@ pub const PROCESSOR_RESTORE_DURATION: &str = "motcua_processor_restore_duration_
 pub const PROCESSOR_DOSSIERS_EVICTED: &str = "motcua_processor_dossiers_evicted";
 /// Evictions of ended dossiers from memory.
 pub const PROCESSOR_EVICTIONS: &str = "motcua_processor_evictions_total";
+/// Ratings whose dossier's receipt was not read within the retention window after the
+/// dossier's latest event: the dossier left memory still awaiting its receipt (its state
+/// stays in the checkpoint; `v_unmatched_ratings` lists it).
+pub const PROCESSOR_RATINGS_UNMATCHED_EXPIRED: &str =
+    "motcua_processor_ratings_unmatched_expired_total";
 /// Evicted dossiers loaded back from the checkpoint because an event named them.
 pub const PROCESSOR_DOSSIERS_RELOADED: &str = "motcua_processor_dossiers_reloaded_total";
 /// Owned partitions paused because they ran ahead of the slowest in event time (alignment).

@@ -699,13 +699,14 @@ impl PartitionOperator {
         )
     }
 
-    /// Drops from memory the dossiers that ended more than `retention` (event time) before
-    /// `as_of`; their checkpoint stays. Returns how many left. Call after [`drain`](Self::drain)
-    /// (a dirty dossier is never evicted before its checkpoint row exists).
-    pub fn evict(&mut self, as_of: Option<Timestamp>) -> usize {
-        let Some(w) = as_of else { return 0 };
+    /// Drops from memory the dossiers that ended (or, still awaiting their receipt, last
+    /// changed) more than `retention` (event time) before `as_of`; their checkpoint stays.
+    /// Call after [`drain`](Self::drain) (a dirty dossier is never evicted before its
+    /// checkpoint row exists).
+    pub fn evict(&mut self, as_of: Option<Timestamp>) -> Evicted {
+        let mut out = Evicted::default();
+        let Some(w) = as_of else { return out };
         let cutoff = (w - self.shared.retention).timestamp();
-        let mut n = 0;
         while let Some((t, code)) = self.ended.first().cloned() {
             if t >= cutoff || self.dirty.contains(&code) || self.rebuild.contains(&code) {
                 break;
@@ -714,12 +715,13 @@ impl PartitionOperator {
             if let Some(e) = self.entries.remove(&code) {
                 if awaits_receipt(&e.state) {
                     self.awaiting -= 1;
+                    out.unmatched_ratings += u64::from(e.state.surveys);
                 }
                 self.evicted.insert(stable_hash(code.as_bytes()));
-                n += 1;
+                out.dossiers += 1;
             }
         }
-        n
+        out
     }
 
     /// Dossiers in memory.
@@ -741,6 +743,16 @@ impl PartitionOperator {
     pub fn state(&self, dossier_code: &str) -> Option<&DossierState> {
         self.entries.get(dossier_code).map(|e| &e.state)
     }
+}
+
+/// What one [`PartitionOperator::evict`] took out of memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evicted {
+    /// Dossiers evicted.
+    pub dossiers: usize,
+    /// Ratings (surveys) held by the evicted dossiers that never got their receipt: their
+    /// dossier did not arrive within the retention window (`v_unmatched_ratings` lists them).
+    pub unmatched_ratings: u64,
 }
 
 /// How much of a dossier's contributions to recompute.
@@ -850,12 +862,16 @@ fn period_rows(
         .collect()
 }
 
-/// When a dossier stops changing for the purpose of eviction: the end of processing, or
-/// the refusal at the counter.
+/// When a dossier stops changing for the purpose of eviction: the end of processing, the
+/// refusal at the counter, or, while it still awaits its receipt (ratings or steps read
+/// first), its latest event. A dossier whose receipt has not come within the retention
+/// window after that leaves memory like an ended one (its ratings counted as unmatched,
+/// its state kept in the checkpoint), and comes back if the receipt is read after all.
 fn ended_at(s: &DossierState, c: &Classification) -> Option<Timestamp> {
     c.end
         .map(|e| e.at)
         .or(s.refused_at_receipt.filter(|_| s.receipt.is_none()))
+        .or(s.last_event_at.filter(|_| awaits_receipt(s)))
 }
 
 fn from_secs(s: u32) -> Timestamp {
@@ -1373,11 +1389,18 @@ mod tests {
         op.ingest(&record(&done, 1, Encoding::Json), 0);
         let first = op.drain(Some(samples::ts("2026-10-12T10:00:00+07:00")), 0);
         assert_eq!(
-            op.evict(Some(samples::ts("2026-11-01T00:00:00+07:00"))),
+            op.evict(Some(samples::ts("2026-11-01T00:00:00+07:00")))
+                .dossiers,
             0,
             "within retention"
         );
-        assert_eq!(op.evict(Some(samples::ts("2026-12-01T00:00:00+07:00"))), 1);
+        assert_eq!(
+            op.evict(Some(samples::ts("2026-12-01T00:00:00+07:00"))),
+            Evicted {
+                dossiers: 1,
+                unmatched_ratings: 0
+            }
+        );
         assert_eq!((op.dossiers(), op.evicted()), (0, 1));
 
         // A survey weeks later names it: the shell loads its checkpoint.

@@ -1100,13 +1100,12 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         self.source
             .store_offsets(&p.offsets)
             .map_err(ProcessorError::Permanent)?;
-        let evicted: usize = self
-            .operators
-            .values_mut()
-            .map(|op| op.evict(p.as_of))
-            .sum();
-        if evicted > 0 {
-            self.metrics.evictions.inc_by(evicted as u64);
+        for op in self.operators.values_mut() {
+            let evicted = op.evict(p.as_of);
+            self.metrics.evictions.inc_by(evicted.dossiers as u64);
+            self.metrics
+                .unmatched_ratings_expired
+                .inc_by(evicted.unmatched_ratings);
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use motcua_core::event::{EventKind, Satisfaction, Survey, SurveyChannel, Timesta
 use motcua_core::pseudonym::Pseudonymizer;
 use motcua_core::DossierEvent;
 use motcua_processor::aggregate::Aggregates;
-use motcua_processor::operator::{InputRecord, PartitionOperator, Shared};
+use motcua_processor::operator::{Evicted, InputRecord, PartitionOperator, Shared};
 use motcua_runtime::store::{AggregateRow, CheckpointRow};
 
 fn shared(retention_days: i64) -> Arc<Shared> {
@@ -196,45 +196,66 @@ fn duplicates_count_once_and_the_latest_rating_stands() {
     assert_eq!(n[9], 1, "unsatisfied for Decision 766");
 }
 
-#[test]
-fn a_rating_weeks_after_the_figures_were_written_corrects_them() {
-    let dossiers = returned_dossiers(3);
-    let mut op = PartitionOperator::new(0, shared(10));
-    let mut cells = Cells::default();
-    let mut checkpoints: HashMap<String, CheckpointRow> = HashMap::new();
-    let mut offset = 0;
-    let mut latest: Option<Timestamp> = None;
-    let mut feed = |op: &mut PartitionOperator, events: &[DossierEvent], cells: &mut Cells| {
+/// One operator fed batch by batch as the shell does: evicted dossiers named by a batch
+/// are loaded back from the checkpoints written so far, each batch is drained at the latest
+/// event time, then eviction runs.
+struct Fed {
+    op: PartitionOperator,
+    cells: Cells,
+    checkpoints: HashMap<String, CheckpointRow>,
+    offset: i64,
+    latest: Option<Timestamp>,
+}
+
+impl Fed {
+    fn new(retention_days: i64) -> Fed {
+        Fed {
+            op: PartitionOperator::new(0, shared(retention_days)),
+            cells: Cells::default(),
+            checkpoints: HashMap::new(),
+            offset: 0,
+            latest: None,
+        }
+    }
+
+    /// One batch; returns how many dossiers it loaded back and what eviction took out.
+    fn feed(&mut self, events: &[DossierEvent]) -> (usize, Evicted) {
         let records: Vec<InputRecord> = events
             .iter()
             .map(|e| {
-                offset += 1;
-                record(e, offset)
+                self.offset += 1;
+                record(e, self.offset)
             })
             .collect();
-        let missing = op.missing(&records);
-        let rows: Vec<CheckpointRow> = missing
+        let rows: Vec<CheckpointRow> = self
+            .op
+            .missing(&records)
             .iter()
-            .filter_map(|c| checkpoints.get(c).cloned())
+            .filter_map(|c| self.checkpoints.get(c).cloned())
             .collect();
         let reloaded = rows.len();
-        op.reinstate(rows).unwrap();
+        self.op.reinstate(rows).unwrap();
         for (r, e) in records.iter().zip(events) {
-            op.ingest(r, 0);
-            latest = Some(latest.map_or(e.occurred_at, |l| l.max(e.occurred_at)));
+            self.op.ingest(r, 0);
+            self.latest = Some(self.latest.map_or(e.occurred_at, |l| l.max(e.occurred_at)));
         }
-        let changed = op.drain(latest, 0);
-        cells.write(changed.aggregates);
+        let changed = self.op.drain(self.latest, 0);
+        self.cells.write(changed.aggregates);
         for c in changed.checkpoints {
-            checkpoints.insert(c.dossier_code.clone(), c);
+            self.checkpoints.insert(c.dossier_code.clone(), c);
         }
-        op.evict(latest);
-        reloaded
-    };
-    for d in &dossiers {
-        feed(&mut op, d, &mut cells);
+        (reloaded, self.op.evict(self.latest))
     }
-    let before = cells.day_agency();
+}
+
+#[test]
+fn a_rating_weeks_after_the_figures_were_written_corrects_them() {
+    let dossiers = returned_dossiers(3);
+    let mut fed = Fed::new(10);
+    for d in &dossiers {
+        fed.feed(d);
+    }
+    let before = fed.cells.day_agency();
     assert_eq!(before[0], 3);
     assert_eq!(before[1..6].iter().sum::<u64>(), 0, "nothing rated yet");
     // Sixty days later other traffic moves the watermark past the retention: the three
@@ -243,8 +264,8 @@ fn a_rating_weeks_after_the_figures_were_written_corrects_them() {
     let mut other = later.clone();
     // Another dossier's code (one more digit in the sequence), never received.
     other.dossier_code = format!("{}9", other.dossier_code);
-    feed(&mut op, &[other], &mut cells);
-    assert_eq!(op.evicted(), 3, "the dossiers were evicted");
+    fed.feed(&[other]);
+    assert_eq!(fed.op.evicted(), 3, "the dossiers were evicted");
     // The ratings arrive now: each loads its dossier from the checkpoint.
     let ratings = vec![
         rating(&dossiers[0], "r-0", 61, Satisfaction::VerySatisfied, false),
@@ -256,9 +277,9 @@ fn a_rating_weeks_after_the_figures_were_written_corrects_them() {
             true,
         ),
     ];
-    let reloaded = feed(&mut op, &ratings, &mut cells);
+    let (reloaded, _) = fed.feed(&ratings);
     assert_eq!(reloaded, 2, "both dossiers came back from the checkpoint");
-    let after = cells.day_agency();
+    let after = fed.cells.day_agency();
     assert_eq!(after[0], 3, "no dossier counted twice");
     assert_eq!(after[1], 1);
     assert_eq!(after[5], 1);
@@ -277,4 +298,49 @@ fn a_rating_for_a_dossier_that_never_arrives_is_held_not_counted() {
     let (cells, op) = fold_all(&[orphan]);
     assert_eq!(cells.day_agency(), [0; 10], "nothing counted");
     assert_eq!(op.awaiting_receipt(), 1, "held, waiting for its receipt");
+}
+
+#[test]
+fn an_unmatched_rating_leaves_memory_after_the_retention_and_still_joins_its_dossier() {
+    let dossier = returned_dossiers(1).pop().unwrap();
+    let early = rating(&dossier, "u-1", 3, Satisfaction::Satisfied, false);
+    let mut fed = Fed::new(10);
+    let (_, evicted) = fed.feed(std::slice::from_ref(&early));
+    assert_eq!(evicted, Evicted::default(), "within the retention window");
+    assert_eq!(fed.op.awaiting_receipt(), 1);
+
+    // Forty days on, another code's rating moves the watermark: the first one's dossier has
+    // waited past the retention window and leaves memory, its rating counted as unmatched.
+    let mut other = rating(&dossier, "u-2", 43, Satisfaction::Neutral, false);
+    other.dossier_code = format!("{}9", other.dossier_code);
+    let (_, evicted) = fed.feed(&[other]);
+    assert_eq!(
+        evicted,
+        Evicted {
+            dossiers: 1,
+            unmatched_ratings: 1
+        }
+    );
+    assert_eq!(
+        (
+            fed.op.awaiting_receipt(),
+            fed.op.dossiers(),
+            fed.op.evicted()
+        ),
+        (1, 1, 1),
+        "only the newer unmatched rating is held"
+    );
+    assert_eq!(fed.cells.day_agency(), [0; 10], "neither is in any figure");
+
+    // The dossier's own events arrive after all: its state comes back from the checkpoint
+    // and the rating it held is joined to it.
+    let (reloaded, _) = fed.feed(&dossier);
+    assert_eq!(reloaded, 1, "loaded back from its checkpoint");
+    let n = fed.cells.day_agency();
+    assert_eq!(n[0], 1, "the dossier is counted once");
+    assert_eq!(
+        n[1..6],
+        [0, 1, 0, 0, 0],
+        "with the rating read weeks before it"
+    );
 }

@@ -65,6 +65,8 @@ pub struct ProcessorMetrics {
     pub evicted: IntGauge,
     /// Evictions.
     pub evictions: IntCounter,
+    /// Ratings left unmatched past the retention window.
+    pub unmatched_ratings_expired: IntCounter,
     /// Evicted dossiers loaded back.
     pub reloaded: IntCounter,
     /// Partitions paused for running ahead in event time.
@@ -253,6 +255,15 @@ impl ProcessorMetrics {
                 IntCounter::new(
                     names::PROCESSOR_EVICTIONS,
                     "Ended dossiers evicted from memory.",
+                )
+                .expect("valid metric"),
+            ),
+            unmatched_ratings_expired: register(
+                r,
+                IntCounter::new(
+                    names::PROCESSOR_RATINGS_UNMATCHED_EXPIRED,
+                    "Ratings whose dossier's receipt did not arrive within the retention window \
+                     (the dossier left memory awaiting it; v_unmatched_ratings lists it).",
                 )
                 .expect("valid metric"),
             ),
