@@ -93,6 +93,8 @@ pub struct Dossier {
     pub received_day: NaiveDate,
     /// Received through the online channel.
     pub online: bool,
+    /// Distinct supplement requests (by request number).
+    pub supplement_requests: usize,
 }
 
 /// Measures `[a, b)` like a limit in `unit`.
@@ -303,6 +305,7 @@ pub fn dossiers(events: &[DossierEvent], as_of: Timestamp) -> Vec<Dossier> {
                 .any(|e| e.survey.as_ref().is_some_and(|s| s.complaint)),
             received_day: vn_date(received_at),
             online: r.channel == motcua_core::event::Channel::Online,
+            supplement_requests: requests.len(),
             electronic_result: evs
                 .iter()
                 .find_map(|e| e.result_ready.as_ref())

@@ -253,3 +253,285 @@ pub(crate) async fn assert_online_matches(env: &Env, dossiers: &[oracle::Dossier
     }
     assert!(online > 0, "some dossiers came online");
 }
+
+/// Circular 01/2018 points of one ended dossier for the five indicators the events allow
+/// (1 total time, 2 unit times if it has judged steps, 3 contacts, 7 attitude, 9 online),
+/// computed here from the oracle's own judgement.
+fn circular01_points(d: &oracle::Dossier) -> (u64, Option<u64>, u64, u64, u64) {
+    let i1 = match d.verdict {
+        Verdict::Early => 2,
+        Verdict::OnTime => 1,
+        _ => 0,
+    };
+    let i2 = (!d.steps.is_empty()).then(|| {
+        if d.steps.iter().any(|s| s.late) {
+            0
+        } else if d.steps.iter().all(|s| s.early) {
+            2
+        } else {
+            1
+        }
+    });
+    let i3 = match d.supplement_requests {
+        0 => 2,
+        1 => 1,
+        _ => 0,
+    };
+    let i7 = match (d.complaint, d.verdict) {
+        (true, _) => 0,
+        (false, Verdict::Early) => 2,
+        (false, _) => 1,
+    };
+    let i9 = if d.online { 2 } else { 0 };
+    (i1, i2, i3, i7, i9)
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct C01Sums {
+    counted: u64,
+    i1: u64,
+    i2: u64,
+    i2_scored: u64,
+    i3: u64,
+    i7: u64,
+    i9: u64,
+}
+
+impl C01Sums {
+    fn add(&mut self, d: &oracle::Dossier) {
+        let (i1, i2, i3, i7, i9) = circular01_points(d);
+        self.counted += 1;
+        self.i1 += i1;
+        if let Some(p) = i2 {
+            self.i2 += p;
+            self.i2_scored += 1;
+        }
+        self.i3 += i3;
+        self.i7 += i7;
+        self.i9 += i9;
+    }
+
+    fn avg(&self, points: u64) -> f64 {
+        points as f64 / self.counted as f64
+    }
+
+    /// The sum of the computable indicators' averages, and the most they could give.
+    fn points(&self) -> (f64, u8) {
+        let i2 = (self.i2_scored > 0).then(|| self.i2 as f64 / self.i2_scored as f64);
+        let sum = self.avg(self.i1 + self.i3 + self.i7 + self.i9) + i2.unwrap_or(0.0);
+        (sum, if i2.is_some() { 10 } else { 8 })
+    }
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct C01Row {
+    period: String,
+    agency_code: String,
+    counted: u64,
+    steps_scored: u64,
+    i1_total_time: f64,
+    i2_unit_times: Option<f64>,
+    i3_contacts: f64,
+    i4_agencies_contacted: Option<f64>,
+    i5_one_stop: Option<f64>,
+    i6_publicity: Option<f64>,
+    i7_attitude: f64,
+    i8_feedback: Option<f64>,
+    i9_online: f64,
+    points: f64,
+    points_computable: u8,
+    points_scaled_18: f64,
+    grade_scaled: String,
+}
+
+/// Two roundings to the cent of the same quotient (the server's and this one) differ by at
+/// most a cent.
+fn cents(got: f64, exact: f64, what: &str) {
+    let want = (exact * 100.0).round() / 100.0;
+    assert!(
+        (got - want).abs() <= 0.0100001,
+        "{what}: {got} vs {want} ({exact})"
+    );
+}
+
+/// The Circular 01/2018 score per agency and month (v_c01_agency) and per province
+/// (v_c01_province) equals the oracle's: each computable indicator's average, the points,
+/// the scaled grade, and NULL for the four the events do not allow.
+pub(crate) async fn assert_circular01_matches(env: &Env, dossiers: &[oracle::Dossier]) {
+    let mut monthly: BTreeMap<(String, String), C01Sums> = BTreeMap::new();
+    let mut provinces: BTreeMap<(String, String), C01Sums> = BTreeMap::new();
+    for d in dossiers {
+        let Some(day) = d.end_day else { continue };
+        let month = day.format("%Y-%m").to_string();
+        monthly
+            .entry((month.clone(), d.agency.clone()))
+            .or_default()
+            .add(d);
+        provinces
+            .entry((month, d.province.clone()))
+            .or_default()
+            .add(d);
+    }
+    let rows: Vec<C01Row> = env
+        .store
+        .client()
+        .query(
+            "SELECT period, agency_code, counted, steps_scored, i1_total_time, i2_unit_times, \
+             i3_contacts, i4_agencies_contacted, i5_one_stop, i6_publicity, i7_attitude, \
+             i8_feedback, i9_online, points, points_computable, points_scaled_18, grade_scaled \
+             FROM v_c01_agency WHERE period_kind = 'MONTH'",
+        )
+        .fetch_all()
+        .await
+        .expect("v_c01_agency");
+    assert_eq!(rows.len(), monthly.len(), "one row per (month, agency)");
+    let (mut scored, mut supplemented, mut online) = (0, 0, 0);
+    for r in &rows {
+        let k = (r.period.clone(), r.agency_code.clone());
+        let e = monthly
+            .get(&k)
+            .unwrap_or_else(|| panic!("unexpected row {r:?}"));
+        assert_eq!(
+            (r.counted, r.steps_scored),
+            (e.counted, e.i2_scored),
+            "{k:?}"
+        );
+        let what = |i: &str| format!("{k:?} {i}");
+        cents(r.i1_total_time, e.avg(e.i1), &what("i1"));
+        match r.i2_unit_times {
+            Some(got) => cents(got, e.i2 as f64 / e.i2_scored as f64, &what("i2")),
+            None => assert_eq!(
+                e.i2_scored, 0,
+                "{k:?}: i2 is NULL only without judged steps"
+            ),
+        }
+        cents(r.i3_contacts, e.avg(e.i3), &what("i3"));
+        cents(r.i7_attitude, e.avg(e.i7), &what("i7"));
+        cents(r.i9_online, e.avg(e.i9), &what("i9"));
+        assert_eq!(
+            (
+                r.i4_agencies_contacted,
+                r.i5_one_stop,
+                r.i6_publicity,
+                r.i8_feedback
+            ),
+            (None, None, None, None),
+            "{k:?}: not computable from the events"
+        );
+        let (points, max) = e.points();
+        cents(r.points, points, &what("points"));
+        assert_eq!(r.points_computable, max, "{k:?}");
+        let scaled = 18.0 * points / f64::from(max);
+        cents(r.points_scaled_18, scaled, &what("scaled"));
+        // Bands on the server's rounded figure (a figure within a cent of a band's edge
+        // could fall either side of it here).
+        let grade = match r.points_scaled_18 {
+            x if x > 15.0 => "EXCELLENT",
+            x if x >= 12.0 => "GOOD",
+            x if x >= 9.0 => "FAIR",
+            x if x >= 6.0 => "AVERAGE",
+            _ => "WEAK",
+        };
+        assert_eq!(r.grade_scaled, grade, "{k:?}");
+        scored += e.i2_scored;
+        supplemented += e.counted * 2 - e.i3;
+        online += e.i9;
+    }
+    assert!(
+        scored > 0 && supplemented > 0 && online > 0,
+        "the data has steps, supplements and online dossiers: {scored} {supplemented} {online}"
+    );
+
+    #[derive(Debug, Row, Deserialize)]
+    struct ProvinceRow {
+        period: String,
+        province_code: String,
+        counted: u64,
+        points: f64,
+        points_computable: u8,
+    }
+    let rows: Vec<ProvinceRow> = env
+        .store
+        .client()
+        .query(
+            "SELECT period, province_code, counted, points, points_computable \
+             FROM v_c01_province WHERE period_kind = 'MONTH'",
+        )
+        .fetch_all()
+        .await
+        .expect("v_c01_province");
+    assert_eq!(rows.len(), provinces.len(), "one row per (month, province)");
+    for r in &rows {
+        let k = (r.period.clone(), r.province_code.clone());
+        let e = provinces
+            .get(&k)
+            .unwrap_or_else(|| panic!("unexpected row {r:?}"));
+        assert_eq!(r.counted, e.counted, "{k:?}");
+        let (points, max) = e.points();
+        cents(r.points, points, &format!("{k:?} points"));
+        assert_eq!(r.points_computable, max, "{k:?}");
+    }
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct SupplementsRow {
+    period: String,
+    agency_code: String,
+    supplements: u8,
+    counted: u64,
+    rated: u64,
+    satisfied: u64,
+    satisfied_percent: Option<f64>,
+}
+
+/// Satisfaction by number of supplement requests (none, one, more) per agency and month
+/// equals the oracle's.
+pub(crate) async fn assert_satisfaction_by_supplements_matches(
+    env: &Env,
+    dossiers: &[oracle::Dossier],
+) {
+    let mut want: BTreeMap<(String, String, u8), (u64, u64, u64)> = BTreeMap::new();
+    for d in dossiers {
+        let Some(day) = d.end_day else { continue };
+        let bucket = d.supplement_requests.min(2) as u8;
+        let e = want
+            .entry((day.format("%Y-%m").to_string(), d.agency.clone(), bucket))
+            .or_default();
+        e.0 += 1;
+        if let Some(r) = d.rating {
+            e.1 += 1;
+            e.2 += matches!(r, Satisfaction::VerySatisfied | Satisfaction::Satisfied) as u64;
+        }
+    }
+    let rows: Vec<SupplementsRow> = env
+        .store
+        .client()
+        .query(
+            "SELECT period, agency_code, supplements, counted, rated, satisfied, \
+             satisfied_percent FROM v_satisfaction_supplements WHERE period_kind = 'MONTH'",
+        )
+        .fetch_all()
+        .await
+        .expect("v_satisfaction_supplements");
+    assert_eq!(
+        rows.len(),
+        want.len(),
+        "one row per (month, agency, supplements)"
+    );
+    let mut rated_after_supplements = 0;
+    for r in &rows {
+        let k = (r.period.clone(), r.agency_code.clone(), r.supplements);
+        let e = want
+            .get(&k)
+            .unwrap_or_else(|| panic!("unexpected row {r:?}"));
+        assert_eq!((r.counted, r.rated, r.satisfied), *e, "{k:?}");
+        assert_eq!(r.satisfied_percent, share(e.2, e.1), "{k:?}");
+        if r.supplements > 0 {
+            rated_after_supplements += e.1;
+        }
+    }
+    assert!(
+        rated_after_supplements > 0,
+        "some dossiers with supplement requests are rated"
+    );
+}

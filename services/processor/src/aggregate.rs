@@ -208,6 +208,18 @@ struct Counts {
     electronic: i64,
     /// `RECEIPT` cells: received online.
     online: i64,
+    /// `DAY` cells, Circular 01/2018 scoring: indicator 2 points (step times) and the
+    /// dossiers it was scored for (those with judged steps); indicator 7 points (staff
+    /// attitude); ended dossiers received online (indicator 9).
+    c01_steps_points: i64,
+    c01_steps_scored: i64,
+    c01_attitude_points: i64,
+    ended_online: i64,
+    /// `DAY` cells: ended dossiers with one supplement request, with more; of each, rated,
+    /// and rated satisfied or very satisfied (satisfaction by number of supplements).
+    supplemented: [i64; 2],
+    rated_supplemented: [i64; 2],
+    satisfied_supplemented: [i64; 2],
 }
 
 impl Counts {
@@ -245,7 +257,90 @@ impl Counts {
         self.unsatisfied_766 += sign * i64::from(c.unsatisfied_766);
         self.results += sign * i64::from(c.result);
         self.electronic += sign * i64::from(c.result && c.electronic);
+        let s = c.scores;
+        if s.present() {
+            if let Some(points) = s.steps() {
+                self.c01_steps_points += sign * points;
+                self.c01_steps_scored += sign;
+            }
+            self.c01_attitude_points += sign * s.attitude();
+            self.ended_online += sign * i64::from(s.online());
+            if let Some(i) = s.supplemented() {
+                self.supplemented[i] += sign;
+                if let Some(r) = c.rating {
+                    self.rated_supplemented[i] += sign;
+                    self.satisfied_supplemented[i] += sign * i64::from(r <= 1);
+                }
+            }
+        }
     }
+}
+
+/// A dossier's Circular 01/2018 points and supplement count (`DAY` cells only), packed in 16
+/// bits so that a contribution stays 24 bytes (state size). Zero is "none".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Scores(u16);
+
+impl Scores {
+    const PRESENT: u16 = 1 << 15;
+
+    /// `supplements`: distinct supplement requests; `steps`: indicator 2's points, if the
+    /// dossier has judged steps; `attitude`: indicator 7's points; `online`: received online.
+    fn new(supplements: u16, steps: Option<u8>, attitude: u8, online: bool) -> Self {
+        let (scored, points) = steps.map_or((0, 0), |p| (1, u16::from(p.min(2))));
+        Scores(
+            Self::PRESENT
+                | supplements.min(2)
+                | points << 2
+                | scored << 4
+                | u16::from(attitude.min(2)) << 5
+                | u16::from(online) << 7,
+        )
+    }
+
+    fn present(self) -> bool {
+        self.0 & Self::PRESENT != 0
+    }
+
+    /// `None` without a supplement request, `Some(0)` with one, `Some(1)` with more.
+    fn supplemented(self) -> Option<usize> {
+        match self.0 & 3 {
+            0 => None,
+            n => Some(usize::from(n - 1)),
+        }
+    }
+
+    fn steps(self) -> Option<i64> {
+        (self.0 >> 4 & 1 == 1).then_some(i64::from(self.0 >> 2 & 3))
+    }
+
+    fn attitude(self) -> i64 {
+        i64::from(self.0 >> 5 & 3)
+    }
+
+    fn online(self) -> bool {
+        self.0 >> 7 & 1 == 1
+    }
+}
+
+/// Circular 01/2018 indicator 2 for one dossier, each unit's time against its allotment: 2
+/// when every judged step ended early, 1 when none was late, 0 when one was; `None` when no
+/// step was judged (no allotment on the slip).
+fn c01_steps(steps: &[StepRow]) -> Option<u8> {
+    let mut judged = steps
+        .iter()
+        .filter_map(|s| Verdict::parse(&s.outcome))
+        .peekable();
+    judged.peek()?;
+    let mut points = 2;
+    for v in judged {
+        match v {
+            Verdict::Late => return Some(0),
+            Verdict::Early => {}
+            _ => points = 1,
+        }
+    }
+    Some(points)
 }
 
 /// One dossier's (or step's) part in one cell.
@@ -273,7 +368,12 @@ pub struct Contribution {
     /// A receipt (`RECEIPT` cells only): counted as received, and whether online. Nothing
     /// else of the contribution is counted.
     online: Option<bool>,
+    /// Circular 01/2018 points and supplements (`DAY` only).
+    scores: Scores,
 }
+
+// A resident dossier holds some twenty contributions: keep each one small.
+const _: () = assert!(std::mem::size_of::<Contribution>() == 24);
 
 impl Contribution {
     /// A dossier's part in `cell`: its verdict and `extra`, nothing else counted.
@@ -290,6 +390,7 @@ impl Contribution {
             result: false,
             electronic: false,
             online: None,
+            scores: Scores(0),
         }
     }
 }
@@ -535,6 +636,19 @@ impl Aggregates {
             let unsatisfied_766 = row.dissatisfied == 1 || complaint || v == Verdict::Late;
             let result = matches!(row.end_kind.as_str(), "FINISHED" | "RETURNED");
             let electronic = row.electronic_result == 1;
+            // Circular 01/2018 indicator 7, staff attitude: 0 with a complaint, 2 without
+            // one and early, 1 otherwise.
+            let attitude = match (complaint, v) {
+                (true, _) => 0,
+                (false, Verdict::Early) => 2,
+                (false, _) => 1,
+            };
+            let scores = Scores::new(
+                row.supplement_requests,
+                c01_steps(steps),
+                attitude,
+                row.channel == "ONLINE",
+            );
             for dims in DAY_FAMILIES {
                 let cell = self.cell(key.project(dims, empty));
                 out.push(Contribution {
@@ -543,6 +657,7 @@ impl Aggregates {
                     unsatisfied_766,
                     result,
                     electronic,
+                    scores,
                     ..dossier(cell, v, -1)
                 });
             }
@@ -839,6 +954,16 @@ impl Aggregates {
             n_results: u(n.results),
             n_electronic: u(n.electronic),
             n_online: u(n.online),
+            n_c01_steps_points: u(n.c01_steps_points),
+            n_c01_steps_scored: u(n.c01_steps_scored),
+            n_c01_attitude_points: u(n.c01_attitude_points),
+            n_ended_online: u(n.ended_online),
+            n_supplemented_once: u(n.supplemented[0]),
+            n_supplemented_more: u(n.supplemented[1]),
+            n_rated_supplemented_once: u(n.rated_supplemented[0]),
+            n_rated_supplemented_more: u(n.rated_supplemented[1]),
+            n_satisfied_supplemented_once: u(n.satisfied_supplemented[0]),
+            n_satisfied_supplemented_more: u(n.satisfied_supplemented[1]),
             updated_at: now,
         }
     }
@@ -923,6 +1048,19 @@ impl Aggregates {
                 results: n(row.n_results),
                 electronic: n(row.n_electronic),
                 online: n(row.n_online),
+                c01_steps_points: n(row.n_c01_steps_points),
+                c01_steps_scored: n(row.n_c01_steps_scored),
+                c01_attitude_points: n(row.n_c01_attitude_points),
+                ended_online: n(row.n_ended_online),
+                supplemented: [n(row.n_supplemented_once), n(row.n_supplemented_more)],
+                rated_supplemented: [
+                    n(row.n_rated_supplemented_once),
+                    n(row.n_rated_supplemented_more),
+                ],
+                satisfied_supplemented: [
+                    n(row.n_satisfied_supplemented_once),
+                    n(row.n_satisfied_supplemented_more),
+                ],
             };
             let c = &mut self.cells[i as usize];
             c.counts = counts;

@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "scorecard",
         include_str!("../../../deploy/clickhouse/migrations/0006_scorecard.sql"),
     ),
+    (
+        7,
+        "circular01",
+        include_str!("../../../deploy/clickhouse/migrations/0007_circular01.sql"),
+    ),
 ];
 
 /// The schema version this build writes: a processor refuses to run on an older database.
@@ -1068,6 +1073,37 @@ pub struct AggregateRow {
     /// `RECEIPT` cells: received dossiers (in `n_counted`) that came online.
     #[serde(default)]
     pub n_online: u64,
+    /// `DAY` cells (migration 7), Circular 01/2018 scoring: indicator 2 points summed (each
+    /// unit's time against its allotment, 2/1/0 per dossier).
+    #[serde(default)]
+    pub n_c01_steps_points: u64,
+    /// Ended dossiers indicator 2 was scored for (with judged steps).
+    #[serde(default)]
+    pub n_c01_steps_scored: u64,
+    /// Indicator 7 points summed (staff attitude: complaint 0, early 2, else 1).
+    #[serde(default)]
+    pub n_c01_attitude_points: u64,
+    /// Ended dossiers received online (indicator 9).
+    #[serde(default)]
+    pub n_ended_online: u64,
+    /// Ended dossiers with exactly one supplement request.
+    #[serde(default)]
+    pub n_supplemented_once: u64,
+    /// Ended dossiers with more than one.
+    #[serde(default)]
+    pub n_supplemented_more: u64,
+    /// Of those with one, rated.
+    #[serde(default)]
+    pub n_rated_supplemented_once: u64,
+    /// Of those with more, rated.
+    #[serde(default)]
+    pub n_rated_supplemented_more: u64,
+    /// Of those with one, rated satisfied or very satisfied.
+    #[serde(default)]
+    pub n_satisfied_supplemented_once: u64,
+    /// Of those with more, rated satisfied or very satisfied.
+    #[serde(default)]
+    pub n_satisfied_supplemented_more: u64,
 }
 
 /// A dead letter published and acknowledged (`dead_letters`, migration 3).
