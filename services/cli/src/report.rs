@@ -292,6 +292,116 @@ async fn satisfaction(store: &Store) -> anyhow::Result<()> {
 }
 
 #[derive(Debug, Row, Deserialize)]
+struct Circular01Line {
+    subject: String,
+    counted: u64,
+    i1_total_time: f64,
+    i2_unit_times: Option<f64>,
+    i3_contacts: f64,
+    i7_attitude: f64,
+    i9_online: f64,
+    points: f64,
+    points_computable: u8,
+    points_scaled_18: f64,
+    grade_scaled: String,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct SupplementsLine {
+    supplements: u8,
+    ended: u64,
+    rated_total: u64,
+    satisfied_share: Option<f64>,
+}
+
+/// The Circular 01/2018 score of the latest year per province and its lowest agencies (the
+/// five indicators the events allow), and satisfaction by number of supplement requests.
+async fn circular01(store: &Store) -> anyhow::Result<()> {
+    let client = store.client();
+    let columns = "counted, i1_total_time, i2_unit_times, i3_contacts, i7_attitude, i9_online, \
+                   points, points_computable, points_scaled_18, grade_scaled";
+    let latest = "(SELECT max(period) FROM v_c01_province WHERE period_kind = 'YEAR')";
+    let mut lines: Vec<Circular01Line> = client
+        .query(&format!(
+            "SELECT province_code AS subject, {columns} FROM v_c01_province \
+             WHERE period_kind = 'YEAR' AND period = {latest} ORDER BY subject"
+        ))
+        .fetch_all()
+        .await?;
+    let provinces = lines.len();
+    lines.extend(
+        client
+            .query(&format!(
+                "SELECT agency_code AS subject, {columns} FROM v_c01_agency \
+                 WHERE period_kind = 'YEAR' AND period = {latest} \
+                 ORDER BY points_scaled_18, subject LIMIT 5"
+            ))
+            .fetch_all::<Circular01Line>()
+            .await?,
+    );
+    println!();
+    println!(
+        "Circular 01/2018 scoring (v_c01_*), latest year, average points per ended dossier (2 each; \
+         4 agencies contacted, 5 one-stop, 6 publicity, 8 feedback: not computable from the events):"
+    );
+    println!(
+        "  {:<22} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>12} {:>8} grade (scaled)",
+        "", "ended", "1", "2", "3", "7", "9", "points", "of 18"
+    );
+    let pts = |v: Option<f64>| v.map_or("N/A".to_string(), |v| format!("{v:.2}"));
+    for (i, r) in lines.iter().enumerate() {
+        if i == provinces {
+            println!("  lowest agencies:");
+        }
+        println!(
+            "  {:<22} {:>7} {:>5.2} {:>5} {:>5.2} {:>5.2} {:>5.2} {:>6.2} of {:<2} {:>8.2} {}",
+            r.subject,
+            r.counted,
+            r.i1_total_time,
+            pts(r.i2_unit_times),
+            r.i3_contacts,
+            r.i7_attitude,
+            r.i9_online,
+            r.points,
+            r.points_computable,
+            r.points_scaled_18,
+            r.grade_scaled
+        );
+    }
+    if lines.is_empty() {
+        println!("  nothing ended yet");
+    }
+    let by_supplements: Vec<SupplementsLine> = client
+        .query(&format!(
+            "SELECT supplements, sum(counted) AS ended, sum(rated) AS rated_total, \
+             if(rated_total = 0, NULL, round(100 * sum(satisfied) / rated_total, 2)) AS satisfied_share \
+             FROM v_satisfaction_supplements WHERE period_kind = 'YEAR' \
+             AND period = {latest} GROUP BY supplements ORDER BY supplements"
+        ))
+        .fetch_all()
+        .await?;
+    println!(
+        "Satisfaction by number of supplement requests, latest year (v_satisfaction_supplements):"
+    );
+    for r in &by_supplements {
+        let label = match r.supplements {
+            0 => "none",
+            1 => "one",
+            _ => "more than one",
+        };
+        println!(
+            "  {:<14} {:>7} ended {:>6} rated {:>7} satisfied %",
+            label,
+            r.ended,
+            r.rated_total,
+            r.satisfied_share
+                .map_or("N/A".to_string(), |v| format!("{v:.2}"))
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Row, Deserialize)]
 struct ScorecardLine {
     province_code: String,
     indicator: String,
@@ -532,6 +642,7 @@ async fn deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result<()> {
     }
 
     satisfaction(store).await?;
+    circular01(store).await?;
     scorecard(store).await?;
 
     let steps: Vec<StepLine> = client

@@ -1548,11 +1548,47 @@ impl Simulator {
                 });
             }
             What::Survey(channel) => {
-                let weights: [u32; 5] = if plan.late {
+                // Citizens rate what they lived through: lateness most, then having to come
+                // back with a supplement, then the unit (some one-stop counters are better
+                // run than others, fixed per agency), and online applicants a little
+                // happier. One draw whatever the weights, so the rest of the stream is the
+                // same as with any other weights.
+                let supplemented = plan
+                    .steps
+                    .iter()
+                    .filter(|s| matches!(s.what, What::SupplementRequested(_)))
+                    .count();
+                let mut weights: [u32; 5] = if plan.late {
                     [12, 33, 25, 18, 12]
                 } else {
                     [50, 38, 8, 3, 1]
                 };
+                if supplemented > 0 {
+                    weights = [
+                        weights[0] / 2,
+                        weights[1],
+                        weights[2] + 8,
+                        weights[3] + 5,
+                        weights[4] + 2,
+                    ];
+                }
+                // A unit's service: one in four counters noticeably worse, one in eight better.
+                match plan.agency % 8 {
+                    0 | 5 => {
+                        weights = [
+                            weights[0] / 2,
+                            weights[1],
+                            weights[2] + 6,
+                            weights[3] + 6,
+                            weights[4] + 3,
+                        ]
+                    }
+                    3 => weights[0] += 15,
+                    _ => {}
+                }
+                if plan.channel == Channel::Online {
+                    weights[0] += 6;
+                }
                 let level = WeightedIndex::new(weights)
                     .expect("positive weights")
                     .sample(&mut rng);

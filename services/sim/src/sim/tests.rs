@@ -1110,3 +1110,76 @@ fn report() {
     }
     eprintln!("planned {:#?}", stats.planned);
 }
+
+#[test]
+fn ratings_follow_supplements_channel_and_unit() {
+    let share = |n: u64, d: u64| n as f64 / d.max(1) as f64;
+    let (events, _) = run(SimConfig {
+        seed: 29,
+        days: 60,
+        dossiers_per_day: 400,
+        ..SimConfig::default()
+    });
+    // Per dossier: asked for a supplement, received online, its agency, its ratings.
+    let mut supplemented: HashSet<&str> = HashSet::new();
+    let mut online: HashSet<&str> = HashSet::new();
+    for e in &events {
+        match e.kind {
+            EventKind::SupplementRequested => {
+                supplemented.insert(e.dossier_code.as_str());
+            }
+            EventKind::Received
+                if e.received.as_ref().expect("payload").channel == Channel::Online =>
+            {
+                online.insert(e.dossier_code.as_str());
+            }
+            _ => {}
+        }
+    }
+    // (rated, satisfied) per group.
+    let mut groups: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    let mut agencies: HashMap<&str, (u64, u64)> = HashMap::new();
+    for e in events.iter().filter(|e| e.kind == EventKind::Survey) {
+        let happy = u64::from(matches!(
+            e.survey.as_ref().expect("payload").overall,
+            Satisfaction::VerySatisfied | Satisfaction::Satisfied
+        ));
+        let code = e.dossier_code.as_str();
+        let mut add = |g| {
+            let n = groups.entry(g).or_default();
+            n.0 += 1;
+            n.1 += happy;
+        };
+        add(if supplemented.contains(code) {
+            "supplemented"
+        } else {
+            "not supplemented"
+        });
+        add(if online.contains(code) {
+            "online"
+        } else {
+            "not online"
+        });
+        let a = agencies.entry(e.agency_code.as_str()).or_default();
+        a.0 += 1;
+        a.1 += happy;
+    }
+    let rate = |g: &str| {
+        let (n, h) = groups[g];
+        eprintln!("satisfied, {g}: {h} of {n}");
+        share(h, n)
+    };
+    assert!(rate("supplemented") + 0.05 < rate("not supplemented"));
+    assert!(rate("online") > rate("not online"));
+    let rates: Vec<f64> = agencies
+        .values()
+        .filter(|(n, _)| *n >= 60)
+        .map(|&(n, h)| share(h, n))
+        .collect();
+    let (worst, best) = (
+        rates.iter().copied().fold(1.0, f64::min),
+        rates.iter().copied().fold(0.0, f64::max),
+    );
+    eprintln!("satisfied by agency (>=60 ratings): worst {worst:.3}, best {best:.3}");
+    assert!(best - worst > 0.1, "units differ: {worst} vs {best}");
+}
