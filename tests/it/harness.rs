@@ -331,10 +331,9 @@ pub fn signal(pid: u32, signal: &str) {
     assert!(status.success(), "kill -{signal} {pid} failed: {status}");
 }
 
-/// The last `lines` lines of a log file.
-/// Prints the lines of every log in `dir` where a processor found its cells disagreeing with
-/// its dossiers (`MOTCUA_VERIFY_CELLS`): where the figures went wrong, whatever the views show
-/// at the end.
+/// Fails with the lines of every log in `dir` where a processor found its cells disagreeing
+/// with its dossiers (`MOTCUA_VERIFY_CELLS`, checked after every restore and drain): where
+/// the figures went wrong, whatever the views show at the end.
 pub fn assert_cells_agree(dir: &Path) {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).expect("test directory").flatten() {
@@ -346,17 +345,14 @@ pub fn assert_cells_agree(dir: &Path) {
             }
         }
     }
-    // Reported, not failed on: a restore can still pair the running month's closed-period
-    // cells with dossiers whose rows stop before it (issue 8's closing note); the figures the
-    // cases assert are checked independently of this.
-    if !found.is_empty() {
-        eprintln!(
-            "WARNING: a processor's cells disagreed with its dossiers:\n{}",
-            found.join("\n")
-        );
-    }
+    assert!(
+        found.is_empty(),
+        "a processor's cells disagreed with the contributions of its dossiers (MOTCUA_VERIFY_CELLS):\n{}",
+        found.join("\n")
+    );
 }
 
+/// The last `lines` lines of a log file.
 pub fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();

@@ -383,7 +383,7 @@ async fn flush<K: BatchSink>(
 
 /// With `MOTCUA_VERIFY_CELLS` set (the fault tests set it), checks that a partition's cells
 /// hold the sum of its dossiers' contributions, and logs an error naming the cells that do
-/// not (the fault harness reports those lines): where the figures went wrong.
+/// not (the fault harness fails on those lines): where the figures went wrong.
 fn verify_cells(op: &PartitionOperator, when: &str) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if !*ON.get_or_init(|| std::env::var_os("MOTCUA_VERIFY_CELLS").is_some()) {
