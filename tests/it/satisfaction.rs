@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use clickhouse::Row;
-use motcua_core::event::Satisfaction;
+use motcua_core::event::{EventKind, Satisfaction};
+use motcua_core::DossierEvent;
 use serde::Deserialize;
 
 use crate::common::Env;
@@ -534,4 +535,41 @@ pub(crate) async fn assert_satisfaction_by_supplements_matches(
         rated_after_supplements > 0,
         "some dossiers with supplement requests are rated"
     );
+}
+
+/// `v_unmatched_ratings` lists exactly the codes that got ratings and nothing else (no
+/// receipt, no refusal at the counter): the simulator's ratings under codes no dossier has.
+pub(crate) async fn assert_unmatched_ratings_match(env: &Env, events: &[DossierEvent]) {
+    let mut kinds: BTreeMap<&str, (u64, bool)> = BTreeMap::new();
+    let mut ids = std::collections::HashSet::new();
+    for e in events.iter().filter(|e| ids.insert(e.event_id.as_str())) {
+        let k = kinds.entry(e.dossier_code.as_str()).or_default();
+        match e.kind {
+            EventKind::Survey => k.0 += 1,
+            EventKind::Received | EventKind::Refused => k.1 = true,
+            _ => {}
+        }
+    }
+    let want: BTreeMap<String, u64> = kinds
+        .into_iter()
+        .filter(|(_, (surveys, dossier))| *surveys > 0 && !dossier)
+        .map(|(c, (surveys, _))| (c.to_string(), surveys))
+        .collect();
+    #[derive(Debug, Row, Deserialize)]
+    struct Unmatched {
+        dossier_code: String,
+        surveys: u64,
+    }
+    let rows: Vec<Unmatched> = env
+        .store
+        .client()
+        .query("SELECT dossier_code, toUInt64(surveys) AS surveys FROM v_unmatched_ratings")
+        .fetch_all()
+        .await
+        .expect("v_unmatched_ratings");
+    let got: BTreeMap<String, u64> = rows
+        .into_iter()
+        .map(|r| (r.dossier_code, r.surveys))
+        .collect();
+    assert_eq!(got, want, "ratings whose dossier never came");
 }

@@ -219,7 +219,12 @@ enum What {
         electronic: bool,
     },
     ResultReturned,
-    Survey(SurveyChannel),
+    /// A rating; `orphan`: sent under a code no dossier has (a mistyped code, another
+    /// system's dossier), so the join never finds its dossier.
+    Survey {
+        channel: SurveyChannel,
+        orphan: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -437,6 +442,12 @@ fn at_secs(date: NaiveDate, secs: u32) -> NaiveDateTime {
 
 fn pick<'a, R: Rng + ?Sized>(rng: &mut R, list: &'a [&'a str]) -> &'a str {
     list.choose(rng).expect("reason lists are not empty")
+}
+
+/// The code of a rating sent under no dossier's code: the dossier's own with one more digit,
+/// longer than any sequence the simulator numbers in a day (so no dossier has it).
+fn orphan_code(code: &str) -> String {
+    format!("{code}9")
 }
 
 /// Seconds from `base` to `t`, saturating: step times past `u32` are beyond any horizon.
@@ -1277,7 +1288,10 @@ impl Simulator {
                                 }
                             }
                         };
-                        steps.push((at, What::Survey(channel)));
+                        // About one portal rating in a hundred names a code motcua never
+                        // receives (again from a value already drawn).
+                        let orphan = r > 0.99;
+                        steps.push((at, What::Survey { channel, orphan }));
                     }
                 }
             }
@@ -1388,7 +1402,7 @@ impl Simulator {
             What::Stopped => EventKind::ProcessingStopped,
             What::ResultReady { .. } => EventKind::ResultReady,
             What::ResultReturned => EventKind::ResultReturned,
-            What::Survey(_) => EventKind::Survey,
+            What::Survey { .. } => EventKind::Survey,
         };
         let mut e = DossierEvent::envelope(
             format!("{}/{}", plan.code, index + 1),
@@ -1547,7 +1561,12 @@ impl Simulator {
                     delivery: plan.delivery,
                 });
             }
-            What::Survey(channel) => {
+            What::Survey { channel, orphan } => {
+                if orphan {
+                    e.dossier_code = orphan_code(&plan.code);
+                    e.event_id = format!("{}/1", e.dossier_code);
+                    e.national_dossier_code = None;
+                }
                 // Citizens rate what they lived through: lateness most, then having to come
                 // back with a supplement, then the unit (some one-stop counters are better
                 // run than others, fixed per agency), and online applicants a little

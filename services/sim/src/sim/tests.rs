@@ -1183,3 +1183,36 @@ fn ratings_follow_supplements_channel_and_unit() {
     eprintln!("satisfied by agency (>=60 ratings): worst {worst:.3}, best {best:.3}");
     assert!(best - worst > 0.1, "units differ: {worst} vs {best}");
 }
+
+#[test]
+fn some_ratings_name_a_code_no_dossier_has() {
+    let (events, _) = run(month());
+    let mut kinds: HashMap<&str, Vec<EventKind>> = HashMap::new();
+    for e in &events {
+        kinds
+            .entry(e.dossier_code.as_str())
+            .or_default()
+            .push(e.kind);
+    }
+    let surveys = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Survey)
+        .count();
+    let orphans: Vec<&str> = kinds
+        .iter()
+        .filter(|(_, k)| k.iter().all(|k| *k == EventKind::Survey))
+        .map(|(c, _)| *c)
+        .collect();
+    eprintln!("{} of {surveys} ratings name no dossier", orphans.len());
+    assert!(
+        (surveys / 300..=surveys / 30).contains(&orphans.len()),
+        "{} orphans of {surveys}",
+        orphans.len()
+    );
+    for code in orphans {
+        assert!(
+            validate::is_dossier_code(code),
+            "{code} is a well-formed code"
+        );
+    }
+}
