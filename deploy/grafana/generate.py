@@ -471,6 +471,13 @@ def pipeline() -> dash.Dashboard:
                                      [(f"histogram_quantile(0.5, sum by (le) (rate(motcua_processor_batch_duration_seconds_bucket{S}[$__rate_interval])))", "p50"),
                                       (f"histogram_quantile(0.95, sum by (le) (rate(motcua_processor_batch_duration_seconds_bucket{S}[$__rate_interval])))", "p95")],
                                      "s"))
+    d = d.with_panel(prom_timeseries(ids, "End-to-end latency: produced to visible in ClickHouse",
+                                     "Per record, from its Kafka timestamp (when an agency system, the gateway or the CLI produced it) "
+                                     "to its batch's rows written to ClickHouse: how old the figures are. A replay shows the age of "
+                                     "the records it re-reads.",
+                                     [(f"histogram_quantile(0.5, sum by (le) (rate(motcua_processor_end_to_end_latency_seconds_bucket{S}[$__rate_interval])))", "p50"),
+                                      (f"histogram_quantile(0.99, sum by (le) (rate(motcua_processor_end_to_end_latency_seconds_bucket{S}[$__rate_interval])))", "p99")],
+                                     "s"))
     d = d.with_panel(prom_timeseries(ids, "Loop phases, average per batch",
                                      "Time the loop spends in each phase of a batch: read (waiting for records, the previous "
                                      "batch's write beside it), positions, process (decode, fold, classify, aggregate), restore.",
@@ -717,6 +724,23 @@ def business(t: dict) -> dash.Dashboard:
                               f"indicator_5_points FROM v_766_satisfaction_agency WHERE province_code = {PROVINCE} AND {PERIOD} "
                               "ORDER BY indicator_5_percent, agency_code",
                               width=12, height=10, percent_columns=[("indicator_5_percent", satisfied)], links=agency_links))
+    d = d.with_panel(ch_table(ids, "Circular 01/2018 scoring per agency (${period})",
+                              "Average points per ended dossier (2 each) on the five indicators the events allow: 1 total time, "
+                              "2 each unit's time against its allotment, 3 extra contacts (supplement requests), 7 staff attitude, "
+                              "9 online. 4, 5, 6 and 8 are not computable from the events. Grade on the same share of 18 points.",
+                              "SELECT agency_code, agency_level, counted, i1_total_time, i2_unit_times, i3_contacts, i7_attitude, "
+                              "i9_online, points, points_computable, points_scaled_18, grade_scaled "
+                              f"FROM v_c01_agency WHERE province_code = {PROVINCE} AND {PERIOD} "
+                              "ORDER BY points_scaled_18, agency_code",
+                              width=12, height=10, links=agency_links))
+    d = d.with_panel(ch_bars(ids, "Satisfied share by number of supplement requests (${period})",
+                             "Rated dossiers that ended in the period, by how many times the applicant was asked to come back "
+                             f"with a supplement (Hanoi: never more than once); satisfaction > {satisfied} %.",
+                             "SELECT multiIf(supplements = 0, 'none', supplements = 1, 'one', 'more than one') AS supplement_requests, "
+                             "round(100 * sum(satisfied) / nullIf(sum(rated), 0), 2) AS satisfied_percent_total "
+                             f"FROM v_satisfaction_supplements WHERE province_code = {PROVINCE} AND {PERIOD} "
+                             "GROUP BY supplements ORDER BY supplements",
+                             "supplement_requests", "percent", target=satisfied, width=12))
     d = d.with_panel(ch_gauges(ids, "Satisfied share per field (time range)",
                                f"Per field: satisfaction > {satisfied} %.",
                                f"SELECT field_code, {SATISFIED} AS satisfied_percent_total FROM v_satisfaction_daily "

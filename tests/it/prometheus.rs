@@ -72,14 +72,19 @@ async fn prometheus_scrapes_the_processor_metrics() {
     // The raw rows are counted when their write completes, after the records were counted
     // as consumed: a scrape can fall between the two, so wait for all three.
     let rows_q = "sum(motcua_clickhouse_rows_written_total{table=\"dossier_events\"})";
+    // Every record's latency is observed once its batch is written, after the rows.
+    let latency_q = "sum(motcua_processor_end_to_end_latency_seconds_count)";
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = (None, None);
     let mut rows = None;
+    let mut latencies = None;
     while Instant::now() < deadline {
         seen = (prom_value(consumed_q).await, prom_value(rejected_q).await);
         rows = prom_value(rows_q).await;
+        latencies = prom_value(latency_q).await;
         if seen == (Some(summary.consumed as f64), Some(1.0))
             && rows.is_some_and(|r| r >= distinct.len() as f64)
+            && latencies == Some(summary.consumed as f64)
         {
             break;
         }
@@ -96,6 +101,18 @@ async fn prometheus_scrapes_the_processor_metrics() {
         rows >= distinct.len() as f64 && rows <= events.len() as f64,
         "{rows} rows for {} distinct events",
         distinct.len()
+    );
+    assert_eq!(
+        latencies,
+        Some(summary.consumed as f64),
+        "one end-to-end latency per record read"
+    );
+    let latency_sum = prom_value("sum(motcua_processor_end_to_end_latency_seconds_sum)")
+        .await
+        .expect("latency sum scraped");
+    assert!(
+        latency_sum > 0.0,
+        "records take some time to become visible"
     );
     // Overdue dossiers by level: summed, what the served view counts as overdue at the
     // published watermark.

@@ -25,6 +25,10 @@ pub const PROCESSOR_BATCH_DURATION: &str = "motcua_processor_batch_duration_seco
 /// the previous batch's write running beside it; `positions`: partition ends and committed
 /// offsets; `process`: decode, fold, classify, aggregate; `restore`: loading checkpoints).
 pub const PROCESSOR_LOOP_PHASE_DURATION: &str = "motcua_processor_loop_phase_duration_seconds";
+/// From a record's Kafka timestamp (when it was produced, or appended by the broker) to its
+/// batch's rows being in ClickHouse: how old the figures are. A replay observes the age of
+/// the replayed records.
+pub const PROCESSOR_END_TO_END_LATENCY: &str = "motcua_processor_end_to_end_latency_seconds";
 /// Records per batch.
 pub const PROCESSOR_BATCH_SIZE: &str = "motcua_processor_batch_records";
 /// State rows written for dossiers whose receipt or due time lies in a year whose

@@ -296,12 +296,12 @@ impl RecordSource for KafkaSource {
             if let Some(a) = self.take_assignment() {
                 batch.assignment = Some(a);
                 if let Ok(m) = &message {
-                    batch.records.push(to_record(m));
+                    batch.push(m);
                 }
                 break;
             }
             match message {
-                Ok(m) => batch.records.push(to_record(&m)),
+                Ok(m) => batch.push(&m),
                 Err(e) if batch.records.is_empty() => return Err(kafka_error("read input", e)),
                 Err(e) => {
                     tracing::warn!(error = %e, "kafka consumer error");
@@ -437,6 +437,16 @@ impl RecordSource for KafkaSource {
             tracing::info!(error = %e, "final offset commit");
         }
         self.consumer.unsubscribe();
+    }
+}
+
+impl SourceBatch {
+    /// Adds a message read, and its Kafka timestamp if it has one.
+    fn push(&mut self, m: &rdkafka::message::BorrowedMessage<'_>) {
+        if let Some(ms) = rdkafka::Message::timestamp(m).to_millis() {
+            self.produced_ms.push(ms);
+        }
+        self.records.push(to_record(m));
     }
 }
 

@@ -84,6 +84,9 @@ pub struct SourceBatch {
     pub records: Vec<InputRecord>,
     /// The whole new assignment, when it changed since the last batch (a rebalance).
     pub assignment: Option<Vec<TopicPartition>>,
+    /// The records' Kafka timestamps (Unix milliseconds), where the broker gave one: the
+    /// end-to-end latency is measured from them once the batch is written.
+    pub produced_ms: Vec<i64>,
 }
 
 /// Where an owned partition stands.
@@ -332,6 +335,8 @@ struct Pending {
     progress: Option<Rows>,
     offsets: Vec<(TopicPartition, i64)>,
     as_of: Option<Timestamp>,
+    /// Kafka timestamps of the batch's records (Unix milliseconds).
+    produced_ms: Vec<i64>,
 }
 
 /// Writes rows, retrying what is transient, timing each table.
@@ -494,7 +499,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             if let Some(p) = pending {
                 self.finish(p)?;
             }
-            let batch = match batch {
+            let mut batch = match batch {
                 Ok(b) => b,
                 Err(e) if e.transient => {
                     warn!(error = %e, "reading input failed, retrying");
@@ -516,6 +521,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 self.restore_all().await?;
                 self.observe_phase("restore", started);
             }
+            let produced_ms = std::mem::take(&mut batch.produced_ms);
             let records: Vec<InputRecord> = batch
                 .records
                 .into_iter()
@@ -526,7 +532,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             self.observe_phase("positions", started);
             if !records.is_empty() {
                 let started = Instant::now();
-                self.process(records, batch_started).await?;
+                self.process(records, produced_ms, batch_started).await?;
                 self.observe_phase("process", started);
             } else {
                 // Nothing read: the watermark may still move (a partition went idle).
@@ -762,6 +768,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
     async fn process(
         &mut self,
         records: Vec<InputRecord>,
+        produced_ms: Vec<i64>,
         started: Instant,
     ) -> Result<(), ProcessorError> {
         let now = chrono::Utc::now().timestamp().clamp(0, u32::MAX as i64) as u32;
@@ -933,7 +940,8 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 .or_default() += 1;
         }
 
-        self.prepare_outputs(now, events, ledger, offsets).await?;
+        self.prepare_outputs(now, events, ledger, offsets, produced_ms)
+            .await?;
 
         // Metrics and summary, once per batch.
         for (topic, n) in &consumed_by_topic {
@@ -1019,6 +1027,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         events: Rows,
         ledger: Vec<DeadLetterRow>,
         offsets: BTreeMap<TopicPartition, i64>,
+        produced_ms: Vec<i64>,
     ) -> Result<(), ProcessorError> {
         let as_of = self.watermarks.current();
         let ops = std::mem::take(&mut self.operators);
@@ -1090,6 +1099,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             progress,
             offsets: offsets.into_iter().collect(),
             as_of,
+            produced_ms,
         });
         Ok(())
     }
@@ -1100,6 +1110,12 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         self.source
             .store_offsets(&p.offsets)
             .map_err(ProcessorError::Permanent)?;
+        let visible_ms = chrono::Utc::now().timestamp_millis();
+        for &at in &p.produced_ms {
+            self.metrics
+                .end_to_end_latency
+                .observe((visible_ms - at).max(0) as f64 / 1000.0);
+        }
         for op in self.operators.values_mut() {
             let evicted = op.evict(p.as_of);
             self.metrics.evictions.inc_by(evicted.dossiers as u64);

@@ -206,6 +206,7 @@ fn one_batch(records: Vec<InputRecord>) -> Vec<SourceBatch> {
     vec![SourceBatch {
         records,
         assignment: Some(vec![("t".into(), 0)]),
+        ..Default::default()
     }]
 }
 
@@ -339,11 +340,13 @@ async fn records_of_a_partition_revoked_by_a_rebalance_are_left_to_its_new_owner
         SourceBatch {
             records: records(0)[..3].to_vec(),
             assignment: Some(vec![("t".into(), 0), ("t".into(), 1)]),
+            ..Default::default()
         },
         // The group moved partition 1 elsewhere; records fetched before still arrive.
         SourceBatch {
             records: records(0)[3..].iter().cloned().chain(on_one).collect(),
             assignment: Some(vec![("t".into(), 0)]),
+            ..Default::default()
         },
     ];
     let src = source(batches);

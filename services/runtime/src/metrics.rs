@@ -45,6 +45,8 @@ pub struct ProcessorMetrics {
     pub loop_phase: HistogramVec,
     /// Batch sizes.
     pub batch_size: Histogram,
+    /// Kafka timestamp to visible in ClickHouse, per record.
+    pub end_to_end_latency: Histogram,
     /// ClickHouse insert durations, by table.
     pub insert_duration: HistogramVec,
     /// ClickHouse rows written, by table.
@@ -165,6 +167,19 @@ impl ProcessorMetrics {
                     )
                     .buckets(
                         prometheus::exponential_buckets(0.005, 2.0, 14).expect("valid buckets"),
+                    ),
+                )
+                .expect("valid metric"),
+            ),
+            end_to_end_latency: register(
+                r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        names::PROCESSOR_END_TO_END_LATENCY,
+                        "From a record's Kafka timestamp to its batch's rows written to ClickHouse.",
+                    )
+                    .buckets(
+                        prometheus::exponential_buckets(0.05, 2.0, 16).expect("valid buckets"),
                     ),
                 )
                 .expect("valid metric"),
