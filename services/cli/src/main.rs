@@ -4,6 +4,7 @@
 //! then flags. Every subcommand validates its inputs before touching a service.
 
 mod load;
+mod progress;
 mod publish;
 mod report;
 
@@ -536,14 +537,14 @@ fn simulate(sim: &SimArgs, out: &PathBuf) -> anyhow::Result<()> {
             File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
         ))
     };
-    let mut n = 0u64;
+    let progress = progress::Progress::stderr("simulate", "events", None);
     for event in Simulator::new(sim.config())? {
         serde_json::to_writer(&mut writer, &event)?;
         writer.write_all(b"\n")?;
-        n += 1;
+        progress.inc(1);
     }
     writer.flush()?;
-    eprintln!("simulated {n} events");
+    progress.finish();
     Ok(())
 }
 
@@ -583,9 +584,61 @@ async fn run_processor(
     metrics::serve(args.metrics_addr, metrics.registry.clone(), token.clone())
         .await
         .with_context(|| format!("cannot serve metrics on {}", args.metrics_addr))?;
-    let summary = motcua_processor::run(config, metrics, token.clone()).await?;
+    // A run to the end (replay, the demo, `--stop-at-end`) shows how far it is: records
+    // read, of those read plus the lag still to read.
+    let watch = stop_at_end.then(|| {
+        let registry = metrics.registry.clone();
+        let done = tokio_util::sync::CancellationToken::new();
+        let stop = done.clone();
+        let task = tokio::spawn(async move {
+            let progress = progress::Progress::stderr("process", "records", None);
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            // The lag is sampled at most once a second, the count every batch: read + lag
+            // overstates the total by what was read since the lag's sample, so the total is
+            // the smallest such sum seen (and never below what was read).
+            let mut total: Option<u64> = None;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.cancelled() => break,
+                }
+                let (read, lag) = read_and_lag(&registry);
+                if lag > 0 {
+                    total = Some(total.map_or(read + lag, |t| t.min(read + lag)));
+                }
+                progress.set(read, total.map(|t| t.max(read)));
+            }
+            // At the end: everything there was to read was read.
+            let (read, _) = read_and_lag(&registry);
+            progress.set(read, Some(read));
+            progress.finish();
+        });
+        (done, task)
+    });
+    let summary = motcua_processor::run(config, metrics, token.clone()).await;
+    if let Some((done, task)) = watch {
+        done.cancel();
+        let _ = task.await;
+    }
     token.cancel();
-    Ok(summary)
+    Ok(summary?)
+}
+
+/// Records read so far and messages still to read, from the processor's own metrics.
+fn read_and_lag(registry: &prometheus::Registry) -> (u64, u64) {
+    let sum = |name: &str| -> f64 {
+        registry
+            .gather()
+            .iter()
+            .filter(|f| f.name() == name)
+            .flat_map(|f| f.get_metric())
+            .map(|m| m.get_counter().get_value() + m.get_gauge().get_value())
+            .sum()
+    };
+    (
+        sum(motcua_core::names::PROCESSOR_EVENTS_CONSUMED) as u64,
+        sum(motcua_core::names::PROCESSOR_CONSUMER_LAG).max(0.0) as u64,
+    )
 }
 
 fn print_processor(s: &Summary) {

@@ -13,8 +13,8 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::progress::Progress;
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use motcua_core::codec::{decode_json, Encoding};
 use motcua_core::topics::TopicNames;
 use motcua_core::{DossierEvent, Rejection};
@@ -397,18 +397,7 @@ pub async fn publish_inputs(
         out: options.unacked,
         record: Unpublished::default(),
     };
-    let bar = match total_hint {
-        Some(n) => ProgressBar::new(n),
-        None => ProgressBar::new_spinner(),
-    };
-    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {elapsed} [{bar:30}] {pos}/{len} events ({per_sec}) {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
+    let bar = Progress::stderr("publish", "events", total_hint);
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut inputs = inputs.into_iter();
     // A line read when the run had already stopped (reading can block on stdin for as long
@@ -482,7 +471,7 @@ pub async fn publish_inputs(
             if summary.rejected.len() < LISTED {
                 summary.rejected.push((line, id, rejection.to_string()));
             }
-            bar.set_message(format!("{} rejected", summary.rejected_total()));
+            bar.message(format!("{} rejected", summary.rejected_total()));
         }
     }
     // What is in flight is written back before the lines not read, so the unacked file
@@ -495,7 +484,7 @@ pub async fn publish_inputs(
             ledger.unread(input);
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     summary.unpublished = ledger.record;
     summary.elapsed = started.elapsed();
     summary
@@ -513,7 +502,7 @@ async fn settle(
     entry: InFlight,
     summary: &mut PublishSummary,
     ledger: &mut Ledger<'_>,
-    bar: &ProgressBar,
+    bar: &Progress,
 ) {
     let error = match entry.delivery.await {
         Ok(Ok(_)) => {
@@ -532,7 +521,7 @@ async fn settle(
         Err(_) => "delivery canceled: the producer was closed".to_string(),
     };
     ledger.unacked(entry.line, &entry.original, error);
-    bar.set_message(format!("{} not acknowledged", ledger.record.unacked.len()));
+    bar.message(format!("{} not acknowledged", ledger.record.unacked.len()));
 }
 
 /// `<input>.unacked.jsonl`, beside the input.
