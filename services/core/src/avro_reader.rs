@@ -30,8 +30,8 @@ use crate::timestamp;
 use crate::validate::{RejectKind, Rejection};
 
 /// Rabin fingerprint (the single-object encoding's, little-endian) of the schema this
-/// reader was written for: `schemas/dossier_event.avsc` as of schema v2.
-pub(crate) const SCHEMA_FINGERPRINT: [u8; 8] = [0xe5, 0x6c, 0xf9, 0xe9, 0xdd, 0xc5, 0x69, 0x47];
+/// reader was written for: `schemas/dossier_event.avsc` as of schema v3.
+pub(crate) const SCHEMA_FINGERPRINT: [u8; 8] = [0xf5, 0x69, 0xcf, 0x7c, 0x9a, 0x5e, 0x0e, 0x21];
 
 /// Decodes one datum (what follows the single-object header) into an event. Bytes after
 /// the datum are ignored, as apache-avro ignores them.
@@ -367,6 +367,7 @@ fn event(r: &mut Reader<'_>) -> Read<DossierEvent> {
         result_ready: payload(r, "result_ready", result_ready)?,
         result_returned: payload(r, "result_returned", result_returned)?,
         survey: payload(r, "survey", survey)?,
+        sipas: payload(r, "sipas", sipas)?,
     })
 }
 
@@ -511,6 +512,23 @@ fn survey(r: &mut Reader<'_>) -> Read<Survey> {
             })
         })?,
         complaint: r.boolean("complaint")?,
+    })
+}
+
+fn sipas(r: &mut Reader<'_>) -> Read<SipasResponse> {
+    Ok(SipasResponse {
+        campaign: r.string("campaign")?,
+        channel: r.symbol("channel", "SurveyChannel", SurveyChannel::ALL)?,
+        about_dossier: r.optional_string("about_dossier")?,
+        answers: r.array("answers", |r| {
+            Ok(SipasAnswer {
+                element: r.symbol("element", "SipasElement", SipasElement::ALL)?,
+                criterion: r.string("criterion")?,
+                assessment: r.int("assessment")?,
+                satisfaction: r.int("satisfaction")?,
+                expectation: r.int("expectation")?,
+            })
+        })?,
     })
 }
 

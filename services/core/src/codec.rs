@@ -26,10 +26,16 @@ use crate::validate::{RejectKind, Rejection};
 pub const CURRENT_SCHEMA: &str = include_str!("../../../schemas/dossier_event.avsc");
 
 /// Earlier versions still readable, oldest first (the last one may equal the current one).
-pub const PREVIOUS_SCHEMAS: &[(&str, &str)] = &[(
-    "v1",
-    include_str!("../../../schemas/fixtures/dossier_event.v1.avsc"),
-)];
+pub const PREVIOUS_SCHEMAS: &[(&str, &str)] = &[
+    (
+        "v1",
+        include_str!("../../../schemas/fixtures/dossier_event.v1.avsc"),
+    ),
+    (
+        "v2",
+        include_str!("../../../schemas/fixtures/dossier_event.v2.avsc"),
+    ),
+];
 
 const SINGLE_OBJECT_MARKER: [u8; 2] = [0xC3, 0x01];
 
@@ -115,7 +121,20 @@ impl Codec {
                 let avro_error = |e: apache_avro::Error| {
                     Rejection::new(RejectKind::Format, "", format!("avro encoding: {e}"))
                 };
-                let value = apache_avro::to_value(event).map_err(avro_error)?;
+                let mut value = apache_avro::to_value(event).map_err(avro_error)?;
+                // Fields left out of the serialised form when absent (to keep the JSON, and
+                // so the content hash, of older kinds unchanged) are null in Avro.
+                if let apache_avro::types::Value::Record(fields) = &mut value {
+                    if !fields.iter().any(|(name, _)| name == "sipas") {
+                        fields.push((
+                            "sipas".to_string(),
+                            apache_avro::types::Value::Union(
+                                0,
+                                Box::new(apache_avro::types::Value::Null),
+                            ),
+                        ));
+                    }
+                }
                 let mut out = Vec::with_capacity(512);
                 out.extend_from_slice(&SINGLE_OBJECT_MARKER);
                 out.extend_from_slice(&self.fingerprint);

@@ -70,6 +70,10 @@ pub struct DossierEvent {
     /// Satisfaction survey.
     #[serde(default)]
     pub survey: Option<Survey>,
+    /// A SIPAS answer sheet (schema v3). Left out of the JSON when absent, so that the JSON,
+    /// and with it the content hash, of every other event is what it was before v3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sipas: Option<SipasResponse>,
 }
 
 /// The form set an event was recorded under (domain.md §1).
@@ -144,6 +148,8 @@ wire_enum!(
         ResultReturned => "RESULT_RETURNED",
         /// Satisfaction survey.
         Survey => "SURVEY",
+        /// A SIPAS survey answer sheet (schema v3).
+        SipasResponse => "SIPAS_RESPONSE",
     }
 );
 
@@ -412,6 +418,49 @@ pub struct Survey {
     pub complaint: bool,
 }
 
+wire_enum!(
+    /// The five elements of the SIPAS survey (Decision 1001/QĐ-BNV): access to the service,
+    /// the administrative procedure, the officials, the results, the handling of feedback.
+    SipasElement {
+        Access => "ACCESS",
+        Procedure => "PROCEDURE",
+        Officials => "OFFICIALS",
+        Results => "RESULTS",
+        Feedback => "FEEDBACK",
+    }
+);
+
+/// A SIPAS answer sheet: a user of an agency's services answers criteria (data, not code),
+/// each under one element, as assessment, satisfaction and expectation on a 1-5 scale. The
+/// event's `dossier_code` is the response's own code, `agency_code` the agency surveyed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SipasResponse {
+    /// The survey round, e.g. `SIPAS-2026`.
+    pub campaign: String,
+    /// How the answers were collected.
+    pub channel: SurveyChannel,
+    /// The dossier the respondent used, when named.
+    #[serde(default)]
+    pub about_dossier: Option<String>,
+    /// One per criterion answered.
+    pub answers: Vec<SipasAnswer>,
+}
+
+/// One criterion of a SIPAS answer sheet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SipasAnswer {
+    /// The element it belongs to.
+    pub element: SipasElement,
+    /// Criterion code.
+    pub criterion: String,
+    /// How the respondent assessed it, 1 to 5.
+    pub assessment: i32,
+    /// How satisfied, 1 to 5 (4 and 5 count as satisfied in the index).
+    pub satisfaction: i32,
+    /// What they expect, 1 to 5.
+    pub expectation: i32,
+}
+
 /// One criterion's score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CriterionScore {
@@ -451,6 +500,7 @@ impl DossierEvent {
             result_ready: None,
             result_returned: None,
             survey: None,
+            sipas: None,
         }
     }
 
@@ -477,6 +527,7 @@ impl DossierEvent {
             (EventKind::ResultReady, self.result_ready.is_some()),
             (EventKind::ResultReturned, self.result_returned.is_some()),
             (EventKind::Survey, self.survey.is_some()),
+            (EventKind::SipasResponse, self.sipas.is_some()),
         ];
         present
             .into_iter()

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::deadline::{Clock, LegalDue, PausePolicy};
 use crate::event::{
     AgencyLevel, ApplicantKind, Channel, Decision, DossierEvent, EventKind, FormSet, RefusalStage,
-    Satisfaction, StepOutcome, TimeLimit, TimeUnit, Timestamp,
+    Satisfaction, SipasElement, SipasResponse, StepOutcome, TimeLimit, TimeUnit, Timestamp,
 };
 
 /// Vietnam time, used to decide calendar dates (early vs on time, the day a dossier ends).
@@ -125,6 +125,47 @@ pub struct DossierState {
     /// Times the state was refolded to settle an id conflict in favour of a later-read
     /// event: counted in the version so the refolded rows replace the earlier ones.
     pub revisions: u32,
+    /// A SIPAS answer sheet (the state of a response code, not of a dossier): the one that
+    /// stands, the latest by event time then event id hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sipas: Option<SipasSheet>,
+}
+
+/// What the figures need of a SIPAS answer sheet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SipasSheet {
+    /// When it was answered.
+    #[serde(with = "crate::timestamp")]
+    pub at: Timestamp,
+    /// Hash of its event id (ties broken by it).
+    pub id: u64,
+    /// The agency surveyed.
+    pub agency_code: String,
+    /// Per element, in [`SipasElement::ALL`] order: criteria answered, and of them answered
+    /// satisfied or very satisfied (4 or 5).
+    pub answered: [u16; 5],
+    pub satisfied: [u16; 5],
+}
+
+impl SipasSheet {
+    fn of(e: &DossierEvent, s: &SipasResponse) -> SipasSheet {
+        let mut sheet = SipasSheet {
+            at: e.occurred_at,
+            id: stable_hash(e.event_id.as_bytes()),
+            agency_code: e.agency_code.clone(),
+            answered: [0; 5],
+            satisfied: [0; 5],
+        };
+        for a in &s.answers {
+            let i = SipasElement::ALL
+                .iter()
+                .position(|x| *x == a.element)
+                .expect("an element of ALL");
+            sheet.answered[i] = sheet.answered[i].saturating_add(1);
+            sheet.satisfied[i] = sheet.satisfied[i].saturating_add(u16::from(a.satisfaction >= 4));
+        }
+        sheet
+    }
 }
 
 /// One row of the process-control slip, as the fold keeps it.
@@ -363,6 +404,16 @@ impl DossierState {
                 let id = stable_hash(e.event_id.as_bytes());
                 if self.rating.is_none_or(|(t, h, _)| (at, id) > (t, h)) {
                     self.rating = Some((at, id, s.overall));
+                }
+            }
+            EventKind::SipasResponse => {
+                let sheet = SipasSheet::of(e, e.sipas.as_ref().expect("validated event"));
+                if self
+                    .sipas
+                    .as_ref()
+                    .is_none_or(|cur| (sheet.at, sheet.id) > (cur.at, cur.id))
+                {
+                    self.sipas = Some(sheet);
                 }
             }
         }

@@ -192,3 +192,43 @@ pub fn all_kinds() -> Vec<DossierEvent> {
     out.push(e);
     out
 }
+
+/// Code of the sample SIPAS answer sheet (numbered like a dossier's, by the agency surveyed).
+pub const SIPAS_CODE: &str = "H56.50.01-261020-SP0001";
+
+/// A SIPAS answer sheet about the sample dossier's agency, naming the dossier, every field
+/// set. Not in [`all_kinds`], whose events are all the one dossier's.
+pub fn sipas_response() -> DossierEvent {
+    let mut e = DossierEvent::envelope(
+        format!("{SIPAS_CODE}/1"),
+        SIPAS_CODE,
+        "H56.50.01",
+        ts("2026-10-20T10:00:00+07:00"),
+        FormSet::Tt03_2025,
+        EventKind::SipasResponse,
+    );
+    e.national_dossier_code = Some("G22.99-261020-SP0001".into());
+    e.source_system = Some("motcua-samples".into());
+    e.sipas = Some(SipasResponse {
+        campaign: "SIPAS-2026".into(),
+        channel: SurveyChannel::Kiosk,
+        about_dossier: Some(DOSSIER.into()),
+        answers: vec![
+            SipasAnswer {
+                element: SipasElement::Access,
+                criterion: "SIPAS.1.1".into(),
+                assessment: 4,
+                satisfaction: 5,
+                expectation: 5,
+            },
+            SipasAnswer {
+                element: SipasElement::Officials,
+                criterion: "SIPAS.3.2".into(),
+                assessment: 3,
+                satisfaction: 3,
+                expectation: 5,
+            },
+        ],
+    });
+    e
+}

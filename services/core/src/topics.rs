@@ -41,7 +41,7 @@ impl TopicRole {
             | EventKind::Handover
             | EventKind::Withdrawn => TopicRole::Processing,
             EventKind::ResultReady | EventKind::ResultReturned => TopicRole::Returns,
-            EventKind::Survey => TopicRole::Surveys,
+            EventKind::Survey | EventKind::SipasResponse => TopicRole::Surveys,
         }
     }
 }

@@ -283,6 +283,7 @@ fn only_own_payload(e: &DossierEvent) -> bool {
         e.result_ready.is_some(),
         e.result_returned.is_some(),
         e.survey.is_some(),
+        e.sipas.is_some(),
     ];
     // `set` is in schema order, as `EventKind::ALL` is.
     set.iter().filter(|s| **s).count() == 1
@@ -474,6 +475,42 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
                         format!("survey.criteria[{i}].score"),
                         format!("score {} is not between 1 and 5", c.score),
                     ));
+                }
+            }
+        }
+        EventKind::SipasResponse => {
+            let s = e.sipas.as_ref().expect("checked above");
+            non_empty("sipas.campaign", &s.campaign)?;
+            if s.answers.is_empty() {
+                return Err(Rejection::new(
+                    RejectKind::Missing,
+                    "sipas.answers",
+                    "an answer sheet answers at least one criterion",
+                ));
+            }
+            if let Some(code) = &s.about_dossier {
+                if !is_dossier_code(code) {
+                    return Err(Rejection::new(
+                        RejectKind::Format,
+                        "sipas.about_dossier",
+                        format!("`{code}` is not a dossier code"),
+                    ));
+                }
+            }
+            for (i, a) in s.answers.iter().enumerate() {
+                non_empty_at(|| format!("sipas.answers[{i}].criterion"), &a.criterion)?;
+                for (name, v) in [
+                    ("assessment", a.assessment),
+                    ("satisfaction", a.satisfaction),
+                    ("expectation", a.expectation),
+                ] {
+                    if !(1..=5).contains(&v) {
+                        return Err(Rejection::new(
+                            RejectKind::Format,
+                            format!("sipas.answers[{i}].{name}"),
+                            format!("{name} {v} is not between 1 and 5"),
+                        ));
+                    }
                 }
             }
         }

@@ -219,6 +219,7 @@ fn payloads() -> impl Strategy<
             Option<ResultReturned>,
             Option<Survey>,
         ),
+        Option<SipasResponse>,
     ),
 > {
     let requested = (text(), text(), documents(), text()).prop_map(
@@ -301,6 +302,31 @@ fn payloads() -> impl Strategy<
             criteria,
             complaint,
         });
+    let sipas = (
+        text(),
+        pick(SurveyChannel::ALL),
+        prop::option::of(text()),
+        prop::collection::vec(
+            (pick(SipasElement::ALL), text(), int(), int(), int()).prop_map(
+                |(element, criterion, assessment, satisfaction, expectation)| SipasAnswer {
+                    element,
+                    criterion,
+                    assessment,
+                    satisfaction,
+                    expectation,
+                },
+            ),
+            0..30,
+        ),
+    )
+        .prop_map(
+            |(campaign, channel, about_dossier, answers)| SipasResponse {
+                campaign,
+                channel,
+                about_dossier,
+                answers,
+            },
+        );
     fn of<T: std::fmt::Debug + 'static>(
         s: impl Strategy<Value = T> + 'static,
     ) -> BoxedStrategy<Option<T>> {
@@ -310,6 +336,7 @@ fn payloads() -> impl Strategy<
         (of(received()), of(requested), of(supplied), of(refused)),
         (of(apology), of(stopped), of(handover)),
         (of(withdrawn), of(ready), of(returned), of(survey)),
+        of(sipas),
     )
 }
 
@@ -333,6 +360,7 @@ fn event() -> BoxedStrategy<DossierEvent> {
                     (received, supplement_requested, supplement_received, refused),
                     (apology, processing_stopped, handover),
                     (withdrawn, result_ready, result_returned, survey),
+                    sipas,
                 ),
             )| DossierEvent {
                 event_id,
@@ -354,6 +382,7 @@ fn event() -> BoxedStrategy<DossierEvent> {
                 result_ready,
                 result_returned,
                 survey,
+                sipas,
             },
         )
         .boxed()

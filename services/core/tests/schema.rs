@@ -12,7 +12,8 @@ use motcua_core::samples;
 #[test]
 fn every_kind_round_trips_through_avro_and_json() {
     let codec = Codec::new();
-    let events = samples::all_kinds();
+    let mut events = samples::all_kinds();
+    events.push(samples::sipas_response());
     let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds.len(),
@@ -85,7 +86,10 @@ fn json_paths(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
 fn rust_fields_and_schema_fields_are_the_same_set() {
     // The samples set every optional field, so their JSON shows every Rust field.
     let mut rust = Vec::new();
-    for e in samples::all_kinds() {
+    for e in samples::all_kinds()
+        .into_iter()
+        .chain([samples::sipas_response()])
+    {
         json_paths(&serde_json::to_value(&e).unwrap(), "", &mut rust);
     }
     let mut avro = Vec::new();
@@ -148,4 +152,28 @@ fn a_breaking_change_is_detected() {
         .push(serde_json::json!({"name": "new_required", "type": "string"}));
     let broken = Schema::parse_str(&json.to_string()).unwrap();
     assert!(SchemaCompatibility::can_read(&current, &broken).is_err());
+}
+
+#[test]
+fn schema_v3_leaves_the_json_and_content_hash_of_older_kinds_unchanged() {
+    // The content hash is FNV-1a over the JSON: stored events of v2 must hash the same.
+    for e in samples::all_kinds() {
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(!json.contains("sipas"), "{json}");
+    }
+    // And a v2 datum still decodes, to the same event as its JSON.
+    let codec = Codec::new();
+    let v2 = apache_avro::Schema::parse_str(include_str!(
+        "../../../schemas/fixtures/dossier_event.v2.avsc"
+    ))
+    .unwrap();
+    let e = samples::received();
+    let mut value = apache_avro::to_value(&e).unwrap();
+    if let apache_avro::types::Value::Record(fields) = &mut value {
+        fields.retain(|(name, _)| name != "sipas");
+    }
+    let mut bytes = vec![0xC3, 0x01];
+    bytes.extend_from_slice(&v2.fingerprint::<apache_avro::rabin::Rabin>().bytes);
+    bytes.extend(apache_avro::to_avro_datum(&v2, value).unwrap());
+    assert_eq!(codec.decode(&bytes).unwrap(), e);
 }
