@@ -1,7 +1,9 @@
 //! Processor memory per dossier held in state: open, finished (still within retention),
-//! finished and rated (a citizen's survey joined to it), and evicted (only a hash of its code
-//! stays; the state is in the ClickHouse checkpoint), so the join's cost per rated dossier
-//! and its bound (rated dossiers leave memory like the others) are both measured.
+//! finished and rated (a citizen's survey joined to it), a rating whose dossier never came
+//! (it waits for its receipt), and evicted (only a hash of its code stays; the state is in
+//! the ClickHouse checkpoint), so the join's cost per rated dossier and its bound (rated
+//! dossiers, and ratings waiting for a receipt, leave memory after the retention window) are
+//! both measured.
 //!
 //! `cargo bench --bench state_memory` (MOTCUA_BENCH_DOSSIERS, default 1 000 000). Reads the
 //! process's resident set (VmRSS) before and after folding each population into a fresh
@@ -30,14 +32,14 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// Events of dossier `i`: receipt and first handover (open), plus result and return
-/// (finished), plus a survey (rated).
-fn dossier(i: usize, finished: bool, rated: bool) -> Vec<DossierEvent> {
+/// Events of dossier `i`: receipt and first handover (open, unless `received` is false: a
+/// rating alone), plus result and return (finished), plus a survey (rated).
+fn dossier(i: usize, received: bool, finished: bool, rated: bool) -> Vec<DossierEvent> {
     let code = format!("H56.50.01-261008-{i:07}");
     samples::all_kinds()
         .into_iter()
         .filter(|e| {
-            matches!(e.kind, EventKind::Received | EventKind::Handover)
+            (received && matches!(e.kind, EventKind::Received | EventKind::Handover))
                 || (finished
                     && matches!(e.kind, EventKind::ResultReady | EventKind::ResultReturned))
                 || (rated && e.kind == EventKind::Survey)
@@ -50,7 +52,10 @@ fn dossier(i: usize, finished: bool, rated: bool) -> Vec<DossierEvent> {
         .collect()
 }
 
-fn population(n: usize, finished: bool, rated: bool, evict: bool) -> (f64, usize, usize) {
+fn population(
+    n: usize,
+    (received, finished, rated, evict): (bool, bool, bool, bool),
+) -> (f64, usize, usize) {
     let codec = Codec::new();
     let shared = Shared::new(
         Clock::default(),
@@ -63,7 +68,7 @@ fn population(n: usize, finished: bool, rated: bool, evict: bool) -> (f64, usize
     let mut offset = 0;
     for chunk in (0..n).collect::<Vec<_>>().chunks(50_000) {
         for &i in chunk {
-            for e in dossier(i, finished, rated) {
+            for e in dossier(i, received, finished, rated) {
                 let r = InputRecord {
                     topic: "t".into(),
                     partition: 0,
@@ -96,18 +101,30 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 2_000 } else { 1_000_000 });
+    // (label, (received, finished, rated, evicted))
     let populations = [
-        ("open (receipt + handover)", false, false, false),
-        ("finished, within retention", true, false, false),
-        ("finished and rated, within retention", true, true, false),
-        ("finished, evicted", true, false, true),
-        ("finished and rated, evicted", true, true, true),
+        ("open (receipt + handover)", (true, false, false, false)),
+        ("finished, within retention", (true, true, false, false)),
+        (
+            "finished and rated, within retention",
+            (true, true, true, false),
+        ),
+        ("finished, evicted", (true, true, false, true)),
+        ("finished and rated, evicted", (true, true, true, true)),
+        (
+            "rating without its dossier, within retention",
+            (false, false, true, false),
+        ),
+        (
+            "rating without its dossier, past retention (evicted)",
+            (false, false, true, true),
+        ),
     ];
     // Each population in its own process: memory freed by one would hide the next's.
     if let Ok(which) = std::env::var("MOTCUA_BENCH_POPULATION") {
-        let (label, finished, rated, evict) = populations[which.parse::<usize>().unwrap()];
+        let (label, kind) = populations[which.parse::<usize>().unwrap()];
         let started = Instant::now();
-        let (per, resident, evicted) = population(n, finished, rated, evict);
+        let (per, resident, evicted) = population(n, kind);
         println!(
             "state_memory: {n} dossiers {label}: {per:.0} bytes each ({resident} in memory, {evicted} evicted) in {:.1} s",
             started.elapsed().as_secs_f64()

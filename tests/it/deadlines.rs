@@ -222,6 +222,7 @@ pub(crate) async fn assert_figures_match(env: &Env, events: &[DossierEvent]) -> 
     crate::satisfaction::assert_online_matches(env, &dossiers).await;
     crate::satisfaction::assert_circular01_matches(env, &dossiers).await;
     crate::satisfaction::assert_unmatched_ratings_match(env, events).await;
+    crate::satisfaction::assert_sipas_matches(env, events).await;
     crate::satisfaction::assert_satisfaction_by_supplements_matches(env, &dossiers).await;
     crate::scorecard::assert_scorecard_matches(env).await;
     let first = events

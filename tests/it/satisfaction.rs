@@ -573,3 +573,153 @@ pub(crate) async fn assert_unmatched_ratings_match(env: &Env, events: &[DossierE
         .collect();
     assert_eq!(got, want, "ratings whose dossier never came");
 }
+
+#[derive(Debug, Row, Deserialize)]
+struct SipasRow {
+    period: String,
+    agency_code: String,
+    sheets: u64,
+    answered_access: u64,
+    satisfied_access: u64,
+    answered_procedure: u64,
+    satisfied_procedure: u64,
+    answered_officials: u64,
+    satisfied_officials: u64,
+    answered_results: u64,
+    satisfied_results: u64,
+    answered_feedback: u64,
+    satisfied_feedback: u64,
+    access_percent: Option<f64>,
+    feedback_percent: Option<f64>,
+    sipas_percent: Option<f64>,
+}
+
+/// The SIPAS index per agency and month of the answer (v_sipas_agency), and per province
+/// (v_sipas_province, and its target finding), equal an independent count over the answer
+/// sheets: per response code the latest sheet, per element the criteria answered and those
+/// answered 4 or 5.
+pub(crate) async fn assert_sipas_matches(env: &Env, events: &[DossierEvent]) {
+    use motcua_core::event::SipasElement;
+    // The standing sheet per response code: latest by event time, then event id.
+    let mut sheets: BTreeMap<&str, &DossierEvent> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.kind == EventKind::SipasResponse) {
+        let slot = sheets.entry(e.dossier_code.as_str()).or_insert(e);
+        let hash = |e: &DossierEvent| motcua_core::fold::stable_hash(e.event_id.as_bytes());
+        if (e.occurred_at, hash(e)) > (slot.occurred_at, hash(slot)) {
+            *slot = e;
+        }
+    }
+    // (month, agency) -> sheets, [answered; 5], [satisfied; 5]
+    let mut want: BTreeMap<(String, String), (u64, [u64; 5], [u64; 5])> = BTreeMap::new();
+    for e in sheets.values() {
+        let month = oracle::vn_date(e.occurred_at).format("%Y-%m").to_string();
+        let w = want.entry((month, e.agency_code.clone())).or_default();
+        w.0 += 1;
+        for a in &e.sipas.as_ref().unwrap().answers {
+            let i = SipasElement::ALL
+                .iter()
+                .position(|x| *x == a.element)
+                .unwrap();
+            w.1[i] += 1;
+            w.2[i] += (a.satisfaction >= 4) as u64;
+        }
+    }
+    assert!(!want.is_empty(), "the events hold SIPAS answer sheets");
+    let rows: Vec<SipasRow> = env
+        .store
+        .client()
+        .query(
+            "SELECT period, agency_code, sheets, answered_access, satisfied_access, \
+             answered_procedure, satisfied_procedure, answered_officials, satisfied_officials, \
+             answered_results, satisfied_results, answered_feedback, satisfied_feedback, \
+             access_percent, feedback_percent, sipas_percent \
+             FROM v_sipas_agency WHERE period_kind = 'MONTH'",
+        )
+        .fetch_all()
+        .await
+        .expect("v_sipas_agency");
+    assert_eq!(rows.len(), want.len(), "one row per (month, agency)");
+    let mut provinces: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    for r in &rows {
+        let k = (r.period.clone(), r.agency_code.clone());
+        let (n, answered, satisfied) = want
+            .get(&k)
+            .unwrap_or_else(|| panic!("unexpected row {r:?}"));
+        assert_eq!(r.sheets, *n, "{k:?}");
+        assert_eq!(
+            [
+                r.answered_access,
+                r.answered_procedure,
+                r.answered_officials,
+                r.answered_results,
+                r.answered_feedback
+            ],
+            *answered,
+            "{k:?}"
+        );
+        assert_eq!(
+            [
+                r.satisfied_access,
+                r.satisfied_procedure,
+                r.satisfied_officials,
+                r.satisfied_results,
+                r.satisfied_feedback
+            ],
+            *satisfied,
+            "{k:?}"
+        );
+        assert_eq!(r.access_percent, share(satisfied[0], answered[0]), "{k:?}");
+        assert_eq!(
+            r.feedback_percent,
+            share(satisfied[4], answered[4]),
+            "{k:?}"
+        );
+        let (a, s): (u64, u64) = (answered.iter().sum(), satisfied.iter().sum());
+        assert_eq!(r.sipas_percent, share(s, a), "{k:?}");
+        let province = r.agency_code.split('.').next().unwrap().to_string();
+        let p = provinces.entry((r.period.clone(), province)).or_default();
+        p.0 += a;
+        p.1 += s;
+    }
+
+    #[derive(Debug, Row, Deserialize)]
+    struct ProvinceRow {
+        period: String,
+        province_code: String,
+        answered: u64,
+        satisfied: u64,
+        sipas_percent: Option<f64>,
+    }
+    let rows: Vec<ProvinceRow> = env
+        .store
+        .client()
+        .query(
+            "SELECT period, province_code, answered, satisfied, sipas_percent \
+             FROM v_sipas_province WHERE period_kind = 'MONTH'",
+        )
+        .fetch_all()
+        .await
+        .expect("v_sipas_province");
+    assert_eq!(rows.len(), provinces.len(), "one row per (month, province)");
+    for r in &rows {
+        let k = (r.period.clone(), r.province_code.clone());
+        let (a, s) = provinces[&k];
+        assert_eq!((r.answered, r.satisfied), (a, s), "{k:?}");
+        assert_eq!(r.sipas_percent, share(s, a), "{k:?}");
+        // Against its target (migration 7's default, 90 %, for years without their own).
+        let met: Vec<u8> = env
+            .store
+            .client()
+            .query(
+                "SELECT met FROM v_target_findings WHERE metric = 'sipas_percent' \
+                 AND period_kind = 'MONTH' AND period = ? AND province_code = ?",
+            )
+            .bind(&r.period)
+            .bind(&r.province_code)
+            .fetch_all()
+            .await
+            .expect("v_target_findings");
+        let pct = share(s, a).unwrap();
+        assert_eq!(met, vec![u8::from(pct >= 90.0)], "{k:?} at {pct} %");
+    }
+}

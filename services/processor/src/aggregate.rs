@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use motcua_core::event::{Satisfaction, Timestamp};
 use motcua_core::fold;
+use motcua_core::fold::SipasSheet;
 use motcua_core::period::{Period, PeriodKind};
 use motcua_runtime::store::{AggregateRow, PeriodRow, StateRow, StepRow};
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,8 @@ pub enum Grain {
     Steps,
     /// Received dossiers by the date of their receipt (Decision 766 indicator 3.3).
     Receipt,
+    /// SIPAS answer sheets by the date they were answered and the agency surveyed.
+    Sipas,
 }
 
 impl Grain {
@@ -57,6 +60,7 @@ impl Grain {
             Grain::Running => "RUNNING",
             Grain::Steps => "STEPS",
             Grain::Receipt => "RECEIPT",
+            Grain::Sipas => "SIPAS",
         }
     }
 
@@ -68,6 +72,7 @@ impl Grain {
             "RUNNING" => Grain::Running,
             "STEPS" => Grain::Steps,
             "RECEIPT" => Grain::Receipt,
+            "SIPAS" => Grain::Sipas,
             _ => return None,
         })
     }
@@ -220,10 +225,22 @@ struct Counts {
     supplemented: [i64; 2],
     rated_supplemented: [i64; 2],
     satisfied_supplemented: [i64; 2],
+    /// `SIPAS` cells: answer sheets, and per element criteria answered and answered
+    /// satisfied or very satisfied.
+    sipas_sheets: i64,
+    sipas_answered: [i64; 5],
+    sipas_satisfied: [i64; 5],
 }
 
 impl Counts {
     fn apply(&mut self, c: &Contribution, sign: i64) {
+        if let Some(element) = c.scores.sipas_element() {
+            // `extra` packs the element's answered (high half) and satisfied counts.
+            self.sipas_answered[element] += sign * (c.extra >> 32);
+            self.sipas_satisfied[element] += sign * (c.extra & 0xffff_ffff);
+            self.sipas_sheets += sign * i64::from(c.scores.sipas_sheet());
+            return;
+        }
         self.counted += sign;
         if let Some(online) = c.online {
             self.online += sign * i64::from(online);
@@ -283,6 +300,20 @@ struct Scores(u16);
 
 impl Scores {
     const PRESENT: u16 = 1 << 15;
+    /// A SIPAS contribution: bits 0-2 the element, bit 3 "counts the sheet".
+    const SIPAS: u16 = 1 << 14;
+
+    fn sipas(element: usize, sheet: bool) -> Self {
+        Scores(Self::SIPAS | element as u16 | u16::from(sheet) << 3)
+    }
+
+    fn sipas_element(self) -> Option<usize> {
+        (self.0 & Self::SIPAS != 0).then_some(usize::from(self.0 & 7))
+    }
+
+    fn sipas_sheet(self) -> bool {
+        self.0 >> 3 & 1 == 1
+    }
 
     /// `supplements`: distinct supplement requests; `steps`: indicator 2's points, if the
     /// dossier has judged steps; `attitude`: indicator 7's points; `online`: received online.
@@ -299,7 +330,7 @@ impl Scores {
     }
 
     fn present(self) -> bool {
-        self.0 & Self::PRESENT != 0
+        self.0 & (Self::PRESENT | Self::SIPAS) == Self::PRESENT
     }
 
     /// `None` without a supplement request, `Some(0)` with one, `Some(1)` with more.
@@ -573,7 +604,12 @@ impl Aggregates {
     /// The contributions of a dossier that do not come from its closed-period rows: its end
     /// day, its open count, the running periods, its steps. Also returns the time at which
     /// they change by themselves (an open dossier's due time, while not passed).
-    pub fn live(&mut self, row: &StateRow, steps: &[StepRow]) -> (Vec<Contribution>, Option<i64>) {
+    pub fn live(
+        &mut self,
+        row: &StateRow,
+        steps: &[StepRow],
+        sipas: Option<&SipasSheet>,
+    ) -> (Vec<Contribution>, Option<i64>) {
         let as_of = self.as_of.map(|t| t.timestamp());
         let mut out = Vec::new();
         let mut timer = None;
@@ -711,6 +747,43 @@ impl Aggregates {
                     let cell = self.cell(key.project(dims, empty));
                     out.push(dossier(cell, verdict, resolution));
                 }
+            }
+        }
+        if let Some(sheet) = sipas {
+            let day = fold::local_date(sheet.at);
+            let agency = self.sym(&sheet.agency_code);
+            let province = self.sym(sheet.agency_code.split('.').next().unwrap_or_default());
+            let key = Key {
+                grain: Grain::Sipas,
+                dims: Dims::Agency,
+                kind: None,
+                start: day,
+                end: day.succ_opt().unwrap_or(day),
+                agency,
+                province,
+                level: empty,
+                procedure: empty,
+                field: empty,
+                channel: empty,
+                limit_amount: 0,
+                limit_unit: empty,
+                from_unit: empty,
+                to_unit: empty,
+            };
+            let cell = self.cell(key);
+            let mut first = true;
+            for (i, (&answered, &satisfied)) in
+                sheet.answered.iter().zip(&sheet.satisfied).enumerate()
+            {
+                if answered == 0 && !first {
+                    continue;
+                }
+                out.push(Contribution {
+                    extra: i64::from(answered) << 32 | i64::from(satisfied),
+                    scores: Scores::sipas(i, first),
+                    ..dossier(cell, Verdict::Within, -1)
+                });
+                first = false;
             }
         }
         for s in steps {
@@ -904,7 +977,9 @@ impl Aggregates {
         let n = c.written;
         let u = |x: i64| x.max(0) as u64;
         let (kind, label) = match (k.grain, k.kind) {
-            (Grain::Day | Grain::Receipt, _) => ("DAY".to_string(), k.start.to_string()),
+            (Grain::Day | Grain::Receipt | Grain::Sipas, _) => {
+                ("DAY".to_string(), k.start.to_string())
+            }
             (Grain::Open, _) => (String::new(), String::new()),
             (_, Some(kind)) => (
                 kind.as_str().to_string(),
@@ -964,6 +1039,17 @@ impl Aggregates {
             n_rated_supplemented_more: u(n.rated_supplemented[1]),
             n_satisfied_supplemented_once: u(n.satisfied_supplemented[0]),
             n_satisfied_supplemented_more: u(n.satisfied_supplemented[1]),
+            n_sipas_sheets: u(n.sipas_sheets),
+            n_sipas_answered_access: u(n.sipas_answered[0]),
+            n_sipas_answered_procedure: u(n.sipas_answered[1]),
+            n_sipas_answered_officials: u(n.sipas_answered[2]),
+            n_sipas_answered_results: u(n.sipas_answered[3]),
+            n_sipas_answered_feedback: u(n.sipas_answered[4]),
+            n_sipas_satisfied_access: u(n.sipas_satisfied[0]),
+            n_sipas_satisfied_procedure: u(n.sipas_satisfied[1]),
+            n_sipas_satisfied_officials: u(n.sipas_satisfied[2]),
+            n_sipas_satisfied_results: u(n.sipas_satisfied[3]),
+            n_sipas_satisfied_feedback: u(n.sipas_satisfied[4]),
             updated_at: now,
         }
     }
@@ -1060,6 +1146,21 @@ impl Aggregates {
                 satisfied_supplemented: [
                     n(row.n_satisfied_supplemented_once),
                     n(row.n_satisfied_supplemented_more),
+                ],
+                sipas_sheets: n(row.n_sipas_sheets),
+                sipas_answered: [
+                    n(row.n_sipas_answered_access),
+                    n(row.n_sipas_answered_procedure),
+                    n(row.n_sipas_answered_officials),
+                    n(row.n_sipas_answered_results),
+                    n(row.n_sipas_answered_feedback),
+                ],
+                sipas_satisfied: [
+                    n(row.n_sipas_satisfied_access),
+                    n(row.n_sipas_satisfied_procedure),
+                    n(row.n_sipas_satisfied_officials),
+                    n(row.n_sipas_satisfied_results),
+                    n(row.n_sipas_satisfied_feedback),
                 ],
             };
             let c = &mut self.cells[i as usize];

@@ -615,8 +615,10 @@ impl PartitionOperator {
                 }
                 e.ended_at = ended;
             }
-            out.steps.extend(steps);
-            out.states.push(row);
+            if !sipas_only(&e.state) {
+                out.steps.extend(steps);
+                out.states.push(row);
+            }
             live.remove(code);
         }
         let mut live: Vec<String> = live.into_iter().collect();
@@ -791,7 +793,7 @@ fn recount(
         }
         e.closed = new;
     }
-    let (live, timer) = agg.live(&row, &steps);
+    let (live, timer) = agg.live(&row, &steps, e.state.sipas.as_ref());
     if apply {
         agg.replace(&e.live, &live);
     }
@@ -871,7 +873,9 @@ fn ended_at(s: &DossierState, c: &Classification) -> Option<Timestamp> {
     c.end
         .map(|e| e.at)
         .or(s.refused_at_receipt.filter(|_| s.receipt.is_none()))
-        .or(s.last_event_at.filter(|_| awaits_receipt(s)))
+        .or(s
+            .last_event_at
+            .filter(|_| s.receipt.is_none() && s.refused_at_receipt.is_none()))
 }
 
 fn from_secs(s: u32) -> Timestamp {
@@ -920,7 +924,13 @@ fn round4(x: f64) -> f64 {
 
 /// Events seen, but neither a receipt nor a refusal at the counter: held for the receipt.
 fn awaits_receipt(s: &DossierState) -> bool {
-    s.receipt.is_none() && s.refused_at_receipt.is_none()
+    s.receipt.is_none() && s.refused_at_receipt.is_none() && s.sipas.is_none()
+}
+
+/// The state of a SIPAS answer sheet's code, not of a dossier: in the figures, never in
+/// the per-dossier tables.
+fn sipas_only(s: &DossierState) -> bool {
+    s.sipas.is_some() && s.receipt.is_none() && s.refused_at_receipt.is_none()
 }
 
 fn secs(t: Timestamp) -> u32 {

@@ -45,8 +45,8 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
     (
         7,
-        "circular01",
-        include_str!("../../../deploy/clickhouse/migrations/0007_circular01.sql"),
+        "indices",
+        include_str!("../../../deploy/clickhouse/migrations/0007_indices.sql"),
     ),
 ];
 
@@ -1104,6 +1104,40 @@ pub struct AggregateRow {
     /// Of those with more, rated satisfied or very satisfied.
     #[serde(default)]
     pub n_satisfied_supplemented_more: u64,
+    /// `SIPAS` cells (migration 7): answer sheets, by the date answered and the agency
+    /// surveyed.
+    #[serde(default)]
+    pub n_sipas_sheets: u64,
+    /// Criteria answered, access element.
+    #[serde(default)]
+    pub n_sipas_answered_access: u64,
+    /// Criteria answered, procedure element.
+    #[serde(default)]
+    pub n_sipas_answered_procedure: u64,
+    /// Criteria answered, officials element.
+    #[serde(default)]
+    pub n_sipas_answered_officials: u64,
+    /// Criteria answered, results element.
+    #[serde(default)]
+    pub n_sipas_answered_results: u64,
+    /// Criteria answered, feedback element.
+    #[serde(default)]
+    pub n_sipas_answered_feedback: u64,
+    /// Criteria answered satisfied or very satisfied, access element.
+    #[serde(default)]
+    pub n_sipas_satisfied_access: u64,
+    /// Criteria answered satisfied or very satisfied, procedure element.
+    #[serde(default)]
+    pub n_sipas_satisfied_procedure: u64,
+    /// Criteria answered satisfied or very satisfied, officials element.
+    #[serde(default)]
+    pub n_sipas_satisfied_officials: u64,
+    /// Criteria answered satisfied or very satisfied, results element.
+    #[serde(default)]
+    pub n_sipas_satisfied_results: u64,
+    /// Criteria answered satisfied or very satisfied, feedback element.
+    #[serde(default)]
+    pub n_sipas_satisfied_feedback: u64,
 }
 
 /// A dead letter published and acknowledged (`dead_letters`, migration 3).

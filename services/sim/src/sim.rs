@@ -28,8 +28,9 @@ use motcua_core::calendar::{DueRule, WorkCalendar};
 use motcua_core::event::{
     AgencyLevel, Apology, Channel, CriterionScore, Decision, Delivery, DocumentKind, DossierEvent,
     DossierReceived, EventKind, FormSet, Handover, ProcessingStopped, RefusalStage, Refused,
-    ResultReady, ResultReturned, Satisfaction, StepOutcome, SubmittedDocument, SupplementReceived,
-    SupplementRequested, Survey, SurveyChannel, TimeLimit, TimeUnit, Timestamp, Withdrawn,
+    ResultReady, ResultReturned, Satisfaction, SipasAnswer, SipasElement, SipasResponse,
+    StepOutcome, SubmittedDocument, SupplementReceived, SupplementRequested, Survey, SurveyChannel,
+    TimeLimit, TimeUnit, Timestamp, Withdrawn,
 };
 use motcua_core::validate::is_agency_code;
 use rand::distributions::{Distribution, WeightedIndex};
@@ -224,6 +225,11 @@ enum What {
     Survey {
         channel: SurveyChannel,
         orphan: bool,
+    },
+    /// A SIPAS answer sheet from the applicant, under its own code; `named`: it names the
+    /// dossier.
+    Sipas {
+        named: bool,
     },
 }
 
@@ -442,6 +448,23 @@ fn at_secs(date: NaiveDate, secs: u32) -> NaiveDateTime {
 
 fn pick<'a, R: Rng + ?Sized>(rng: &mut R, list: &'a [&'a str]) -> &'a str {
     list.choose(rng).expect("reason lists are not empty")
+}
+
+/// FNV-1a of a dossier code: decides, without a random draw, whether its applicant answers
+/// the SIPAS survey, when, and whether the sheet names the dossier.
+fn sipas_hash(code: &str) -> u64 {
+    code.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The code of a SIPAS answer sheet: the dossier's with `SP` before its sequence (a code of
+/// the survey office's own numbering, never a dossier's).
+fn sipas_code(code: &str) -> String {
+    match code.rsplit_once('-') {
+        Some((head, seq)) => format!("{head}-SP{seq}"),
+        None => format!("{code}-SP0000"),
+    }
 }
 
 /// The code of a rating sent under no dossier's code: the dossier's own with one more digit,
@@ -1258,6 +1281,22 @@ impl Simulator {
                     };
                     let returned = returned.max(ready + Duration::seconds(60));
                     steps.push((returned, What::ResultReturned));
+                    // About one applicant in twelve answers the SIPAS survey within two
+                    // weeks of the return, two in three of them naming the dossier. Decided
+                    // from the code (no draw), so the rest of the stream is unchanged.
+                    let h = sipas_hash(&plan.code);
+                    if h.is_multiple_of(12) {
+                        let at = at_secs(
+                            returned.date() + Duration::days((h >> 8) as i64 % 14 + 1),
+                            (8 * 3600 + (h >> 16) % (12 * 3600)) as u32,
+                        );
+                        steps.push((
+                            at,
+                            What::Sipas {
+                                named: !(h >> 40).is_multiple_of(3),
+                            },
+                        ));
+                    }
                     if rng.gen_bool(self.config.survey_rate) {
                         let r: f64 = rng.gen();
                         let channel = match delivery {
@@ -1403,6 +1442,7 @@ impl Simulator {
             What::ResultReady { .. } => EventKind::ResultReady,
             What::ResultReturned => EventKind::ResultReturned,
             What::Survey { .. } => EventKind::Survey,
+            What::Sipas { .. } => EventKind::SipasResponse,
         };
         let mut e = DossierEvent::envelope(
             format!("{}/{}", plan.code, index + 1),
@@ -1559,6 +1599,59 @@ impl Simulator {
             What::ResultReturned => {
                 e.result_returned = Some(ResultReturned {
                     delivery: plan.delivery,
+                });
+            }
+            What::Sipas { named } => {
+                e.dossier_code = sipas_code(&plan.code);
+                e.event_id = format!("{}/1", e.dossier_code);
+                e.national_dossier_code = None;
+                // Satisfied or not per criterion: lateness most, then a supplement request,
+                // then the unit (the same units as the ratings), results most sensitive to
+                // lateness, feedback handling a little lower everywhere.
+                let supplemented = plan
+                    .steps
+                    .iter()
+                    .any(|s| matches!(s.what, What::SupplementRequested(_)));
+                let mut p: f64 = if plan.late { 0.62 } else { 0.9 };
+                if supplemented {
+                    p -= 0.08;
+                }
+                match plan.agency % 8 {
+                    0 | 5 => p -= 0.12,
+                    3 => p += 0.05,
+                    _ => {}
+                }
+                let mut answers = Vec::new();
+                for (i, &element) in SipasElement::ALL.iter().enumerate() {
+                    let q: f64 = match element {
+                        SipasElement::Results if plan.late => p - 0.1,
+                        SipasElement::Feedback => p - 0.05,
+                        _ => p,
+                    };
+                    for k in 1..=rng.gen_range(2..=5) {
+                        let satisfaction = if rng.gen_bool(q.clamp(0.05, 0.98)) {
+                            rng.gen_range(4..=5)
+                        } else {
+                            rng.gen_range(1..=3)
+                        };
+                        answers.push(SipasAnswer {
+                            element,
+                            criterion: format!("SIPAS.{}.{k}", i + 1),
+                            assessment: (satisfaction + rng.gen_range(-1..=1)).clamp(1, 5),
+                            satisfaction,
+                            expectation: rng.gen_range(4..=5),
+                        });
+                    }
+                }
+                e.sipas = Some(SipasResponse {
+                    campaign: format!("SIPAS-{}", e.occurred_at.year()),
+                    channel: if rng.gen_bool(0.6) {
+                        SurveyChannel::Kiosk
+                    } else {
+                        SurveyChannel::Portal
+                    },
+                    about_dossier: named.then(|| plan.code.to_string()),
+                    answers,
                 });
             }
             What::Survey { channel, orphan } => {

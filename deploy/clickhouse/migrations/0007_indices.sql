@@ -1,5 +1,5 @@
--- motcua schema v7: the Circular 01/2018 scoring tool, and satisfaction by number of
--- supplement requests (docs/CONTRACT.md §7). `${db}` is replaced by the migrator. Same
+-- motcua schema v7: the Circular 01/2018 scoring tool, satisfaction by number of
+-- supplement requests, and the SIPAS index (docs/CONTRACT.md §7). `${db}` is replaced by the migrator. Same
 -- dialect limits as 0001: ClickHouse 18.16 and modern servers.
 --
 -- Circular 01/2018/TT-VPCP scores a dossier on nine indicators, 2/1/0 points each (18 in
@@ -37,7 +37,18 @@ ALTER TABLE ${db}.aggregates
     ADD COLUMN n_rated_supplemented_once UInt64 DEFAULT 0,
     ADD COLUMN n_rated_supplemented_more UInt64 DEFAULT 0,
     ADD COLUMN n_satisfied_supplemented_once UInt64 DEFAULT 0,
-    ADD COLUMN n_satisfied_supplemented_more UInt64 DEFAULT 0;
+    ADD COLUMN n_satisfied_supplemented_more UInt64 DEFAULT 0,
+    ADD COLUMN n_sipas_sheets UInt64 DEFAULT 0,
+    ADD COLUMN n_sipas_answered_access UInt64 DEFAULT 0,
+    ADD COLUMN n_sipas_answered_procedure UInt64 DEFAULT 0,
+    ADD COLUMN n_sipas_answered_officials UInt64 DEFAULT 0,
+    ADD COLUMN n_sipas_answered_results UInt64 DEFAULT 0,
+    ADD COLUMN n_sipas_answered_feedback UInt64 DEFAULT 0,
+    ADD COLUMN n_sipas_satisfied_access UInt64 DEFAULT 0,
+    ADD COLUMN n_sipas_satisfied_procedure UInt64 DEFAULT 0,
+    ADD COLUMN n_sipas_satisfied_officials UInt64 DEFAULT 0,
+    ADD COLUMN n_sipas_satisfied_results UInt64 DEFAULT 0,
+    ADD COLUMN n_sipas_satisfied_feedback UInt64 DEFAULT 0;
 
 DROP TABLE IF EXISTS ${db}.v_cells;
 
@@ -80,7 +91,18 @@ SELECT
     argMax(n_rated_supplemented_once, version) AS c_rated_supplemented_once,
     argMax(n_rated_supplemented_more, version) AS c_rated_supplemented_more,
     argMax(n_satisfied_supplemented_once, version) AS c_satisfied_supplemented_once,
-    argMax(n_satisfied_supplemented_more, version) AS c_satisfied_supplemented_more
+    argMax(n_satisfied_supplemented_more, version) AS c_satisfied_supplemented_more,
+    argMax(n_sipas_sheets, version) AS c_sipas_sheets,
+    argMax(n_sipas_answered_access, version) AS c_sipas_answered_access,
+    argMax(n_sipas_answered_procedure, version) AS c_sipas_answered_procedure,
+    argMax(n_sipas_answered_officials, version) AS c_sipas_answered_officials,
+    argMax(n_sipas_answered_results, version) AS c_sipas_answered_results,
+    argMax(n_sipas_answered_feedback, version) AS c_sipas_answered_feedback,
+    argMax(n_sipas_satisfied_access, version) AS c_sipas_satisfied_access,
+    argMax(n_sipas_satisfied_procedure, version) AS c_sipas_satisfied_procedure,
+    argMax(n_sipas_satisfied_officials, version) AS c_sipas_satisfied_officials,
+    argMax(n_sipas_satisfied_results, version) AS c_sipas_satisfied_results,
+    argMax(n_sipas_satisfied_feedback, version) AS c_sipas_satisfied_feedback
 FROM ${db}.aggregates
 GROUP BY consumer_group, kafka_partition, grain, dims, period_kind, period, period_start,
          period_end, agency_code, province_code, agency_level, procedure_code, field_code,
@@ -245,3 +267,121 @@ ARRAY JOIN
     [toUInt64(rated_all - rated_once - rated_more), rated_once, rated_more] AS rated_in,
     [toUInt64(satisfied_all - satisfied_once - satisfied_more), satisfied_once, satisfied_more] AS satisfied_in
 WHERE counted_in > 0;
+
+-- The SIPAS index (Decision 1001/QĐ-BNV): the share of criteria answered satisfied or very
+-- satisfied (4 or 5 of 5), per element and overall, per agency surveyed and month, quarter
+-- and year of the answer, 2 decimals, NULL (N/A) when an element had no answer. Each answer
+-- sheet counts once, as its latest version (by event time, then event id) has it; a sheet
+-- may name no dossier.
+CREATE VIEW IF NOT EXISTS ${db}.v_sipas_agency AS
+SELECT
+    period_kind,
+    if(period_kind = 'MONTH', substring(toString(day), 1, 7),
+       if(period_kind = 'QUARTER', concat(toString(toYear(day)), '-Q', toString(toQuarter(day))),
+          toString(toYear(day)))) AS period,
+    agency_code,
+    province_code,
+    sum(c_sipas_sheets) AS sheets,
+    sum(c_sipas_answered_access) AS answered_access,
+    sum(c_sipas_satisfied_access) AS satisfied_access,
+    sum(c_sipas_answered_procedure) AS answered_procedure,
+    sum(c_sipas_satisfied_procedure) AS satisfied_procedure,
+    sum(c_sipas_answered_officials) AS answered_officials,
+    sum(c_sipas_satisfied_officials) AS satisfied_officials,
+    sum(c_sipas_answered_results) AS answered_results,
+    sum(c_sipas_satisfied_results) AS satisfied_results,
+    sum(c_sipas_answered_feedback) AS answered_feedback,
+    sum(c_sipas_satisfied_feedback) AS satisfied_feedback,
+    round(100 * satisfied_access / nullIf(answered_access, 0), 2) AS access_percent,
+    round(100 * satisfied_procedure / nullIf(answered_procedure, 0), 2) AS procedure_percent,
+    round(100 * satisfied_officials / nullIf(answered_officials, 0), 2) AS officials_percent,
+    round(100 * satisfied_results / nullIf(answered_results, 0), 2) AS results_percent,
+    round(100 * satisfied_feedback / nullIf(answered_feedback, 0), 2) AS feedback_percent,
+    answered_access + answered_procedure + answered_officials + answered_results + answered_feedback AS answered,
+    satisfied_access + satisfied_procedure + satisfied_officials + satisfied_results + satisfied_feedback AS satisfied,
+    round(100 * satisfied / nullIf(answered, 0), 2) AS sipas_percent
+FROM
+(
+    SELECT day, agency_code, province_code, c_sipas_sheets, c_sipas_answered_access, c_sipas_answered_procedure, c_sipas_answered_officials, c_sipas_answered_results, c_sipas_answered_feedback, c_sipas_satisfied_access, c_sipas_satisfied_procedure, c_sipas_satisfied_officials, c_sipas_satisfied_results, c_sipas_satisfied_feedback
+    FROM ${db}.v_cells
+    WHERE grain = 'SIPAS' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+)
+ARRAY JOIN ['MONTH', 'QUARTER', 'YEAR'] AS period_kind
+GROUP BY period_kind, period, agency_code, province_code
+HAVING sheets > 0;
+
+-- The same per province (its sub-units included).
+CREATE VIEW IF NOT EXISTS ${db}.v_sipas_province AS
+SELECT
+    period_kind,
+    period,
+    province_code,
+    sheets,
+    answered_access, satisfied_access,
+    answered_procedure, satisfied_procedure,
+    answered_officials, satisfied_officials,
+    answered_results, satisfied_results,
+    answered_feedback, satisfied_feedback,
+    round(100 * satisfied_access / nullIf(answered_access, 0), 2) AS access_percent,
+    round(100 * satisfied_procedure / nullIf(answered_procedure, 0), 2) AS procedure_percent,
+    round(100 * satisfied_officials / nullIf(answered_officials, 0), 2) AS officials_percent,
+    round(100 * satisfied_results / nullIf(answered_results, 0), 2) AS results_percent,
+    round(100 * satisfied_feedback / nullIf(answered_feedback, 0), 2) AS feedback_percent,
+    answered_access + answered_procedure + answered_officials + answered_results + answered_feedback AS answered,
+    satisfied_access + satisfied_procedure + satisfied_officials + satisfied_results + satisfied_feedback AS satisfied,
+    round(100 * satisfied / nullIf(answered, 0), 2) AS sipas_percent
+FROM
+(
+    SELECT period_kind, period, province_code, sum(sheets) AS sheets,
+           sum(answered_access) AS answered_access, sum(satisfied_access) AS satisfied_access, sum(answered_procedure) AS answered_procedure, sum(satisfied_procedure) AS satisfied_procedure, sum(answered_officials) AS answered_officials, sum(satisfied_officials) AS satisfied_officials, sum(answered_results) AS answered_results, sum(satisfied_results) AS satisfied_results, sum(answered_feedback) AS answered_feedback, sum(satisfied_feedback) AS satisfied_feedback
+    FROM ${db}.v_sipas_agency
+    GROUP BY period_kind, period, province_code
+);
+
+-- Hanoi's SIPAS target of 90-95 % in 2025 as the default for the years after it (2023 and
+-- 2025 have their own rows, migration 6).
+INSERT INTO ${db}.targets (province_code, year, metric, target_percent, source, version) VALUES
+    ('', 0, 'sipas_percent', 90, 'default: SIPAS 90 % (Hanoi 2025)', 1);
+
+-- The target findings of migration 6 with the SIPAS index (per province) added.
+DROP TABLE IF EXISTS ${db}.v_target_findings;
+
+CREATE VIEW IF NOT EXISTS ${db}.v_target_findings AS
+SELECT
+    period_kind, period, province_code, metric, subject, value_percent,
+    argMax(t_target, specificity) AS target_percent,
+    toUInt8(value_percent >= target_percent) AS met,
+    argMax(t_source, specificity) AS target_source
+FROM
+(
+    SELECT period_kind, period, province_code, metric, subject, value_percent,
+           t_target, t_source, (t_province != '') * 2 + (t_year != 0) AS specificity
+    FROM
+    (
+        SELECT period_kind, period, province_code, 'on_time_percent' AS metric,
+               field_code AS subject, toFloat64(indicator_2_1_percent) AS value_percent
+        FROM ${db}.v_766_field
+        UNION ALL
+        SELECT period_kind, period, province_code, 'satisfaction_percent' AS metric,
+               '' AS subject, toFloat64(assumeNotNull(satisfied_percent)) AS value_percent
+        FROM ${db}.v_satisfaction_province
+        UNION ALL
+        SELECT period_kind, period, province_code, 'online_percent' AS metric,
+               '' AS subject, toFloat64(indicator_3_3_percent) AS value_percent
+        FROM ${db}.v_766_online_province
+        UNION ALL
+        SELECT period_kind, period, province_code, 'sipas_percent' AS metric,
+               '' AS subject, toFloat64(assumeNotNull(sipas_percent)) AS value_percent
+        FROM ${db}.v_sipas_province
+        WHERE answered > 0
+    ) AS figures
+    ALL INNER JOIN
+    (
+        SELECT metric, province_code AS t_province, year AS t_year,
+               target_percent AS t_target, source AS t_source
+        FROM ${db}.targets FINAL
+    ) AS goals USING metric
+    WHERE (t_province = province_code OR t_province = '')
+      AND (t_year = toUInt16(toUInt32OrZero(substring(period, 1, 4))) OR t_year = 0)
+)
+GROUP BY period_kind, period, province_code, metric, subject, value_percent;
