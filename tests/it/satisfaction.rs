@@ -610,7 +610,8 @@ pub(crate) async fn assert_sipas_matches(env: &Env, events: &[DossierEvent]) {
         }
     }
     // (month, agency) -> sheets, [answered; 5], [satisfied; 5]
-    let mut want: BTreeMap<(String, String), (u64, [u64; 5], [u64; 5])> = BTreeMap::new();
+    type Counted = (u64, [u64; 5], [u64; 5]);
+    let mut want: BTreeMap<(String, String), Counted> = BTreeMap::new();
     for e in sheets.values() {
         let month = oracle::vn_date(e.occurred_at).format("%Y-%m").to_string();
         let w = want.entry((month, e.agency_code.clone())).or_default();
