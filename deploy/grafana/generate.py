@@ -546,6 +546,7 @@ def pipeline() -> dash.Dashboard:
 def business(t: dict) -> dash.Dashboard:
     ids = Ids()
     on_time, satisfied = t["on_time_percent"], t["satisfaction_percent"]
+    sipas = t.get("sipas_percent", 90)
     d = (
         dash.Dashboard("motcua: one-stop dossiers, on time and satisfaction")
         .uid(UID_BUSINESS)
@@ -724,6 +725,15 @@ def business(t: dict) -> dash.Dashboard:
                               f"indicator_5_points FROM v_766_satisfaction_agency WHERE province_code = {PROVINCE} AND {PERIOD} "
                               "ORDER BY indicator_5_percent, agency_code",
                               width=12, height=10, percent_columns=[("indicator_5_percent", satisfied)], links=agency_links))
+    d = d.with_panel(ch_table(ids, "SIPAS index per agency (${period})",
+                              "Answer sheets of the SIPAS survey about each agency in the period, and the share of criteria "
+                              f"answered satisfied or very satisfied, per element and overall (target {sipas} %). A sheet may name "
+                              "no dossier.",
+                              "SELECT agency_code, sheets, access_percent, procedure_percent, officials_percent, results_percent, "
+                              "feedback_percent, sipas_percent "
+                              f"FROM v_sipas_agency WHERE province_code = {PROVINCE} AND {PERIOD} "
+                              "ORDER BY sipas_percent, agency_code",
+                              width=12, height=10, percent_columns=[("sipas_percent", sipas)], links=agency_links))
     d = d.with_panel(ch_table(ids, "Circular 01/2018 scoring per agency (${period})",
                               "Average points per ended dossier (2 each) on the five indicators the events allow: 1 total time, "
                               "2 each unit's time against its allotment, 3 extra contacts (supplement requests), 7 staff attitude, "

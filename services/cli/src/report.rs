@@ -292,6 +292,86 @@ async fn satisfaction(store: &Store) -> anyhow::Result<()> {
 }
 
 #[derive(Debug, Row, Deserialize)]
+struct SipasLine {
+    subject: String,
+    sheets: u64,
+    access_percent: Option<f64>,
+    procedure_percent: Option<f64>,
+    officials_percent: Option<f64>,
+    results_percent: Option<f64>,
+    feedback_percent: Option<f64>,
+    sipas_percent: Option<f64>,
+}
+
+/// The SIPAS index of the latest year per province (each element and overall, against the
+/// province's target) and the agencies with the lowest.
+async fn sipas(store: &Store) -> anyhow::Result<()> {
+    let client = store.client();
+    let columns = "sheets, access_percent, procedure_percent, officials_percent, \
+                   results_percent, feedback_percent, sipas_percent";
+    let latest = "(SELECT max(period) FROM v_sipas_province WHERE period_kind = 'YEAR')";
+    let mut lines: Vec<SipasLine> = client
+        .query(&format!(
+            "SELECT province_code AS subject, {columns} FROM v_sipas_province \
+             WHERE period_kind = 'YEAR' AND period = {latest} ORDER BY subject"
+        ))
+        .fetch_all()
+        .await?;
+    let targets: Vec<(String, f64)> = client
+        .query(&format!(
+            "SELECT province_code, target_percent FROM v_target_findings \
+             WHERE metric = 'sipas_percent' AND period_kind = 'YEAR' AND period = {latest}"
+        ))
+        .fetch_all()
+        .await?;
+    let provinces = lines.len();
+    lines.extend(
+        client
+            .query(&format!(
+                "SELECT agency_code AS subject, {columns} FROM v_sipas_agency \
+                 WHERE period_kind = 'YEAR' AND period = {latest} AND sheets >= 5 \
+                 ORDER BY sipas_percent, subject LIMIT 5"
+            ))
+            .fetch_all::<SipasLine>()
+            .await?,
+    );
+    println!();
+    println!(
+        "SIPAS index (v_sipas_*), latest year: criteria answered satisfied or very satisfied, per element:"
+    );
+    println!(
+        "  {:<22} {:>7} {:>8} {:>10} {:>10} {:>8} {:>9} {:>8}",
+        "", "sheets", "access", "procedure", "officials", "results", "feedback", "overall"
+    );
+    let pct = |v: Option<f64>| v.map_or("N/A".to_string(), |v| format!("{v:.2}"));
+    for (i, r) in lines.iter().enumerate() {
+        if i == provinces {
+            println!("  lowest agencies (5 sheets or more):");
+        }
+        let target = targets
+            .iter()
+            .find(|(p, _)| *p == r.subject)
+            .map(|(_, t)| format!(" (target {t:.0} %)"))
+            .unwrap_or_default();
+        println!(
+            "  {:<22} {:>7} {:>8} {:>10} {:>10} {:>8} {:>9} {:>8}{target}",
+            r.subject,
+            r.sheets,
+            pct(r.access_percent),
+            pct(r.procedure_percent),
+            pct(r.officials_percent),
+            pct(r.results_percent),
+            pct(r.feedback_percent),
+            pct(r.sipas_percent)
+        );
+    }
+    if lines.is_empty() {
+        println!("  no answer sheet yet");
+    }
+    Ok(())
+}
+
+#[derive(Debug, Row, Deserialize)]
 struct Circular01Line {
     subject: String,
     counted: u64,
@@ -643,6 +723,7 @@ async fn deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result<()> {
 
     satisfaction(store).await?;
     circular01(store).await?;
+    sipas(store).await?;
     scorecard(store).await?;
 
     let steps: Vec<StepLine> = client

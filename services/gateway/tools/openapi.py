@@ -67,8 +67,8 @@ schemas = {
             "occurred_at": ts,
             "form_set": {"type": "string", "enum": ["TT01_2018", "TT03_2025"]},
             "source_system": {"type": ["string", "null"]},
-            "kind": {"type": "string", "enum": ["RECEIVED", "SUPPLEMENT_REQUESTED", "SUPPLEMENT_RECEIVED", "REFUSED", "APOLOGY", "PROCESSING_STOPPED", "HANDOVER", "WITHDRAWN", "RESULT_READY", "RESULT_RETURNED", "SURVEY"]},
-            **{p: {"type": ["object", "null"]} for p in ["received", "supplement_requested", "supplement_received", "refused", "apology", "processing_stopped", "handover", "withdrawn", "result_ready", "result_returned", "survey"]},
+            "kind": {"type": "string", "enum": ["RECEIVED", "SUPPLEMENT_REQUESTED", "SUPPLEMENT_RECEIVED", "REFUSED", "APOLOGY", "PROCESSING_STOPPED", "HANDOVER", "WITHDRAWN", "RESULT_READY", "RESULT_RETURNED", "SURVEY", "SIPAS_RESPONSE"]},
+            **{p: {"type": ["object", "null"]} for p in ["received", "supplement_requested", "supplement_received", "refused", "apology", "processing_stopped", "handover", "withdrawn", "result_ready", "result_returned", "survey", "sipas"]},
         },
     },
     "PortalDossier": {
