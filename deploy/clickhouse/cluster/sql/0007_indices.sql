@@ -137,8 +137,9 @@ ARRAY JOIN ['MONTH', 'QUARTER', 'YEAR'] AS period_kind
 GROUP BY period_kind, period, agency_code, province_code, agency_level
 HAVING counted > 0;
 
-CREATE VIEW IF NOT EXISTS ${db}.v_c01_agency ON CLUSTER motcua AS
+CREATE VIEW IF NOT EXISTS ${db}.v_c01 ON CLUSTER motcua AS
 SELECT
+    scope,
     period_kind,
     period,
     agency_code,
@@ -165,44 +166,36 @@ SELECT
     round(18 * points_exact / points_computable, 2) AS points_scaled_18,
     multiIf(points_scaled_18 > 15, 'EXCELLENT', points_scaled_18 >= 12, 'GOOD',
             points_scaled_18 >= 9, 'FAIR', points_scaled_18 >= 6, 'AVERAGE', 'WEAK') AS grade_scaled
-FROM ${db}.v_c01_sums;
-
-CREATE VIEW IF NOT EXISTS ${db}.v_c01_province ON CLUSTER motcua AS
-SELECT
-    period_kind,
-    period,
-    province_code,
-    counted,
-    steps_scored,
-    round((2 * early + on_time) / counted, 2) AS i1_total_time,
-    round(steps_points / nullIf(steps_scored, 0), 2) AS i2_unit_times,
-    round((2 * (counted - supplemented_once - supplemented_more) + supplemented_once) / counted, 2) AS i3_contacts,
-    CAST(NULL AS Nullable(Float64)) AS i4_agencies_contacted,
-    CAST(NULL AS Nullable(Float64)) AS i5_one_stop,
-    CAST(NULL AS Nullable(Float64)) AS i6_publicity,
-    round(attitude_points / counted, 2) AS i7_attitude,
-    CAST(NULL AS Nullable(Float64)) AS i8_feedback,
-    round(2 * ended_online / counted, 2) AS i9_online,
-    (2 * early + on_time + 2 * (counted - supplemented_once - supplemented_more) + supplemented_once
-        + attitude_points + 2 * ended_online) / counted
-        + if(steps_scored > 0, steps_points / steps_scored, 0) AS points_exact,
-    round(points_exact, 2) AS points,
-    if(steps_scored > 0, 10, 8) AS points_computable,
-    18 AS points_max,
-    'I4 I5 I6 I8' AS not_computable,
-    round(18 * points_exact / points_computable, 2) AS points_scaled_18,
-    multiIf(points_scaled_18 > 15, 'EXCELLENT', points_scaled_18 >= 12, 'GOOD',
-            points_scaled_18 >= 9, 'FAIR', points_scaled_18 >= 6, 'AVERAGE', 'WEAK') AS grade_scaled
 FROM
 (
-    SELECT period_kind, period, province_code, sum(counted) AS counted, sum(early) AS early,
-           sum(on_time) AS on_time, sum(steps_points) AS steps_points,
-           sum(steps_scored) AS steps_scored, sum(supplemented_once) AS supplemented_once,
-           sum(supplemented_more) AS supplemented_more, sum(attitude_points) AS attitude_points,
-           sum(ended_online) AS ended_online
+    SELECT 'agency' AS scope, period_kind, period, agency_code, province_code, agency_level,
+           counted, early, on_time, steps_points, steps_scored, supplemented_once,
+           supplemented_more, attitude_points, ended_online
+    FROM ${db}.v_c01_sums
+    UNION ALL
+    SELECT 'province' AS scope, period_kind, period, '' AS agency_code, province_code,
+           '' AS agency_level, sum(counted), sum(early), sum(on_time), sum(steps_points),
+           sum(steps_scored), sum(supplemented_once), sum(supplemented_more),
+           sum(attitude_points), sum(ended_online)
     FROM ${db}.v_c01_sums
     GROUP BY period_kind, period, province_code
 );
+
+CREATE VIEW IF NOT EXISTS ${db}.v_c01_agency ON CLUSTER motcua AS
+SELECT period_kind, period, agency_code, province_code, agency_level, counted, steps_scored,
+       i1_total_time, i2_unit_times, i3_contacts, i4_agencies_contacted, i5_one_stop,
+       i6_publicity, i7_attitude, i8_feedback, i9_online, points_exact, points,
+       points_computable, points_max, not_computable, points_scaled_18, grade_scaled
+FROM ${db}.v_c01
+WHERE scope = 'agency';
+
+CREATE VIEW IF NOT EXISTS ${db}.v_c01_province ON CLUSTER motcua AS
+SELECT period_kind, period, province_code, counted, steps_scored,
+       i1_total_time, i2_unit_times, i3_contacts, i4_agencies_contacted, i5_one_stop,
+       i6_publicity, i7_attitude, i8_feedback, i9_online, points_exact, points,
+       points_computable, points_max, not_computable, points_scaled_18, grade_scaled
+FROM ${db}.v_c01
+WHERE scope = 'province';
 
 CREATE VIEW IF NOT EXISTS ${db}.v_satisfaction_supplements ON CLUSTER motcua AS
 SELECT
