@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::common::Env;
 use crate::oracle::{self, Verdict};
+use crate::scorecard::fetch;
 
 #[derive(Debug, Row, Deserialize)]
 struct DailyRow {
@@ -373,18 +374,14 @@ pub(crate) async fn assert_circular01_matches(env: &Env, dossiers: &[oracle::Dos
             .or_default()
             .add(d);
     }
-    let rows: Vec<C01Row> = env
-        .store
-        .client()
-        .query(
-            "SELECT period, agency_code, counted, steps_scored, i1_total_time, i2_unit_times, \
+    let rows: Vec<C01Row> = fetch(
+        env,
+        "SELECT period, agency_code, counted, steps_scored, i1_total_time, i2_unit_times, \
              i3_contacts, i4_agencies_contacted, i5_one_stop, i6_publicity, i7_attitude, \
              i8_feedback, i9_online, points, points_computable, points_scaled_18, grade_scaled \
              FROM v_c01_agency WHERE period_kind = 'MONTH'",
-        )
-        .fetch_all()
-        .await
-        .expect("v_c01_agency");
+    )
+    .await;
     assert_eq!(rows.len(), monthly.len(), "one row per (month, agency)");
     let (mut scored, mut supplemented, mut online) = (0, 0, 0);
     for r in &rows {
@@ -451,16 +448,12 @@ pub(crate) async fn assert_circular01_matches(env: &Env, dossiers: &[oracle::Dos
         points: f64,
         points_computable: u8,
     }
-    let rows: Vec<ProvinceRow> = env
-        .store
-        .client()
-        .query(
-            "SELECT period, province_code, counted, points, points_computable \
+    let rows: Vec<ProvinceRow> = fetch(
+        env,
+        "SELECT period, province_code, counted, points, points_computable \
              FROM v_c01_province WHERE period_kind = 'MONTH'",
-        )
-        .fetch_all()
-        .await
-        .expect("v_c01_province");
+    )
+    .await;
     assert_eq!(rows.len(), provinces.len(), "one row per (month, province)");
     for r in &rows {
         let k = (r.period.clone(), r.province_code.clone());
@@ -504,16 +497,12 @@ pub(crate) async fn assert_satisfaction_by_supplements_matches(
             e.2 += matches!(r, Satisfaction::VerySatisfied | Satisfaction::Satisfied) as u64;
         }
     }
-    let rows: Vec<SupplementsRow> = env
-        .store
-        .client()
-        .query(
-            "SELECT period, agency_code, supplements, counted, rated, satisfied, \
+    let rows: Vec<SupplementsRow> = fetch(
+        env,
+        "SELECT period, agency_code, supplements, counted, rated, satisfied, \
              satisfied_percent FROM v_satisfaction_supplements WHERE period_kind = 'MONTH'",
-        )
-        .fetch_all()
-        .await
-        .expect("v_satisfaction_supplements");
+    )
+    .await;
     assert_eq!(
         rows.len(),
         want.len(),
@@ -560,13 +549,11 @@ pub(crate) async fn assert_unmatched_ratings_match(env: &Env, events: &[DossierE
         dossier_code: String,
         surveys: u64,
     }
-    let rows: Vec<Unmatched> = env
-        .store
-        .client()
-        .query("SELECT dossier_code, toUInt64(surveys) AS surveys FROM v_unmatched_ratings")
-        .fetch_all()
-        .await
-        .expect("v_unmatched_ratings");
+    let rows: Vec<Unmatched> = fetch(
+        env,
+        "SELECT dossier_code, toUInt64(surveys) AS surveys FROM v_unmatched_ratings",
+    )
+    .await;
     let got: BTreeMap<String, u64> = rows
         .into_iter()
         .map(|r| (r.dossier_code, r.surveys))
@@ -626,19 +613,15 @@ pub(crate) async fn assert_sipas_matches(env: &Env, events: &[DossierEvent]) {
         }
     }
     assert!(!want.is_empty(), "the events hold SIPAS answer sheets");
-    let rows: Vec<SipasRow> = env
-        .store
-        .client()
-        .query(
-            "SELECT period, agency_code, sheets, answered_access, satisfied_access, \
+    let rows: Vec<SipasRow> = fetch(
+        env,
+        "SELECT period, agency_code, sheets, answered_access, satisfied_access, \
              answered_procedure, satisfied_procedure, answered_officials, satisfied_officials, \
              answered_results, satisfied_results, answered_feedback, satisfied_feedback, \
              access_percent, feedback_percent, sipas_percent \
              FROM v_sipas_agency WHERE period_kind = 'MONTH'",
-        )
-        .fetch_all()
-        .await
-        .expect("v_sipas_agency");
+    )
+    .await;
     assert_eq!(rows.len(), want.len(), "one row per (month, agency)");
     let mut provinces: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
     for r in &rows {
@@ -691,16 +674,12 @@ pub(crate) async fn assert_sipas_matches(env: &Env, events: &[DossierEvent]) {
         satisfied: u64,
         sipas_percent: Option<f64>,
     }
-    let rows: Vec<ProvinceRow> = env
-        .store
-        .client()
-        .query(
-            "SELECT period, province_code, answered, satisfied, sipas_percent \
+    let rows: Vec<ProvinceRow> = fetch(
+        env,
+        "SELECT period, province_code, answered, satisfied, sipas_percent \
              FROM v_sipas_province WHERE period_kind = 'MONTH'",
-        )
-        .fetch_all()
-        .await
-        .expect("v_sipas_province");
+    )
+    .await;
     assert_eq!(rows.len(), provinces.len(), "one row per (month, province)");
     for r in &rows {
         let k = (r.period.clone(), r.province_code.clone());

@@ -90,7 +90,7 @@ struct FindingRow {
 }
 
 /// The rows of `sql`, failing with the query when it does not run.
-async fn fetch<T>(env: &Env, sql: &str) -> Vec<T>
+pub(crate) async fn fetch<T>(env: &Env, sql: &str) -> Vec<T>
 where
     T: clickhouse::RowOwned + clickhouse::RowRead,
 {
