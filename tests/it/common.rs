@@ -150,8 +150,7 @@ impl Env {
             .map(|e| (e.dossier_code.as_str(), e.event_id.as_str()))
             .collect();
         assert_eq!(stored, distinct.len() as u64, "raw events in ClickHouse");
-        let dossiers: std::collections::HashSet<&str> =
-            events.iter().map(|e| e.dossier_code.as_str()).collect();
+        let dossiers = crate::oracle::dossier_codes(events);
         let states = self.count("SELECT count() FROM v_dossiers").await;
         assert_eq!(
             states,

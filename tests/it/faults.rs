@@ -338,7 +338,7 @@ async fn assert_ontime_match(env: &Env, events: &[DossierEvent]) {
 async fn assert_figures(env: &Env, valid: &[DossierEvent]) {
     let figures = crate::deadlines::assert_figures_match(env, valid).await;
     assert_ontime_match(env, valid).await;
-    let dossiers: HashSet<&str> = valid.iter().map(|e| e.dossier_code.as_str()).collect();
+    let dossiers = oracle::dossier_codes(valid);
     assert_eq!(
         env.count("SELECT count() FROM v_dossiers").await,
         dossiers.len() as u64,

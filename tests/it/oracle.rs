@@ -129,6 +129,16 @@ fn extend(cal: &WorkCalendar, unit: TimeUnit, t: Timestamp, by: Duration) -> Tim
     }
 }
 
+/// The dossier codes of `events`: every code but those of SIPAS answer sheets, which are
+/// in the figures and not in the per-dossier tables.
+pub fn dossier_codes(events: &[DossierEvent]) -> HashSet<&str> {
+    events
+        .iter()
+        .filter(|e| e.kind != EventKind::SipasResponse)
+        .map(|e| e.dossier_code.as_str())
+        .collect()
+}
+
 /// Every received dossier of `events`, judged as of `as_of`.
 pub fn dossiers(events: &[DossierEvent], as_of: Timestamp) -> Vec<Dossier> {
     let cal = WorkCalendar::vietnam();
