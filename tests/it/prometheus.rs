@@ -107,6 +107,12 @@ async fn prometheus_scrapes_the_processor_metrics() {
         Some(summary.consumed as f64),
         "one end-to-end latency per record read"
     );
+    // The start's assignment is the first one (the group may rebalance again while the
+    // only member joins).
+    let assignments = prom_value("sum(motcua_processor_rebalances_total)")
+        .await
+        .expect("assignments scraped");
+    assert!(assignments >= 1.0, "{assignments} assignments received");
     let latency_sum = prom_value("sum(motcua_processor_end_to_end_latency_seconds_sum)")
         .await
         .expect("latency sum scraped");

@@ -46,6 +46,9 @@ pub const CLICKHOUSE_INSERT_RETRIES: &str = "motcua_clickhouse_insert_retries_to
 pub const PROCESSOR_RETRIES: &str = "motcua_processor_retries_total";
 /// 1 while the processor is retrying a failed operation (ClickHouse or broker down or slow).
 pub const PROCESSOR_RETRYING: &str = "motcua_processor_retrying";
+/// Assignments this instance received (the first one at start, then one per rebalance that
+/// changed what it owns).
+pub const PROCESSOR_REBALANCES: &str = "motcua_processor_rebalances_total";
 /// Input partition numbers this instance owns (consumer-group assignment).
 pub const PROCESSOR_PARTITIONS_OWNED: &str = "motcua_processor_partitions_owned";
 /// Owned input partitions being read below the end they had when assigned (figures are

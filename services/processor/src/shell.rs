@@ -586,6 +586,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         self.paused.clear();
         self.last_positions = None;
         self.metrics.partitions_owned.set(numbers.len() as i64);
+        self.metrics.rebalances.inc();
     }
 
     /// Ends and committed offsets (at most once a second): idle partitions, lag, catching up.

@@ -59,6 +59,8 @@ pub struct ProcessorMetrics {
     pub retrying: IntGauge,
     /// Partition numbers owned.
     pub partitions_owned: IntGauge,
+    /// Assignments received.
+    pub rebalances: IntCounter,
     /// Partitions catching up.
     pub catching_up: IntGauge,
     /// Partition restore durations.
@@ -243,6 +245,14 @@ impl ProcessorMetrics {
             partitions_owned: gauge(
                 names::PROCESSOR_PARTITIONS_OWNED,
                 "Input partition numbers this instance owns.",
+            ),
+            rebalances: register(
+                r,
+                IntCounter::new(
+                    names::PROCESSOR_REBALANCES,
+                    "Assignments received: the first at start, then one per rebalance that changed the partitions owned.",
+                )
+                .expect("valid metric"),
             ),
             catching_up: gauge(
                 names::PROCESSOR_PARTITIONS_CATCHING_UP,
