@@ -502,6 +502,7 @@ def pipeline() -> dash.Dashboard:
                                      "`load checkpoint`, `publish dead letters`, `read input`, ... (motcua_processor_retries_total), "
                                      "counted since each processor started: a step is an outage. `retrying` is 1 while one lasts.",
                                      [(f"sum by (operation) (motcua_processor_retries_total{S})", "{{operation}}"),
+                                      (f"sum by (table) (motcua_clickhouse_insert_retries_total{S})", "insert into {{table}}"),
                                       (f"max(motcua_processor_retrying{S})", "retrying now")],
                                      "short", width=8, axis_label="retries"))
 

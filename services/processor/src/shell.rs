@@ -352,7 +352,18 @@ async fn write_rows<K: BatchSink>(
     }
     let table = rows.table();
     let started = Instant::now();
-    retry(config, shutdown, metrics, table, || sink.write(rows)).await?;
+    // Each table's rows are written by one task at a time: the retries counted under its
+    // name while this runs are this insert's.
+    let retries_before = metrics.retries.with_label_values(&[table]).get();
+    let written = retry(config, shutdown, metrics, table, || sink.write(rows)).await;
+    let retried = metrics.retries.with_label_values(&[table]).get() - retries_before;
+    if retried > 0 {
+        metrics
+            .insert_retries
+            .with_label_values(&[table])
+            .inc_by(retried);
+    }
+    written?;
     metrics
         .insert_duration
         .with_label_values(&[table])
