@@ -177,3 +177,37 @@ fn schema_v3_leaves_the_json_and_content_hash_of_older_kinds_unchanged() {
     bytes.extend(apache_avro::to_avro_datum(&v2, value).unwrap());
     assert_eq!(codec.decode(&bytes).unwrap(), e);
 }
+
+#[test]
+fn the_contracts_avro_example_is_what_the_codec_writes() {
+    let contract = include_str!("../../../docs/CONTRACT.md");
+    // The RESULT_READY example of section 2.
+    let block = contract
+        .split("```json")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.contains("\"kind\": \"RESULT_READY\""))
+        .expect("a RESULT_READY example in CONTRACT.md");
+    let event: motcua_core::DossierEvent = serde_json::from_str(block).expect("the example parses");
+    let bytes = Codec::new().encode(&event, Encoding::Avro).unwrap();
+    let hex = |b: &[u8]| {
+        b.iter()
+            .map(|x| format!("{x:02X}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let claim = format!(
+        "encodes to {} bytes, beginning\n`{} …`",
+        bytes.len(),
+        hex(&bytes[..14])
+    );
+    assert!(
+        contract.contains(&claim),
+        "CONTRACT.md §3 should say: {claim}"
+    );
+    let fingerprint = format!("For the current schema (v3): `{}`", hex(&bytes[2..10]));
+    assert!(
+        contract.contains(&fingerprint),
+        "CONTRACT.md §3 should say: {fingerprint}"
+    );
+}
