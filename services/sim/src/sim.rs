@@ -450,12 +450,10 @@ fn pick<'a, R: Rng + ?Sized>(rng: &mut R, list: &'a [&'a str]) -> &'a str {
     list.choose(rng).expect("reason lists are not empty")
 }
 
-/// FNV-1a of a dossier code: decides, without a random draw, whether its applicant answers
-/// the SIPAS survey, when, and whether the sheet names the dossier.
+/// Decides from a dossier code, without a random draw, whether its applicant answers the
+/// SIPAS survey, when, and whether the sheet names the dossier.
 fn sipas_hash(code: &str) -> u64 {
-    code.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    motcua_core::fold::stable_hash(code.as_bytes())
 }
 
 /// The code of a SIPAS answer sheet: the dossier's with `SP` before its sequence (a code of
