@@ -608,17 +608,24 @@ async fn run_processor(
                 }
                 progress.set(read, total.map(|t| t.max(read)));
             }
-            // At the end: everything there was to read was read.
-            let (read, _) = read_and_lag(&registry);
-            progress.set(read, Some(read));
-            progress.finish();
+            (progress, registry)
         });
         (done, task)
     });
     let summary = motcua_processor::run(config, metrics, token.clone()).await;
     if let Some((done, task)) = watch {
         done.cancel();
-        let _ = task.await;
+        if let Ok((progress, registry)) = task.await {
+            if summary.is_ok() {
+                // At the end: everything there was to read was read.
+                let (read, _) = read_and_lag(&registry);
+                progress.set(read, Some(read));
+                progress.finish();
+            } else {
+                // The error says what went wrong; a count line would only blur it.
+                progress.abandon();
+            }
+        }
     }
     token.cancel();
     Ok(summary?)
@@ -626,9 +633,9 @@ async fn run_processor(
 
 /// Records read so far and messages still to read, from the processor's own metrics.
 fn read_and_lag(registry: &prometheus::Registry) -> (u64, u64) {
+    let families = registry.gather();
     let sum = |name: &str| -> f64 {
-        registry
-            .gather()
+        families
             .iter()
             .filter(|f| f.name() == name)
             .flat_map(|f| f.get_metric())

@@ -141,6 +141,13 @@ impl Progress {
         }
     }
 
+    /// Stops showing progress without a final line (the command failed and says why).
+    pub fn abandon(&self) {
+        if let Mode::Bar(bar) = &self.mode {
+            bar.finish_and_clear();
+        }
+    }
+
     /// The final line: what was done, in how long, at what rate.
     pub fn finish(&self) {
         match &self.mode {
