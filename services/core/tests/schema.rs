@@ -211,3 +211,45 @@ fn the_contracts_avro_example_is_what_the_codec_writes() {
         "CONTRACT.md §3 should say: {fingerprint}"
     );
 }
+
+#[test]
+fn bad_sipas_sheets_are_rejected_naming_the_field() {
+    let cases: [(
+        &str,
+        fn(&mut motcua_core::event::SipasResponse),
+        motcua_core::RejectKind,
+        &str,
+    ); 4] = [
+        (
+            "no answers",
+            |s| s.answers.clear(),
+            motcua_core::RejectKind::Missing,
+            "sipas.answers",
+        ),
+        (
+            "a score of 6",
+            |s| s.answers[1].satisfaction = 6,
+            motcua_core::RejectKind::Format,
+            "sipas.answers[1].satisfaction",
+        ),
+        (
+            "a blank criterion",
+            |s| s.answers[0].criterion = " ".into(),
+            motcua_core::RejectKind::Missing,
+            "sipas.answers[0].criterion",
+        ),
+        (
+            "a dossier that is no code",
+            |s| s.about_dossier = Some("0975".into()),
+            motcua_core::RejectKind::Format,
+            "sipas.about_dossier",
+        ),
+    ];
+    motcua_core::validate(&samples::sipas_response()).expect("the sample is valid");
+    for (what, spoil, kind, field) in cases {
+        let mut e = samples::sipas_response();
+        spoil(e.sipas.as_mut().unwrap());
+        let r = motcua_core::validate(&e).expect_err(what);
+        assert_eq!((r.kind, r.field.as_str()), (kind, field), "{what}: {r}");
+    }
+}
