@@ -212,14 +212,17 @@ fn the_contracts_avro_example_is_what_the_codec_writes() {
     );
 }
 
+/// A way to spoil an answer sheet, the rejection it gets, the field it names.
+type Spoiled = (
+    &'static str,
+    fn(&mut motcua_core::event::SipasResponse),
+    motcua_core::RejectKind,
+    &'static str,
+);
+
 #[test]
 fn bad_sipas_sheets_are_rejected_naming_the_field() {
-    let cases: [(
-        &str,
-        fn(&mut motcua_core::event::SipasResponse),
-        motcua_core::RejectKind,
-        &str,
-    ); 4] = [
+    let cases: [Spoiled; 4] = [
         (
             "no answers",
             |s| s.answers.clear(),
