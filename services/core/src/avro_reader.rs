@@ -30,8 +30,8 @@ use crate::timestamp;
 use crate::validate::{RejectKind, Rejection};
 
 /// Rabin fingerprint (the single-object encoding's, little-endian) of the schema this
-/// reader was written for: `schemas/dossier_event.avsc` as of schema v3.
-pub(crate) const SCHEMA_FINGERPRINT: [u8; 8] = [0xf5, 0x69, 0xcf, 0x7c, 0x9a, 0x5e, 0x0e, 0x21];
+/// reader was written for: `schemas/dossier_event.avsc` as of schema v4.
+pub(crate) const SCHEMA_FINGERPRINT: [u8; 8] = [0xb3, 0x81, 0xa6, 0x13, 0xe9, 0x98, 0xf4, 0x86];
 
 /// Decodes one datum (what follows the single-object header) into an event. Bytes after
 /// the datum are ignored, as apache-avro ignores them.
@@ -368,6 +368,8 @@ fn event(r: &mut Reader<'_>) -> Read<DossierEvent> {
         result_returned: payload(r, "result_returned", result_returned)?,
         survey: payload(r, "survey", survey)?,
         sipas: payload(r, "sipas", sipas)?,
+        portal_sync: payload(r, "portal_sync", portal_sync)?,
+        feedback: payload(r, "feedback", feedback)?,
     })
 }
 
@@ -389,6 +391,7 @@ fn received(r: &mut Reader<'_>) -> Read<DossierReceived> {
         register_line: r.optional("register_line", |r| r.int("register_line"))?,
         receiving_officer: r.string("receiving_officer")?,
         fee_paid: r.optional("fee_paid", |r| r.boolean("fee_paid"))?,
+        digitised: r.optional("digitised", |r| r.boolean("digitised"))?,
     })
 }
 
@@ -528,6 +531,28 @@ fn sipas(r: &mut Reader<'_>) -> Read<SipasResponse> {
                 satisfaction: r.int("satisfaction")?,
                 expectation: r.int("expectation")?,
             })
+        })?,
+    })
+}
+
+fn portal_sync(r: &mut Reader<'_>) -> Read<PortalSync> {
+    Ok(PortalSync {
+        status: r.string("status")?,
+        accepted: r.boolean("accepted")?,
+        error: r.optional_string("error")?,
+    })
+}
+
+fn feedback(r: &mut Reader<'_>) -> Read<Feedback> {
+    Ok(Feedback {
+        feedback_id: r.string("feedback_id")?,
+        category: r.symbol("category", "FeedbackCategory", FeedbackCategory::ALL)?,
+        stage: r.symbol("stage", "FeedbackStage", FeedbackStage::ALL)?,
+        received_at: r.timestamp("received_at")?,
+        due_at: r.timestamp("due_at")?,
+        answered_at: r.optional("answered_at", |r| r.timestamp("answered_at"))?,
+        satisfaction: r.optional("satisfaction", |r| {
+            r.symbol("satisfaction", "Satisfaction", Satisfaction::ALL)
         })?,
     })
 }

@@ -35,7 +35,43 @@ pub const PREVIOUS_SCHEMAS: &[(&str, &str)] = &[
         "v2",
         include_str!("../../../schemas/fixtures/dossier_event.v2.avsc"),
     ),
+    (
+        "v3",
+        include_str!("../../../schemas/fixtures/dossier_event.v3.avsc"),
+    ),
 ];
+
+/// Top-level fields the event's serialised form leaves out when absent, in schema order
+/// (each one is last of the fields before the next schema version's).
+const SKIPPED_WHEN_ABSENT: [&str; 3] = ["sipas", "portal_sync", "feedback"];
+/// The same, inside the receipt (`received`).
+const RECEIPT_SKIPPED_WHEN_ABSENT: [&str; 1] = ["digitised"];
+
+/// Puts a null union in each field left out of `value` (an event as apache-avro's serde
+/// sees it), as the schema wants every field.
+fn fill_skipped(value: &mut apache_avro::types::Value) {
+    use apache_avro::types::Value;
+    fn fill(fields: &mut Vec<(String, Value)>, names: &[&str]) {
+        for name in names {
+            if !fields.iter().any(|(n, _)| n == name) {
+                fields.push((name.to_string(), Value::Union(0, Box::new(Value::Null))));
+            }
+        }
+    }
+    let Value::Record(fields) = value else { return };
+    for (name, field) in fields.iter_mut() {
+        if name == "received" {
+            let inner = match field {
+                Value::Union(_, inner) => inner.as_mut(),
+                other => other,
+            };
+            if let Value::Record(receipt) = inner {
+                fill(receipt, &RECEIPT_SKIPPED_WHEN_ABSENT);
+            }
+        }
+    }
+    fill(fields, &SKIPPED_WHEN_ABSENT);
+}
 
 const SINGLE_OBJECT_MARKER: [u8; 2] = [0xC3, 0x01];
 
@@ -124,17 +160,7 @@ impl Codec {
                 let mut value = apache_avro::to_value(event).map_err(avro_error)?;
                 // Fields left out of the serialised form when absent (to keep the JSON, and
                 // so the content hash, of older kinds unchanged) are null in Avro.
-                if let apache_avro::types::Value::Record(fields) = &mut value {
-                    if !fields.iter().any(|(name, _)| name == "sipas") {
-                        fields.push((
-                            "sipas".to_string(),
-                            apache_avro::types::Value::Union(
-                                0,
-                                Box::new(apache_avro::types::Value::Null),
-                            ),
-                        ));
-                    }
-                }
+                fill_skipped(&mut value);
                 let mut out = Vec::with_capacity(512);
                 out.extend_from_slice(&SINGLE_OBJECT_MARKER);
                 out.extend_from_slice(&self.fingerprint);

@@ -74,6 +74,12 @@ pub struct DossierEvent {
     /// and with it the content hash, of every other event is what it was before v3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sipas: Option<SipasResponse>,
+    /// A sync to the national portal (schema v4; left out of the JSON when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal_sync: Option<PortalSync>,
+    /// Feedback or a complaint, received or answered (schema v4; left out when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<Feedback>,
 }
 
 /// The form set an event was recorded under (domain.md §1).
@@ -150,6 +156,10 @@ wire_enum!(
         Survey => "SURVEY",
         /// A SIPAS survey answer sheet (schema v3).
         SipasResponse => "SIPAS_RESPONSE",
+        /// The dossier synced to the national portal, with the portal's answer (schema v4).
+        PortalSynced => "PORTAL_SYNCED",
+        /// Feedback, a petition or a complaint (PAKN) about the dossier (schema v4).
+        Feedback => "FEEDBACK",
     }
 );
 
@@ -247,6 +257,11 @@ pub struct DossierReceived {
     /// Fee status, when the procedure has a fee.
     #[serde(default)]
     pub fee_paid: Option<bool>,
+    /// The components were digitised at receipt (the portal's `HoSoCoThanhPhanSoHoa`,
+    /// Decision 766 indicator 4.2; schema v4). Left out of the JSON when absent, so that
+    /// older receipts keep their JSON and content hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digitised: Option<bool>,
 }
 
 /// The applicant as written on the forms. Every field but `kind` is personal data.
@@ -461,6 +476,52 @@ pub struct SipasAnswer {
     pub expectation: i32,
 }
 
+/// The agency system's sync of the dossier to the national public-service portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalSync {
+    /// The status synced (the portal's `TrangThaiHoSo` code).
+    pub status: String,
+    /// The portal accepted the record.
+    pub accepted: bool,
+    /// The portal's reason when it did not.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+wire_enum!(
+    /// What a PAKN item is: feedback, a petition (phản ánh, kiến nghị) or a complaint.
+    FeedbackCategory { Feedback => "FEEDBACK", Petition => "PETITION", Complaint => "COMPLAINT" }
+);
+wire_enum!(
+    /// Where a PAKN item is.
+    FeedbackStage { Received => "RECEIVED", Answered => "ANSWERED" }
+);
+
+/// Feedback, a petition or a complaint about a dossier, with its own deadline. The same
+/// `feedback_id` is first received, then answered; both events carry the item's
+/// `received_at` and `due_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// The item's id, unique within the dossier.
+    pub feedback_id: String,
+    /// Feedback, petition or complaint.
+    pub category: FeedbackCategory,
+    /// Received or answered.
+    pub stage: FeedbackStage,
+    /// When the agency received it.
+    #[serde(with = "crate::timestamp")]
+    pub received_at: Timestamp,
+    /// When the answer is due (an extension gives a later one).
+    #[serde(with = "crate::timestamp")]
+    pub due_at: Timestamp,
+    /// When it was answered (`ANSWERED` only).
+    #[serde(default, with = "crate::timestamp::option")]
+    pub answered_at: Option<Timestamp>,
+    /// The sender's satisfaction with the answer, when asked (`ANSWERED` only).
+    #[serde(default)]
+    pub satisfaction: Option<Satisfaction>,
+}
+
 /// One criterion's score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CriterionScore {
@@ -501,6 +562,8 @@ impl DossierEvent {
             result_returned: None,
             survey: None,
             sipas: None,
+            portal_sync: None,
+            feedback: None,
         }
     }
 
@@ -528,6 +591,8 @@ impl DossierEvent {
             (EventKind::ResultReturned, self.result_returned.is_some()),
             (EventKind::Survey, self.survey.is_some()),
             (EventKind::SipasResponse, self.sipas.is_some()),
+            (EventKind::PortalSynced, self.portal_sync.is_some()),
+            (EventKind::Feedback, self.feedback.is_some()),
         ];
         present
             .into_iter()

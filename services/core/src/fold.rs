@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::deadline::{Clock, LegalDue, PausePolicy};
 use crate::event::{
-    AgencyLevel, ApplicantKind, Channel, Decision, DossierEvent, EventKind, FormSet, RefusalStage,
-    Satisfaction, SipasElement, SipasResponse, StepOutcome, TimeLimit, TimeUnit, Timestamp,
+    AgencyLevel, ApplicantKind, Channel, Decision, DossierEvent, EventKind, Feedback,
+    FeedbackCategory, FeedbackStage, FormSet, RefusalStage, Satisfaction, SipasElement,
+    SipasResponse, StepOutcome, TimeLimit, TimeUnit, Timestamp,
 };
 
 /// Vietnam time, used to decide calendar dates (early vs on time, the day a dossier ends).
@@ -78,6 +79,9 @@ pub struct Receipt {
     /// Links the applicant's dossiers: the ID number, else the phone, else the name, as the
     /// event carried it. The processor folds pseudonymised events, so this is a pseudonym.
     pub applicant_ref: String,
+    /// The components were digitised at receipt (schema v4; false when not recorded).
+    #[serde(default)]
+    pub digitised: bool,
 }
 
 /// Everything the pipeline knows about one dossier.
@@ -129,6 +133,52 @@ pub struct DossierState {
     /// stands, the latest by event time then event id hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sipas: Option<SipasSheet>,
+    /// Earliest sync to the national portal that the portal accepted (schema v4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_at: Option<Timestamp>,
+    /// Feedback and complaints (PAKN) about the dossier, one per item id, sorted by id
+    /// (schema v4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feedback: Vec<FeedbackItem>,
+}
+
+/// A PAKN item as the fold keeps it: whatever order its events arrive in, the earliest
+/// receipt, the latest due time (an extension), the strongest category and the earliest
+/// answer stand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackItem {
+    /// The item's id.
+    pub id: String,
+    /// Feedback, petition or complaint (the strongest any event gave).
+    pub category: FeedbackCategory,
+    /// When it was received.
+    pub received_at: Timestamp,
+    /// When its answer is due.
+    pub due_at: Timestamp,
+    /// The earliest answer: when, the hash of its event id (ties), and the sender's
+    /// satisfaction with it, when asked.
+    pub answered: Option<(Timestamp, u64, Option<Satisfaction>)>,
+}
+
+impl FeedbackItem {
+    /// Answered by its due time.
+    pub fn answered_on_time(&self) -> Option<bool> {
+        self.answered.map(|(at, _, _)| at <= self.due_at)
+    }
+
+    fn merge(&mut self, f: &Feedback, id: u64) {
+        let rank = |c: FeedbackCategory| FeedbackCategory::ALL.iter().position(|x| *x == c);
+        if rank(f.category) > rank(self.category) {
+            self.category = f.category;
+        }
+        self.received_at = self.received_at.min(f.received_at);
+        self.due_at = self.due_at.max(f.due_at);
+        if let Some(at) = f.answered_at.filter(|_| f.stage == FeedbackStage::Answered) {
+            if self.answered.is_none_or(|(t, h, _)| (at, id) < (t, h)) {
+                self.answered = Some((at, id, f.satisfaction));
+            }
+        }
+    }
 }
 
 /// What the figures need of a SIPAS answer sheet.
@@ -303,7 +353,11 @@ impl DossierState {
         };
         let follows_refusal = !matches!(
             e.kind,
-            EventKind::Survey | EventKind::Refused | EventKind::Received
+            EventKind::Survey
+                | EventKind::Refused
+                | EventKind::Received
+                | EventKind::Feedback
+                | EventKind::PortalSynced
         );
         if follows_refusal && self.refused_at_counter() {
             return Applied::Inconsistent;
@@ -342,6 +396,7 @@ impl DossierState {
                             .clone()
                             .or_else(|| r.applicant.phone.clone())
                             .unwrap_or_else(|| r.applicant.name.clone()),
+                        digitised: r.digitised == Some(true),
                     });
                 }
             }
@@ -415,6 +470,32 @@ impl DossierState {
                 {
                     self.sipas = Some(sheet);
                 }
+            }
+            EventKind::PortalSynced => {
+                if e.portal_sync.as_ref().expect("validated event").accepted {
+                    keep_min(&mut self.synced_at, at);
+                }
+            }
+            EventKind::Feedback => {
+                let f = e.feedback.as_ref().expect("validated event");
+                let id = stable_hash(e.event_id.as_bytes());
+                let pos = self
+                    .feedback
+                    .binary_search_by(|x| x.id.as_str().cmp(&f.feedback_id));
+                let i = pos.unwrap_or_else(|i| {
+                    self.feedback.insert(
+                        i,
+                        FeedbackItem {
+                            id: f.feedback_id.clone(),
+                            category: f.category,
+                            received_at: f.received_at,
+                            due_at: f.due_at,
+                            answered: None,
+                        },
+                    );
+                    i
+                });
+                self.feedback[i].merge(f, id);
             }
         }
         Applied::New

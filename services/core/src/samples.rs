@@ -81,6 +81,7 @@ pub fn received() -> DossierEvent {
         register_line: Some(975),
         receiving_officer: "Trần Thị Bình".into(),
         fee_paid: Some(true),
+        digitised: None,
     });
     e
 }
@@ -231,4 +232,41 @@ pub fn sipas_response() -> DossierEvent {
         ],
     });
     e
+}
+
+/// The kinds and fields of schema v4, about the sample dossier, every optional field set:
+/// its receipt again with the digitisation flag (the same event id as [`received`], so not
+/// for one stream with it), a sync to the national portal, and a complaint received and
+/// answered. Not in [`all_kinds`], whose older JSON tests depend on.
+pub fn schema_v4() -> Vec<DossierEvent> {
+    let mut receipt = received();
+    receipt.received.as_mut().expect("a receipt").digitised = Some(true);
+
+    let mut synced = base(20, EventKind::PortalSynced, "2026-10-08T09:20:00+07:00");
+    synced.portal_sync = Some(PortalSync {
+        status: "2".into(),
+        accepted: false,
+        error: Some("MaTTHC chưa công bố".into()),
+    });
+
+    let complaint = |stage, answered: Option<&str>| Feedback {
+        feedback_id: "PAKN-2026-0042".into(),
+        category: FeedbackCategory::Complaint,
+        stage,
+        received_at: ts("2026-10-15T08:00:00+07:00"),
+        due_at: ts("2026-10-29T17:00:00+07:00"),
+        answered_at: answered.map(ts),
+        satisfaction: answered.map(|_| Satisfaction::Satisfied),
+    };
+    let mut received_pakn = base(21, EventKind::Feedback, "2026-10-15T08:00:00+07:00");
+    received_pakn.feedback = Some(Feedback {
+        satisfaction: None,
+        ..complaint(FeedbackStage::Received, None)
+    });
+    let mut answered = base(22, EventKind::Feedback, "2026-10-27T10:00:00+07:00");
+    answered.feedback = Some(complaint(
+        FeedbackStage::Answered,
+        Some("2026-10-27T10:00:00+07:00"),
+    ));
+    vec![receipt, synced, received_pakn, answered]
 }

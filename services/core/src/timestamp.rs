@@ -186,6 +186,40 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
     deserializer.deserialize_str(Visitor)
 }
 
+/// `with` for an optional [`Timestamp`]: `null` or the text of [`serialize`].
+pub(crate) mod option {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Timestamp;
+
+    /// Writes `null` or the timestamp's text.
+    pub(crate) fn serialize<S: Serializer>(
+        t: &Option<Timestamp>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        struct Text<'a>(&'a Timestamp);
+        impl serde::Serialize for Text<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                super::serialize(self.0, serializer)
+            }
+        }
+        match t {
+            // `serialize_some`, so that apache-avro's serde sees an option (a union).
+            Some(t) => serializer.serialize_some(&Text(t)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    /// Reads `null` or a timestamp.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Timestamp>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrap(#[serde(deserialize_with = "super::deserialize")] Timestamp);
+        Ok(Option::<Wrap>::deserialize(deserializer)?.map(|w| w.0))
+    }
+}
+
 /// The text chrono would write, for tests.
 #[cfg(test)]
 fn chrono_text(t: &Timestamp) -> String {

@@ -39,9 +39,12 @@ impl TopicRole {
             | EventKind::Apology
             | EventKind::ProcessingStopped
             | EventKind::Handover
-            | EventKind::Withdrawn => TopicRole::Processing,
+            | EventKind::Withdrawn
+            | EventKind::PortalSynced => TopicRole::Processing,
             EventKind::ResultReady | EventKind::ResultReturned => TopicRole::Returns,
-            EventKind::Survey | EventKind::SipasResponse => TopicRole::Surveys,
+            EventKind::Survey | EventKind::SipasResponse | EventKind::Feedback => {
+                TopicRole::Surveys
+            }
         }
     }
 }

@@ -6,7 +6,8 @@
 use std::fmt;
 
 use crate::event::{
-    Applicant, DossierEvent, EventKind, FormSet, IdType, RefusalStage, SubmittedDocument,
+    Applicant, DossierEvent, EventKind, Feedback, FeedbackStage, FormSet, IdType, RefusalStage,
+    SubmittedDocument,
 };
 
 /// Why a record was rejected. `kind` is a bounded label for metrics; `field` and `detail`
@@ -284,6 +285,8 @@ fn only_own_payload(e: &DossierEvent) -> bool {
         e.result_returned.is_some(),
         e.survey.is_some(),
         e.sipas.is_some(),
+        e.portal_sync.is_some(),
+        e.feedback.is_some(),
     ];
     // `set` is in schema order, as `EventKind::ALL` is.
     set.iter().filter(|s| **s).count() == 1
@@ -514,8 +517,50 @@ pub fn validate(e: &DossierEvent) -> Result<(), Rejection> {
                 }
             }
         }
+        EventKind::PortalSynced => {
+            let s = e.portal_sync.as_ref().expect("checked above");
+            non_empty("portal_sync.status", &s.status)?;
+            max_len(|| "portal_sync.status".to_string(), &s.status, 32)?;
+        }
+        EventKind::Feedback => feedback(e.feedback.as_ref().expect("checked above"))?,
     }
     Ok(())
+}
+
+/// A PAKN item: an id, a due time after its receipt, and an answer only when answered.
+fn feedback(f: &Feedback) -> Check {
+    non_empty("feedback.feedback_id", &f.feedback_id)?;
+    max_len(|| "feedback.feedback_id".to_string(), &f.feedback_id, 128)?;
+    if f.due_at <= f.received_at {
+        return Err(Rejection::new(
+            RejectKind::Inconsistent,
+            "feedback.due_at",
+            "the answer is not due after the item was received (received_at)",
+        ));
+    }
+    match (f.stage, f.answered_at) {
+        (FeedbackStage::Answered, None) => Err(Rejection::new(
+            RejectKind::Missing,
+            "feedback.answered_at",
+            "an ANSWERED item says when it was answered",
+        )),
+        (FeedbackStage::Answered, Some(at)) if at < f.received_at => Err(Rejection::new(
+            RejectKind::Inconsistent,
+            "feedback.answered_at",
+            "answered before it was received (received_at)",
+        )),
+        (FeedbackStage::Received, Some(_)) => Err(Rejection::new(
+            RejectKind::Inconsistent,
+            "feedback.answered_at",
+            "a RECEIVED item has no answer yet: send an ANSWERED event",
+        )),
+        (FeedbackStage::Received, None) if f.satisfaction.is_some() => Err(Rejection::new(
+            RejectKind::Inconsistent,
+            "feedback.satisfaction",
+            "a RECEIVED item has no answer to be satisfied with",
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

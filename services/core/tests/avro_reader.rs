@@ -164,7 +164,10 @@ fn received() -> BoxedStrategy<DossierReceived> {
         pick(Delivery::ALL),
         (prop::option::of(text()), prop::option::of(int())),
         text(),
-        prop::option::of(any::<bool>()),
+        (
+            prop::option::of(any::<bool>()),
+            prop::option::of(any::<bool>()),
+        ),
     )
         .prop_map(
             |(
@@ -179,7 +182,7 @@ fn received() -> BoxedStrategy<DossierReceived> {
                 result_delivery,
                 (register_book, register_line),
                 receiving_officer,
-                fee_paid,
+                (fee_paid, digitised),
             )| DossierReceived {
                 procedure_code,
                 procedure_name,
@@ -197,6 +200,7 @@ fn received() -> BoxedStrategy<DossierReceived> {
                 register_line,
                 receiving_officer,
                 fee_paid,
+                digitised,
             },
         )
         .boxed()
@@ -219,7 +223,7 @@ fn payloads() -> impl Strategy<
             Option<ResultReturned>,
             Option<Survey>,
         ),
-        Option<SipasResponse>,
+        (Option<SipasResponse>, Option<PortalSync>, Option<Feedback>),
     ),
 > {
     let requested = (text(), text(), documents(), text()).prop_map(
@@ -327,6 +331,34 @@ fn payloads() -> impl Strategy<
                 answers,
             },
         );
+    let portal_sync =
+        (text(), any::<bool>(), prop::option::of(text())).prop_map(|(status, accepted, error)| {
+            PortalSync {
+                status,
+                accepted,
+                error,
+            }
+        });
+    let feedback = (
+        text(),
+        pick(FeedbackCategory::ALL),
+        pick(FeedbackStage::ALL),
+        (at(), at(), prop::option::of(at())),
+        prop::option::of(pick(Satisfaction::ALL)),
+    )
+        .prop_map(
+            |(feedback_id, category, stage, (received_at, due_at, answered_at), satisfaction)| {
+                Feedback {
+                    feedback_id,
+                    category,
+                    stage,
+                    received_at,
+                    due_at,
+                    answered_at,
+                    satisfaction,
+                }
+            },
+        );
     fn of<T: std::fmt::Debug + 'static>(
         s: impl Strategy<Value = T> + 'static,
     ) -> BoxedStrategy<Option<T>> {
@@ -336,7 +368,7 @@ fn payloads() -> impl Strategy<
         (of(received()), of(requested), of(supplied), of(refused)),
         (of(apology), of(stopped), of(handover)),
         (of(withdrawn), of(ready), of(returned), of(survey)),
-        of(sipas),
+        (of(sipas), of(portal_sync), of(feedback)),
     )
 }
 
@@ -360,7 +392,7 @@ fn event() -> BoxedStrategy<DossierEvent> {
                     (received, supplement_requested, supplement_received, refused),
                     (apology, processing_stopped, handover),
                     (withdrawn, result_ready, result_returned, survey),
-                    sipas,
+                    (sipas, portal_sync, feedback),
                 ),
             )| DossierEvent {
                 event_id,
@@ -383,6 +415,8 @@ fn event() -> BoxedStrategy<DossierEvent> {
                 result_returned,
                 survey,
                 sipas,
+                portal_sync,
+                feedback,
             },
         )
         .boxed()

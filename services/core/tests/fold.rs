@@ -331,3 +331,67 @@ proptest! {
         prop_assert_eq!(s.version(), 7);
     }
 }
+
+/// Schema v4's events in every arrival order give one state: the digitisation flag, the
+/// earliest accepted sync (a refused one does not count), and a PAKN item merged from its
+/// receipt, its extension and its answer.
+#[test]
+fn syncs_and_feedback_fold_the_same_in_every_order() {
+    let v4 = samples::schema_v4();
+    let mut accepted = v4[1].clone();
+    accepted.event_id = format!("{}/23", samples::DOSSIER);
+    accepted.occurred_at = ts("2026-10-09T09:00:00+07:00");
+    accepted.portal_sync.as_mut().unwrap().accepted = true;
+    // An extension: the same item received again, as a complaint, with a later due time.
+    let mut extended = v4[2].clone();
+    extended.event_id = format!("{}/24", samples::DOSSIER);
+    let f = extended.feedback.as_mut().unwrap();
+    f.category = FeedbackCategory::Complaint;
+    f.due_at = ts("2026-11-05T17:00:00+07:00");
+    let mut first = v4[2].clone();
+    first.feedback.as_mut().unwrap().category = FeedbackCategory::Feedback;
+    let events = [
+        v4[0].clone(),
+        v4[1].clone(),
+        accepted,
+        first,
+        extended,
+        v4[3].clone(),
+    ];
+    let mut expected: Option<DossierState> = None;
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    // Every rotation and its reverse: each event first and last at least once.
+    for r in 0..events.len() {
+        for reverse in [false, true] {
+            order.rotate_left(1);
+            let mut o = order.clone();
+            if reverse {
+                o.reverse();
+            }
+            let mut s = DossierState::default();
+            for &i in &o {
+                assert_eq!(
+                    s.apply(&events[i]),
+                    Applied::New,
+                    "order {o:?} (rotation {r})"
+                );
+            }
+            match &expected {
+                None => expected = Some(s),
+                Some(x) => assert_eq!(&s, x, "order {o:?}"),
+            }
+        }
+    }
+    let s = expected.unwrap();
+    assert!(s.receipt.as_ref().unwrap().digitised);
+    assert_eq!(s.synced_at, Some(ts("2026-10-09T09:00:00+07:00")));
+    assert_eq!(s.feedback.len(), 1);
+    let item = &s.feedback[0];
+    assert_eq!(item.category, FeedbackCategory::Complaint);
+    assert_eq!(item.due_at, ts("2026-11-05T17:00:00+07:00"));
+    assert_eq!(item.answered_on_time(), Some(true));
+    assert_eq!(
+        item.answered.map(|a| a.2),
+        Some(Some(Satisfaction::Satisfied))
+    );
+}

@@ -14,7 +14,10 @@ fn every_kind_round_trips_through_avro_and_json() {
     let codec = Codec::new();
     let mut events = samples::all_kinds();
     events.push(samples::sipas_response());
-    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    events.extend(samples::schema_v4());
+    let mut kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    kinds.sort_by_key(|k| EventKind::ALL.iter().position(|x| x == k));
+    kinds.dedup();
     assert_eq!(
         kinds.len(),
         EventKind::ALL.len(),
@@ -89,6 +92,7 @@ fn rust_fields_and_schema_fields_are_the_same_set() {
     for e in samples::all_kinds()
         .into_iter()
         .chain([samples::sipas_response()])
+        .chain(samples::schema_v4())
     {
         json_paths(&serde_json::to_value(&e).unwrap(), "", &mut rust);
     }
@@ -155,12 +159,36 @@ fn a_breaking_change_is_detected() {
 }
 
 #[test]
-fn schema_v3_leaves_the_json_and_content_hash_of_older_kinds_unchanged() {
+fn schemas_v3_and_v4_leave_the_json_and_content_hash_of_older_kinds_unchanged() {
     // The content hash is FNV-1a over the JSON: stored events of v2 must hash the same.
     for e in samples::all_kinds() {
         let json = serde_json::to_string(&e).unwrap();
-        assert!(!json.contains("sipas"), "{json}");
+        for added in ["sipas", "portal_sync", "feedback", "digitised"] {
+            assert!(!json.contains(added), "{added} in {json}");
+        }
     }
+    // A v4 receipt that records its digitisation says so; one that does not is a v3 receipt.
+    let v4 = &samples::schema_v4()[0];
+    assert!(serde_json::to_string(v4)
+        .unwrap()
+        .contains("\"digitised\":true"));
+    // And a v3 datum (no v4 fields) decodes to the same event as its JSON.
+    let v3 = apache_avro::Schema::parse_str(include_str!(
+        "../../../schemas/fixtures/dossier_event.v3.avsc"
+    ))
+    .unwrap();
+    let e = samples::received();
+    let mut value = apache_avro::to_value(&e).unwrap();
+    if let apache_avro::types::Value::Record(fields) = &mut value {
+        fields.push((
+            "sipas".into(),
+            apache_avro::types::Value::Union(0, Box::new(apache_avro::types::Value::Null)),
+        ));
+    }
+    let mut bytes = vec![0xC3, 0x01];
+    bytes.extend_from_slice(&v3.fingerprint::<apache_avro::rabin::Rabin>().bytes);
+    bytes.extend(apache_avro::to_avro_datum(&v3, value).unwrap());
+    assert_eq!(Codec::new().decode(&bytes).unwrap(), e);
     // And a v2 datum still decodes, to the same event as its JSON.
     let codec = Codec::new();
     let v2 = apache_avro::Schema::parse_str(include_str!(
@@ -205,7 +233,11 @@ fn the_contracts_avro_example_is_what_the_codec_writes() {
         contract.contains(&claim),
         "CONTRACT.md §3 should say: {claim}"
     );
-    let fingerprint = format!("For the current schema (v3): `{}`", hex(&bytes[2..10]));
+    let fingerprint = format!(
+        "For the current schema (v{}): `{}`",
+        PREVIOUS_SCHEMAS.len() + 1,
+        hex(&bytes[2..10])
+    );
     assert!(
         contract.contains(&fingerprint),
         "CONTRACT.md §3 should say: {fingerprint}"
@@ -255,4 +287,57 @@ fn bad_sipas_sheets_are_rejected_naming_the_field() {
         let r = motcua_core::validate(&e).expect_err(what);
         assert_eq!((r.kind, r.field.as_str()), (kind, field), "{what}: {r}");
     }
+}
+
+#[test]
+fn bad_feedback_and_syncs_are_rejected_naming_the_field() {
+    use motcua_core::event::{Feedback, FeedbackStage};
+    use motcua_core::RejectKind;
+    let v4 = samples::schema_v4();
+    for e in &v4 {
+        motcua_core::validate(e).unwrap_or_else(|r| panic!("{}: {r}", e.event_id));
+    }
+    type Spoil = fn(&mut Feedback);
+    let cases: [(&str, Spoil, RejectKind, &str); 5] = [
+        (
+            "no id",
+            |f| f.feedback_id = "  ".into(),
+            RejectKind::Missing,
+            "feedback.feedback_id",
+        ),
+        (
+            "due before received",
+            |f| f.due_at = f.received_at,
+            RejectKind::Inconsistent,
+            "feedback.due_at",
+        ),
+        (
+            "answered without a time",
+            |f| f.answered_at = None,
+            RejectKind::Missing,
+            "feedback.answered_at",
+        ),
+        (
+            "answered before received",
+            |f| f.answered_at = Some(f.received_at - chrono::Duration::hours(1)),
+            RejectKind::Inconsistent,
+            "feedback.answered_at",
+        ),
+        (
+            "received with an answer",
+            |f| f.stage = FeedbackStage::Received,
+            RejectKind::Inconsistent,
+            "feedback.answered_at",
+        ),
+    ];
+    for (what, spoil, kind, field) in cases {
+        let mut e = v4[3].clone();
+        spoil(e.feedback.as_mut().unwrap());
+        let r = motcua_core::validate(&e).expect_err(what);
+        assert_eq!((r.kind, r.field.as_str()), (kind, field), "{what}: {r}");
+    }
+    let mut sync = v4[1].clone();
+    sync.portal_sync.as_mut().unwrap().status = String::new();
+    let r = motcua_core::validate(&sync).expect_err("a blank status");
+    assert_eq!(r.field, "portal_sync.status", "{r}");
 }

@@ -100,7 +100,7 @@ pub struct PortalDossier {
     #[serde(default)]
     pub NoiNopHoSo: Option<IgnoredAny>,
     #[serde(default)]
-    pub HoSoCoThanhPhanSoHoa: Option<IgnoredAny>,
+    pub HoSoCoThanhPhanSoHoa: Option<Value>,
     #[serde(default)]
     pub TaiKhoanDuocXacThucVoiVNeID: Option<IgnoredAny>,
     #[serde(default)]
@@ -483,6 +483,12 @@ pub fn dossier_events(
         register_line: None,
         receiving_officer: OFFICER_NOT_SYNCED.to_string(),
         fee_paid: None,
+        digitised: d
+            .HoSoCoThanhPhanSoHoa
+            .as_ref()
+            .filter(|v| !v.is_null())
+            .map(|v| flag("HoSoCoThanhPhanSoHoa", v))
+            .transpose()?,
     });
     events.push(receipt);
 

@@ -27,10 +27,11 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime
 use motcua_core::calendar::{DueRule, WorkCalendar};
 use motcua_core::event::{
     AgencyLevel, Apology, Channel, CriterionScore, Decision, Delivery, DocumentKind, DossierEvent,
-    DossierReceived, EventKind, FormSet, Handover, ProcessingStopped, RefusalStage, Refused,
-    ResultReady, ResultReturned, Satisfaction, SipasAnswer, SipasElement, SipasResponse,
-    StepOutcome, SubmittedDocument, SupplementReceived, SupplementRequested, Survey, SurveyChannel,
-    TimeLimit, TimeUnit, Timestamp, Withdrawn,
+    DossierReceived, EventKind, Feedback, FeedbackCategory, FeedbackStage, FormSet, Handover,
+    PortalSync, ProcessingStopped, RefusalStage, Refused, ResultReady, ResultReturned,
+    Satisfaction, SipasAnswer, SipasElement, SipasResponse, StepOutcome, SubmittedDocument,
+    SupplementReceived, SupplementRequested, Survey, SurveyChannel, TimeLimit, TimeUnit, Timestamp,
+    Withdrawn,
 };
 use motcua_core::validate::is_agency_code;
 use rand::distributions::{Distribution, WeightedIndex};
@@ -230,6 +231,20 @@ enum What {
     /// dossier.
     Sipas {
         named: bool,
+    },
+    /// The agency system's sync of the dossier to the national portal; `accepted`: the
+    /// portal took it.
+    PortalSynced {
+        accepted: bool,
+    },
+    /// Feedback or a complaint (PAKN) about the dossier: its receipt (`answered` false) or
+    /// its answer. `received`: seconds after the run's start; due `due_days` later;
+    /// `category`: index in [`FeedbackCategory::ALL`].
+    Feedback {
+        answered: bool,
+        received: u32,
+        due_days: u8,
+        category: u8,
     },
 }
 
@@ -475,6 +490,13 @@ fn orphan_code(code: &str) -> String {
 fn offset(base: NaiveDateTime, t: NaiveDateTime) -> u32 {
     u32::try_from((t - base).num_seconds().max(0)).unwrap_or(u32::MAX)
 }
+
+/// Why the national portal refuses a sync.
+const PORTAL_SYNC_ERRORS: &[&str] = &[
+    "Mã thủ tục hành chính chưa được công bố trên Cổng",
+    "Thiếu thông tin chủ hồ sơ",
+    "Hết thời gian chờ kết nối",
+];
 
 /// Salt of the applicant's generator, shared by form 01 and a refusal at the counter.
 const APPLICANT_SALT: u64 = 20_000;
@@ -886,6 +908,20 @@ impl Simulator {
         self.register_line[ai] += 1;
         plan.register_line = self.register_line[ai];
         steps.push((t0, What::Received));
+        // Synced to the national portal within half an hour of the receipt: nineteen
+        // dossiers in twenty; the portal refuses one sync in thirty, and half of those are
+        // sent again, and taken, the next day. Decided from the code (no draw), so the rest
+        // of the stream is unchanged.
+        let hs = sipas_hash(&format!("{}#sync", plan.code));
+        if !hs.is_multiple_of(20) {
+            let at = t0 + Duration::seconds(60 + (hs >> 8) as i64 % 1800);
+            let accepted = !(hs >> 24).is_multiple_of(30);
+            steps.push((at, What::PortalSynced { accepted }));
+            if !accepted && (hs >> 40).is_multiple_of(2) {
+                let again = at + Duration::days(1);
+                steps.push((again, What::PortalSynced { accepted: true }));
+            }
+        }
 
         // The legal due time, as the processor computes it from the catalogue; counting
         // starts at the next working instant (an online receipt at night: the next morning).
@@ -1295,6 +1331,42 @@ impl Simulator {
                             },
                         ));
                     }
+                    // Feedback or a complaint (PAKN) within three weeks of the return:
+                    // one applicant in fifty, one in eight of those whose dossier was late.
+                    // Answered nine times in ten, one answer in six after its due time.
+                    // Decided from the code, as the SIPAS sheets are.
+                    let hf = sipas_hash(&format!("{}#pakn", plan.code));
+                    if hf.is_multiple_of(if plan.late { 8 } else { 50 }) {
+                        let received = at_secs(
+                            returned.date() + Duration::days((hf >> 8) as i64 % 21 + 1),
+                            (8 * 3600 + (hf >> 16) % (9 * 3600)) as u32,
+                        );
+                        let category: u8 = match (hf >> 32) % 10 {
+                            _ if plan.late && (hf >> 36).is_multiple_of(2) => 2,
+                            0..=5 => 0,
+                            6..=7 => 1,
+                            _ => 2,
+                        };
+                        // Complaints have 30 days (Law on Complaints), feedback 15.
+                        let due_days: u8 = if category == 2 { 30 } else { 15 };
+                        let feedback = |answered| What::Feedback {
+                            answered,
+                            received: offset(self.base, received),
+                            due_days,
+                            category,
+                        };
+                        steps.push((received, feedback(false)));
+                        if !(hf >> 40).is_multiple_of(10) {
+                            let days = if (hf >> 44).is_multiple_of(6) {
+                                i64::from(due_days) + (hf >> 48) as i64 % 5 + 1
+                            } else {
+                                1 + (hf >> 48) as i64 % (i64::from(due_days) - 1)
+                            };
+                            let at = received + Duration::days(days)
+                                - Duration::seconds((hf >> 52) as i64 % 3600);
+                            steps.push((at, feedback(true)));
+                        }
+                    }
                     if rng.gen_bool(self.config.survey_rate) {
                         let r: f64 = rng.gen();
                         let channel = match delivery {
@@ -1441,6 +1513,8 @@ impl Simulator {
             What::ResultReturned => EventKind::ResultReturned,
             What::Survey { .. } => EventKind::Survey,
             What::Sipas { .. } => EventKind::SipasResponse,
+            What::PortalSynced { .. } => EventKind::PortalSynced,
+            What::Feedback { .. } => EventKind::Feedback,
         };
         let mut e = DossierEvent::envelope(
             format!("{}/{}", plan.code, index + 1),
@@ -1488,6 +1562,9 @@ impl Simulator {
                     register_line: Some(plan.register_line as i32),
                     receiving_officer: pick_owned(&mut rng, &desk.officers),
                     fee_paid: procedure.fee.then(|| rng.gen_bool(0.96)),
+                    // Online dossiers arrive digitised; at the counter the officer scans
+                    // about half (drawn last, so the other fields are as before).
+                    digitised: Some(rng.gen_bool(if electronic { 0.97 } else { 0.55 })),
                 });
             }
             What::RefusedAtReceipt => {
@@ -1652,6 +1729,46 @@ impl Simulator {
                     answers,
                 });
             }
+            What::PortalSynced { accepted } => {
+                e.portal_sync = Some(PortalSync {
+                    status: "2".to_string(),
+                    accepted,
+                    error: (!accepted).then(|| pick(&mut rng, PORTAL_SYNC_ERRORS).to_string()),
+                });
+            }
+            What::Feedback {
+                answered,
+                received,
+                due_days,
+                category,
+            } => {
+                let received_at = self.timestamp(u64::from(received));
+                let due_at = received_at + Duration::days(i64::from(due_days));
+                let on_time = occurred_at <= due_at;
+                // Satisfied with the answer mostly when it came in time; asked two times in
+                // three.
+                let satisfaction = (answered && rng.gen_bool(0.67)).then(|| {
+                    let p = if on_time { 0.82 } else { 0.4 };
+                    if rng.gen_bool(p) {
+                        Satisfaction::Satisfied
+                    } else {
+                        Satisfaction::Dissatisfied
+                    }
+                });
+                e.feedback = Some(Feedback {
+                    feedback_id: format!("PAKN-{}", plan.code),
+                    category: FeedbackCategory::ALL[usize::from(category)],
+                    stage: if answered {
+                        FeedbackStage::Answered
+                    } else {
+                        FeedbackStage::Received
+                    },
+                    received_at,
+                    due_at,
+                    answered_at: answered.then_some(occurred_at),
+                    satisfaction,
+                });
+            }
             What::Survey { channel, orphan } => {
                 if orphan {
                     e.dossier_code = orphan_code(&plan.code);
@@ -1696,8 +1813,11 @@ impl Simulator {
                     3 => weights[0] += 15,
                     _ => {}
                 }
+                // Online applicants were spared the queues: fewer of them dissatisfied.
                 if plan.channel == Channel::Online {
                     weights[0] += 6;
+                    weights[3] /= 2;
+                    weights[4] /= 2;
                 }
                 let level = WeightedIndex::new(weights)
                     .expect("positive weights")
