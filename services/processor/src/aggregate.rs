@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use motcua_core::event::{Satisfaction, Timestamp};
 use motcua_core::fold;
-use motcua_core::fold::SipasSheet;
+use motcua_core::fold::{FeedbackItem, SipasSheet};
 use motcua_core::period::{Period, PeriodKind};
 use motcua_runtime::store::{AggregateRow, PeriodRow, StateRow, StepRow};
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,9 @@ pub enum Grain {
     Receipt,
     /// SIPAS answer sheets by the date they were answered and the agency surveyed.
     Sipas,
+    /// PAKN items by the date they were answered, or, unanswered and past their due time,
+    /// the date the answer was due.
+    Feedback,
 }
 
 impl Grain {
@@ -61,6 +64,7 @@ impl Grain {
             Grain::Steps => "STEPS",
             Grain::Receipt => "RECEIPT",
             Grain::Sipas => "SIPAS",
+            Grain::Feedback => "FEEDBACK",
         }
     }
 
@@ -73,6 +77,7 @@ impl Grain {
             "STEPS" => Grain::Steps,
             "RECEIPT" => Grain::Receipt,
             "SIPAS" => Grain::Sipas,
+            "FEEDBACK" => Grain::Feedback,
             _ => return None,
         })
     }
@@ -230,6 +235,17 @@ struct Counts {
     sipas_sheets: i64,
     sipas_answered: [i64; 5],
     sipas_satisfied: [i64; 5],
+    /// `RECEIPT` cells: digitised at receipt (4.2), synced to the national portal (1.4).
+    digitised: i64,
+    synced: i64,
+    /// `FEEDBACK` cells: answered, of them on time; overdue unanswered; answers rated, of
+    /// them satisfied; complaints among the items counted.
+    feedback_answered: i64,
+    feedback_on_time: i64,
+    feedback_overdue: i64,
+    feedback_rated: i64,
+    feedback_satisfied: i64,
+    feedback_complaints: i64,
 }
 
 impl Counts {
@@ -241,9 +257,21 @@ impl Counts {
             self.sipas_sheets += sign * i64::from(c.scores.sipas_sheet());
             return;
         }
+        if let Some(f) = c.scores.feedback() {
+            self.feedback_answered += sign * i64::from(f.answered);
+            self.feedback_on_time += sign * i64::from(f.on_time);
+            self.feedback_overdue += sign * i64::from(f.overdue);
+            self.feedback_rated += sign * i64::from(f.rated);
+            self.feedback_satisfied += sign * i64::from(f.satisfied);
+            self.feedback_complaints += sign * i64::from(f.complaint);
+            return;
+        }
         self.counted += sign;
         if let Some(online) = c.online {
             self.online += sign * i64::from(online);
+            let (digitised, synced) = c.scores.receipt();
+            self.digitised += sign * i64::from(digitised);
+            self.synced += sign * i64::from(synced);
             return;
         }
         match c.verdict {
@@ -302,6 +330,45 @@ impl Scores {
     const PRESENT: u16 = 1 << 15;
     /// A SIPAS contribution: bits 0-2 the element, bit 3 "counts the sheet".
     const SIPAS: u16 = 1 << 14;
+    /// A PAKN item's contribution: bits 0-5 answered, on time, overdue, rated, satisfied,
+    /// complaint.
+    const FEEDBACK: u16 = 1 << 13;
+    /// A receipt's (`RECEIPT` cells): bit 0 digitised, bit 1 synced.
+    const RECEIPT: u16 = 1 << 12;
+
+    fn receipt_flags(digitised: bool, synced: bool) -> Self {
+        Scores(Self::RECEIPT | u16::from(digitised) | u16::from(synced) << 1)
+    }
+
+    /// `(digitised, synced)` of a receipt's contribution, both false for any other.
+    fn receipt(self) -> (bool, bool) {
+        let r = self.0 & Self::RECEIPT != 0;
+        (r && self.0 & 1 == 1, r && self.0 >> 1 & 1 == 1)
+    }
+
+    fn feedback_flags(f: FeedbackFlags) -> Self {
+        Scores(
+            Self::FEEDBACK
+                | u16::from(f.answered)
+                | u16::from(f.on_time) << 1
+                | u16::from(f.overdue) << 2
+                | u16::from(f.rated) << 3
+                | u16::from(f.satisfied) << 4
+                | u16::from(f.complaint) << 5,
+        )
+    }
+
+    fn feedback(self) -> Option<FeedbackFlags> {
+        let bit = |i: u16| self.0 >> i & 1 == 1;
+        (self.0 & Self::FEEDBACK != 0).then(|| FeedbackFlags {
+            answered: bit(0),
+            on_time: bit(1),
+            overdue: bit(2),
+            rated: bit(3),
+            satisfied: bit(4),
+            complaint: bit(5),
+        })
+    }
 
     fn sipas(element: usize, sheet: bool) -> Self {
         Scores(Self::SIPAS | element as u16 | u16::from(sheet) << 3)
@@ -330,7 +397,7 @@ impl Scores {
     }
 
     fn present(self) -> bool {
-        self.0 & (Self::PRESENT | Self::SIPAS) == Self::PRESENT
+        self.0 & (Self::PRESENT | Self::SIPAS | Self::FEEDBACK | Self::RECEIPT) == Self::PRESENT
     }
 
     /// `None` without a supplement request, `Some(0)` with one, `Some(1)` with more.
@@ -352,6 +419,17 @@ impl Scores {
     fn online(self) -> bool {
         self.0 >> 7 & 1 == 1
     }
+}
+
+/// What one PAKN item counts in its `FEEDBACK` cell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct FeedbackFlags {
+    answered: bool,
+    on_time: bool,
+    overdue: bool,
+    rated: bool,
+    satisfied: bool,
+    complaint: bool,
 }
 
 /// Circular 01/2018 indicator 2 for one dossier, each unit's time against its allotment: 2
@@ -609,6 +687,7 @@ impl Aggregates {
         row: &StateRow,
         steps: &[StepRow],
         sipas: Option<&SipasSheet>,
+        feedback: &[FeedbackItem],
     ) -> (Vec<Contribution>, Option<i64>) {
         let as_of = self.as_of.map(|t| t.timestamp());
         let mut out = Vec::new();
@@ -711,10 +790,12 @@ impl Aggregates {
                 end: day.succ_opt().unwrap_or(day),
                 ..base
             };
+            let scores = Scores::receipt_flags(row.digitised == 1, row.synced == 1);
             for dims in [Dims::Agency, Dims::Channel] {
                 let cell = self.cell(key.project(dims, empty));
                 out.push(Contribution {
                     online: Some(row.channel == "ONLINE"),
+                    scores,
                     ..dossier(cell, Verdict::Within, -1)
                 });
             }
@@ -785,6 +866,64 @@ impl Aggregates {
                 });
                 first = false;
             }
+        }
+        // PAKN items: counted once answered (on the day of the answer), or once their due
+        // time has passed unanswered (on the day it was due); until then, a timer.
+        for f in feedback {
+            let due = f.due_at.timestamp();
+            let (day, flags) = match f.answered {
+                Some((at, _, satisfaction)) => {
+                    let rated = satisfaction.is_some();
+                    let flags = FeedbackFlags {
+                        answered: true,
+                        on_time: at <= f.due_at,
+                        rated,
+                        satisfied: matches!(
+                            satisfaction,
+                            Some(Satisfaction::VerySatisfied | Satisfaction::Satisfied)
+                        ),
+                        ..FeedbackFlags::default()
+                    };
+                    (fold::local_date(at), flags)
+                }
+                None if as_of.is_some_and(|w| due < w) => (
+                    fold::local_date(f.due_at),
+                    FeedbackFlags {
+                        overdue: true,
+                        ..FeedbackFlags::default()
+                    },
+                ),
+                None => {
+                    timer = Some(timer.map_or(due, |t: i64| t.min(due)));
+                    continue;
+                }
+            };
+            let flags = FeedbackFlags {
+                complaint: f.category == motcua_core::event::FeedbackCategory::Complaint,
+                ..flags
+            };
+            let key = Key {
+                grain: Grain::Feedback,
+                dims: Dims::Agency,
+                kind: None,
+                start: day,
+                end: day.succ_opt().unwrap_or(day),
+                agency,
+                province,
+                level,
+                procedure: empty,
+                field: empty,
+                channel: empty,
+                limit_amount: 0,
+                limit_unit: empty,
+                from_unit: empty,
+                to_unit: empty,
+            };
+            let cell = self.cell(key);
+            out.push(Contribution {
+                scores: Scores::feedback_flags(flags),
+                ..dossier(cell, Verdict::Within, -1)
+            });
         }
         for s in steps {
             let Some(verdict) = Verdict::parse(&s.outcome) else {
@@ -1050,6 +1189,14 @@ impl Aggregates {
             n_sipas_satisfied_officials: u(n.sipas_satisfied[2]),
             n_sipas_satisfied_results: u(n.sipas_satisfied[3]),
             n_sipas_satisfied_feedback: u(n.sipas_satisfied[4]),
+            n_digitised: u(n.digitised),
+            n_synced: u(n.synced),
+            n_feedback_answered: u(n.feedback_answered),
+            n_feedback_on_time: u(n.feedback_on_time),
+            n_feedback_overdue: u(n.feedback_overdue),
+            n_feedback_rated: u(n.feedback_rated),
+            n_feedback_satisfied: u(n.feedback_satisfied),
+            n_feedback_complaints: u(n.feedback_complaints),
             updated_at: now,
         }
     }
@@ -1162,6 +1309,14 @@ impl Aggregates {
                     n(row.n_sipas_satisfied_results),
                     n(row.n_sipas_satisfied_feedback),
                 ],
+                digitised: n(row.n_digitised),
+                synced: n(row.n_synced),
+                feedback_answered: n(row.n_feedback_answered),
+                feedback_on_time: n(row.n_feedback_on_time),
+                feedback_overdue: n(row.n_feedback_overdue),
+                feedback_rated: n(row.n_feedback_rated),
+                feedback_satisfied: n(row.n_feedback_satisfied),
+                feedback_complaints: n(row.n_feedback_complaints),
             };
             let c = &mut self.cells[i as usize];
             c.counts = counts;

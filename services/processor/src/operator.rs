@@ -16,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate};
 use motcua_core::codec::Codec;
 use motcua_core::deadline::Clock;
-use motcua_core::event::{DossierEvent, StepOutcome, Timestamp};
+use motcua_core::event::{DossierEvent, FeedbackCategory, StepOutcome, Timestamp};
 use motcua_core::fold::{self, stable_hash, Applied, Classification, DossierState};
 use motcua_core::period::{Period, PeriodKind};
 use motcua_core::pseudonym::Pseudonymizer;
@@ -793,7 +793,7 @@ fn recount(
         }
         e.closed = new;
     }
-    let (live, timer) = agg.live(&row, &steps, e.state.sipas.as_ref());
+    let (live, timer) = agg.live(&row, &steps, e.state.sipas.as_ref(), &e.state.feedback);
     if apply {
         agg.replace(&e.live, &live);
     }
@@ -870,8 +870,16 @@ fn period_rows(
 /// window after that leaves memory like an ended one (its ratings counted as unmatched,
 /// its state kept in the checkpoint), and comes back if the receipt is read after all.
 fn ended_at(s: &DossierState, c: &Classification) -> Option<Timestamp> {
+    // An item still unanswered keeps its dossier until its due time, when it turns overdue
+    // (a timer that needs the dossier in memory).
+    let pending = s
+        .feedback
+        .iter()
+        .filter(|f| f.answered.is_none())
+        .map(|f| f.due_at)
+        .max();
     c.end
-        .map(|e| e.at)
+        .map(|e| pending.map_or(e.at, |p| p.max(e.at)))
         .or(s.refused_at_receipt.filter(|_| s.receipt.is_none()))
         .or(s
             .last_event_at
@@ -1027,7 +1035,14 @@ fn state_row(
         electronic_result: s.finished.is_some_and(|f| f.2) as u8,
         surveys: s.surveys.min(u16::MAX as u32) as u16,
         dissatisfied: s.any_dissatisfied as u8,
-        complaint: s.any_complaint as u8,
+        // A complaint in a survey or a PAKN complaint about the dossier.
+        complaint: (s.any_complaint
+            || s.feedback
+                .iter()
+                .any(|f| f.category == FeedbackCategory::Complaint)) as u8,
+        digitised: r.is_some_and(|r| r.digitised) as u8,
+        synced: s.synced_at.is_some() as u8,
+        feedback_items: s.feedback.len().min(u16::MAX as usize) as u16,
         rating: s
             .rating
             .map(|(_, _, r)| r.as_str().to_string())

@@ -344,3 +344,116 @@ fn an_unmatched_rating_leaves_memory_after_the_retention_and_still_joins_its_dos
         "with the rating read weeks before it"
     );
 }
+
+impl Cells {
+    /// Sums over the `FEEDBACK` cells: answered, on time, overdue, rated, satisfied,
+    /// complaints.
+    fn feedback(&self) -> [u64; 6] {
+        let mut out = [0; 6];
+        for c in self.0.values().filter(|c| c.grain == "FEEDBACK") {
+            let n = [
+                c.n_feedback_answered,
+                c.n_feedback_on_time,
+                c.n_feedback_overdue,
+                c.n_feedback_rated,
+                c.n_feedback_satisfied,
+                c.n_feedback_complaints,
+            ];
+            for (o, v) in out.iter_mut().zip(n) {
+                *o += v;
+            }
+        }
+        out
+    }
+}
+
+/// A PAKN complaint about `dossier`, received `received` days after its return and due ten
+/// days later; answered `answered` days after the return when given.
+fn complaint(
+    dossier: &[DossierEvent],
+    id: &str,
+    received: i64,
+    answered: Option<i64>,
+) -> DossierEvent {
+    use motcua_core::event::{Feedback, FeedbackCategory, FeedbackStage};
+    let last = dossier
+        .iter()
+        .find(|e| e.kind == EventKind::ResultReturned)
+        .expect("returned");
+    let day = |d: i64| last.occurred_at + chrono::Duration::days(d);
+    let mut e = DossierEvent::envelope(
+        id,
+        last.dossier_code.clone(),
+        last.agency_code.clone(),
+        day(answered.unwrap_or(received)),
+        last.form_set,
+        EventKind::Feedback,
+    );
+    e.feedback = Some(Feedback {
+        feedback_id: "PAKN-1".into(),
+        category: FeedbackCategory::Complaint,
+        stage: if answered.is_some() {
+            FeedbackStage::Answered
+        } else {
+            FeedbackStage::Received
+        },
+        received_at: day(received),
+        due_at: day(received + 10),
+        answered_at: answered.map(day),
+        satisfaction: answered.map(|_| Satisfaction::Dissatisfied),
+    });
+    e
+}
+
+#[test]
+fn a_complaint_turns_overdue_at_its_due_time_and_counts_where_it_is_answered() {
+    let dossier: Vec<DossierEvent> = returned_dossiers(1)
+        .pop()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind != EventKind::Feedback)
+        .collect();
+    let mut fed = Fed::new(100);
+    fed.feed(&dossier);
+    assert_eq!(fed.cells.day_agency()[6], 0, "no complaint yet");
+    fed.feed(&[complaint(&dossier, "p-1", 1, None)]);
+    assert_eq!(fed.cells.feedback(), [0; 6], "not due yet: counted nowhere");
+    assert_eq!(
+        fed.cells.day_agency()[6],
+        1,
+        "the complaint counts against its dossier at once"
+    );
+    // Other traffic moves the watermark past the due time (day 11): overdue.
+    let mut other = rating(&dossier, "x-1", 12, Satisfaction::Neutral, false);
+    other.dossier_code = format!("{}9", other.dossier_code);
+    fed.feed(&[other]);
+    assert_eq!(
+        fed.cells.feedback(),
+        [0, 0, 1, 0, 0, 1],
+        "overdue, a complaint"
+    );
+    // Answered on day 13, late, twice (a resend): answered, not on time, rated dissatisfied.
+    let answer = complaint(&dossier, "p-2", 1, Some(13));
+    fed.feed(&[answer.clone(), answer]);
+    assert_eq!(fed.cells.feedback(), [1, 0, 0, 1, 0, 1]);
+    assert_eq!(fed.cells.day_agency()[6], 1, "one complaint, counted once");
+}
+
+#[test]
+fn a_complaint_answered_in_time_counts_on_time_whatever_the_order() {
+    let dossier: Vec<DossierEvent> = returned_dossiers(1)
+        .pop()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind != EventKind::Feedback)
+        .collect();
+    let received = complaint(&dossier, "p-1", 1, None);
+    let answered = complaint(&dossier, "p-2", 1, Some(4));
+    for order in [[0, 1], [1, 0]] {
+        let items = [&received, &answered];
+        let mut events = dossier.clone();
+        events.extend(order.iter().map(|&i| items[i].clone()));
+        let (cells, _) = fold_all(&events);
+        assert_eq!(cells.feedback(), [1, 1, 0, 1, 0, 1], "order {order:?}");
+    }
+}

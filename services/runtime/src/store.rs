@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "indices",
         include_str!("../../../deploy/clickhouse/migrations/0007_indices.sql"),
     ),
+    (
+        8,
+        "feedback",
+        include_str!("../../../deploy/clickhouse/migrations/0008_feedback.sql"),
+    ),
 ];
 
 /// The schema version this build writes: a processor refuses to run on an older database.
@@ -755,6 +760,15 @@ pub struct StateRow {
     /// `VERY_DISSATISFIED`), empty when none (migration 5).
     #[serde(default)]
     pub rating: String,
+    /// 1 when the receipt says the components were digitised (migration 8).
+    #[serde(default)]
+    pub digitised: u8,
+    /// 1 once the national portal accepted a sync of the dossier (migration 8).
+    #[serde(default)]
+    pub synced: u8,
+    /// Feedback and complaint (PAKN) items about the dossier (migration 8).
+    #[serde(default)]
+    pub feedback_items: u16,
 }
 
 /// One handover step of a dossier (`dossier_steps`), rewritten with the dossier's version.
@@ -1138,6 +1152,31 @@ pub struct AggregateRow {
     /// Criteria answered satisfied or very satisfied, feedback element.
     #[serde(default)]
     pub n_sipas_satisfied_feedback: u64,
+    /// `RECEIPT` cells: received dossiers digitised at receipt (Decision 766 4.2; migration 8).
+    #[serde(default)]
+    pub n_digitised: u64,
+    /// `RECEIPT` cells: received dossiers the national portal accepted a sync of (1.4).
+    #[serde(default)]
+    pub n_synced: u64,
+    /// `FEEDBACK` cells (by the day answered, or for an unanswered item the day its answer
+    /// was due): PAKN items answered.
+    #[serde(default)]
+    pub n_feedback_answered: u64,
+    /// Of them, answered by their due time.
+    #[serde(default)]
+    pub n_feedback_on_time: u64,
+    /// Items past their due time without an answer (at the cells' watermark).
+    #[serde(default)]
+    pub n_feedback_overdue: u64,
+    /// Answered items whose sender said how satisfied they were with the answer.
+    #[serde(default)]
+    pub n_feedback_rated: u64,
+    /// Of them, satisfied or very satisfied.
+    #[serde(default)]
+    pub n_feedback_satisfied: u64,
+    /// Items (answered or overdue) that are complaints.
+    #[serde(default)]
+    pub n_feedback_complaints: u64,
 }
 
 /// A dead letter published and acknowledged (`dead_letters`, migration 3).
