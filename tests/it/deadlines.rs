@@ -224,6 +224,8 @@ pub(crate) async fn assert_figures_match(env: &Env, events: &[DossierEvent]) -> 
     crate::satisfaction::assert_unmatched_ratings_match(env, events).await;
     crate::satisfaction::assert_sipas_matches(env, events).await;
     crate::satisfaction::assert_satisfaction_by_supplements_matches(env, &dossiers).await;
+    crate::feedback::assert_sync_and_digitised_match(env, &dossiers).await;
+    crate::feedback::assert_feedback_matches(env, &dossiers, as_of).await;
     crate::scorecard::assert_scorecard_matches(env).await;
     let first = events
         .iter()

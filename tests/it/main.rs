@@ -11,6 +11,7 @@ mod oracle;
 mod dead_letter;
 mod deadlines;
 mod faults;
+mod feedback;
 mod gateway;
 mod pipeline;
 mod prometheus;

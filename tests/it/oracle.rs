@@ -95,6 +95,43 @@ pub struct Dossier {
     pub online: bool,
     /// Distinct supplement requests (by request number).
     pub supplement_requests: usize,
+    /// The receipt says its components were digitised.
+    pub digitised: bool,
+    /// The national portal accepted a sync of it.
+    pub synced: bool,
+    /// Its PAKN items, one per item id.
+    pub feedback: Vec<FeedbackItem>,
+}
+
+/// A PAKN item as the oracle reads it from the events of its id.
+#[derive(Debug, Clone)]
+pub struct FeedbackItem {
+    /// Some event of the item calls it a complaint.
+    pub complaint: bool,
+    /// The latest due time any of its events gave.
+    pub due_at: Timestamp,
+    /// The earliest answer, with the sender's satisfaction with it.
+    pub answered: Option<(Timestamp, Option<Satisfaction>)>,
+}
+
+/// The PAKN items of one dossier's events (each event once).
+fn feedback_items(evs: &[&DossierEvent]) -> Vec<FeedbackItem> {
+    let mut items: BTreeMap<&str, FeedbackItem> = BTreeMap::new();
+    for f in evs.iter().filter_map(|e| e.feedback.as_ref()) {
+        let item = items.entry(f.feedback_id.as_str()).or_insert(FeedbackItem {
+            complaint: false,
+            due_at: f.due_at,
+            answered: None,
+        });
+        item.complaint |= f.category == motcua_core::event::FeedbackCategory::Complaint;
+        item.due_at = item.due_at.max(f.due_at);
+        if let Some(at) = f.answered_at {
+            if item.answered.is_none_or(|(t, _)| at < t) {
+                item.answered = Some((at, f.satisfaction));
+            }
+        }
+    }
+    items.into_values().collect()
 }
 
 /// Measures `[a, b)` like a limit in `unit`.
@@ -310,9 +347,16 @@ pub fn dossiers(events: &[DossierEvent], as_of: Timestamp) -> Vec<Dossier> {
                 .iter()
                 .rev()
                 .find_map(|e| e.survey.as_ref().map(|s| s.overall)),
+            // A survey's complaint, or a PAKN complaint about the dossier.
             complaint: evs
                 .iter()
-                .any(|e| e.survey.as_ref().is_some_and(|s| s.complaint)),
+                .any(|e| e.survey.as_ref().is_some_and(|s| s.complaint))
+                || feedback_items(&evs).iter().any(|f| f.complaint),
+            digitised: r.digitised == Some(true),
+            synced: evs
+                .iter()
+                .any(|e| e.portal_sync.as_ref().is_some_and(|s| s.accepted)),
+            feedback: feedback_items(&evs),
             received_day: vn_date(received_at),
             online: r.channel == motcua_core::event::Channel::Online,
             supplement_requests: requests.len(),

@@ -10,16 +10,34 @@ use serde::Deserialize;
 
 use crate::common::Env;
 
-/// The default scoring rules of migration 6: indicator, group, points, share for full points.
+/// The default scoring rules of migrations 6 and 8: indicator, group, points, share for full points.
 const RULES: &[(&str, &str, f64, f64)] = &[
+    ("1.4", "1", 2.0, 100.0),
     ("2.1", "2", 20.0, 100.0),
     ("3.3", "3", 6.0, 50.0),
     ("4.1", "4", 6.0, 80.0),
+    ("4.2", "4", 6.0, 80.0),
     ("5.1", "5", 6.0, 90.0),
+    ("5.2", "5", 6.0, 100.0),
 ];
 
 /// Each indicator's parts: (numerator, denominator) as its own view serves them.
 const PARTS: &[(&str, &str)] = &[
+    (
+        "1.4",
+        "SELECT period_kind, period, agency_code, province_code, toUInt64(synced) AS n, \
+         toUInt64(received) AS d FROM v_766_sync_agency",
+    ),
+    (
+        "4.2",
+        "SELECT period_kind, period, agency_code, province_code, toUInt64(digitised) AS n, \
+         toUInt64(received) AS d FROM v_766_digitised_agency",
+    ),
+    (
+        "5.2",
+        "SELECT period_kind, period, agency_code, province_code, toUInt64(answered_on_time) AS n, \
+         toUInt64(answered + overdue) AS d FROM v_feedback_agency",
+    ),
     (
         "2.1",
         "SELECT period_kind, period, agency_code, province_code, toUInt64(early + on_time + open_within) AS n, \
