@@ -736,6 +736,22 @@ def business(t: dict) -> dash.Dashboard:
                               f"FROM v_sipas_agency WHERE province_code = {PROVINCE} AND {PERIOD} "
                               "ORDER BY sipas_percent, agency_code",
                               width=12, height=10, percent_columns=[("sipas_percent", sipas)], links=agency_links))
+    d = d.with_panel(ch_table(ids, "Feedback and complaints (PAKN) handled on time per agency (${period})",
+                              "Items about the agency's dossiers: answered in the period (on time when by their due time), and "
+                              "those past their due time without an answer; handled on time = answered on time / (answered + "
+                              "overdue), Decision 766 5.2. Satisfaction with the answers where the sender was asked.",
+                              "SELECT agency_code, agency_level, answered, answered_late, overdue, on_time_percent, complaints, "
+                              f"rated, satisfied_percent FROM v_feedback_agency WHERE province_code = {PROVINCE} AND {PERIOD} "
+                              "ORDER BY on_time_percent, agency_code",
+                              width=12, height=10, percent_columns=[("on_time_percent", on_time)], links=agency_links,
+                              units={"satisfied_percent": "percent"}))
+    d = d.with_panel(ch_table(ids, "Synced to the national portal (1.4) and digitised at receipt (4.2) per agency (${period})",
+                              "Dossiers received in the period that the national portal accepted a sync of, and whose components "
+                              "were digitised at receipt, with the points of the 766 scorecard (weights in scorecard_indicators).",
+                              "SELECT agency_code, agency_level, indicator, numerator, denominator, value_percent, points, max_points "
+                              f"FROM v_766_scorecard_agency WHERE province_code = {PROVINCE} AND {PERIOD} "
+                              "AND indicator IN ('1.4', '4.2') ORDER BY indicator, value_percent, agency_code",
+                              width=12, height=10, links=agency_links, units={"value_percent": "percent"}))
     d = d.with_panel(ch_table(ids, "Circular 01/2018 scoring per agency (${period})",
                               "Average points per ended dossier (2 each) on the five indicators the events allow: 1 total time, "
                               "2 each unit's time against its allotment, 3 extra contacts (supplement requests), 7 staff attitude, "

@@ -17,7 +17,8 @@ ROUTES = {
     "APOLOGY": "processing", "PROCESSING_STOPPED": "processing",
     "HANDOVER": "processing", "WITHDRAWN": "processing",
     "RESULT_READY": "returns", "RESULT_RETURNED": "returns",
-    "SURVEY": "surveys",
+    "SURVEY": "surveys", "SIPAS_RESPONSE": "surveys", "FEEDBACK": "surveys",
+    "PORTAL_SYNCED": "processing",
 }
 
 

@@ -372,6 +372,113 @@ async fn sipas(store: &Store) -> anyhow::Result<()> {
 }
 
 #[derive(Debug, Row, Deserialize)]
+struct FeedbackLine {
+    subject: String,
+    answered: u64,
+    answered_late: u64,
+    overdue: u64,
+    on_time_percent: Option<f64>,
+    complaints: u64,
+    rated: u64,
+    satisfied_percent: Option<f64>,
+}
+
+/// The latest year per province: dossiers synced to the national portal (1.4) and digitised
+/// at receipt (4.2), and feedback and complaints (PAKN) handled on time, with the agencies
+/// slowest to answer.
+async fn feedback(store: &Store) -> anyhow::Result<()> {
+    let client = store.client();
+    let year = |view: &str| format!("(SELECT max(period) FROM {view} WHERE period_kind = 'YEAR')");
+    let share = |view: &str, column: &str| {
+        format!(
+            "SELECT province_code, received, {column} FROM {view} \
+             WHERE period_kind = 'YEAR' AND period = {} ORDER BY province_code",
+            year(view)
+        )
+    };
+    let synced: Vec<(String, u64, u64)> = client
+        .query(&share("v_766_sync_province", "synced"))
+        .fetch_all()
+        .await?;
+    let digitised: Vec<(String, u64, u64)> = client
+        .query(&share("v_766_digitised_province", "digitised"))
+        .fetch_all()
+        .await?;
+    println!();
+    println!(
+        "Received in the latest year, synced to the national portal (1.4) and digitised at receipt (4.2):"
+    );
+    let pct = |n: u64, d: u64| {
+        if d > 0 {
+            format!("{:.2} %", 100.0 * n as f64 / d as f64)
+        } else {
+            "N/A".to_string()
+        }
+    };
+    for (province, received, n) in &synced {
+        let d = digitised
+            .iter()
+            .find(|(p, _, _)| p == province)
+            .map_or("N/A".to_string(), |(_, r, d)| pct(*d, *r));
+        println!(
+            "  {province:<22} {received:>7} received  synced {:>8}  digitised {d:>8}",
+            pct(*n, *received)
+        );
+    }
+    if synced.is_empty() {
+        println!("  nothing received yet");
+    }
+    let columns = "answered, answered_late, overdue, on_time_percent, complaints, rated, \
+                   satisfied_percent";
+    let latest = year("v_feedback_province");
+    let mut lines: Vec<FeedbackLine> = client
+        .query(&format!(
+            "SELECT province_code AS subject, {columns} FROM v_feedback_province \
+             WHERE period_kind = 'YEAR' AND period = {latest} ORDER BY subject"
+        ))
+        .fetch_all()
+        .await?;
+    let provinces = lines.len();
+    lines.extend(
+        client
+            .query(&format!(
+                "SELECT agency_code AS subject, {columns} FROM v_feedback_agency \
+                 WHERE period_kind = 'YEAR' AND period = {latest} AND answered + overdue >= 5 \
+                 ORDER BY on_time_percent, subject LIMIT 5"
+            ))
+            .fetch_all::<FeedbackLine>()
+            .await?,
+    );
+    println!();
+    println!("Feedback and complaints (PAKN, v_feedback_*), latest year: handled on time = answered by the due time / (answered + overdue):");
+    println!(
+        "  {:<22} {:>8} {:>5} {:>8} {:>8} {:>10} {:>6} {:>10}",
+        "", "answered", "late", "overdue", "on time", "complaints", "rated", "satisfied"
+    );
+    let pct = |v: Option<f64>| v.map_or("N/A".to_string(), |v| format!("{v:.2}"));
+    for (i, r) in lines.iter().enumerate() {
+        if i == provinces {
+            println!("  slowest agencies (5 items or more):");
+        }
+        println!(
+            "  {:<22} {:>8} {:>5} {:>8} {:>8} {:>10} {:>6} {:>10}",
+            r.subject,
+            r.answered,
+            r.answered_late,
+            r.overdue,
+            pct(r.on_time_percent),
+            r.complaints,
+            r.rated,
+            pct(r.satisfied_percent)
+        );
+    }
+    if lines.is_empty() {
+        println!("  no item answered or overdue yet");
+    }
+    Ok(())
+}
+
+#[derive(Debug, Row, Deserialize)]
 struct Circular01Line {
     subject: String,
     counted: u64,
@@ -724,6 +831,7 @@ async fn deadlines(store: &Store, scoring: &Scoring) -> anyhow::Result<()> {
     satisfaction(store).await?;
     circular01(store).await?;
     sipas(store).await?;
+    feedback(store).await?;
     scorecard(store).await?;
 
     let steps: Vec<StepLine> = client
