@@ -753,11 +753,12 @@ def business(t: dict) -> dash.Dashboard:
                               "AND indicator IN ('1.4', '4.2') ORDER BY indicator, value_percent, agency_code",
                               width=12, height=10, links=agency_links, units={"value_percent": "percent"}))
     d = d.with_panel(ch_table(ids, "Circular 01/2018 scoring per agency (${period})",
-                              "Average points per ended dossier (2 each) on the five indicators the events allow: 1 total time, "
+                              "Average points per ended dossier (2 each) on the six indicators the events allow: 1 total time, "
                               "2 each unit's time against its allotment, 3 extra contacts (supplement requests), 7 staff attitude, "
-                              "9 online. 4, 5, 6 and 8 are not computable from the events. Grade on the same share of 18 points.",
+                              "8 feedback (PAKN) handled on time, 9 online. 4, 5 and 6 are not computable from the events. Grade on "
+                              "the same share of 18 points.",
                               "SELECT agency_code, agency_level, counted, i1_total_time, i2_unit_times, i3_contacts, i7_attitude, "
-                              "i9_online, points, points_computable, points_scaled_18, grade_scaled "
+                              "i8_feedback, i9_online, points, points_computable, points_scaled_18, grade_scaled "
                               f"FROM v_c01_agency WHERE province_code = {PROVINCE} AND {PERIOD} "
                               "ORDER BY points_scaled_18, agency_code",
                               width=12, height=10, links=agency_links))

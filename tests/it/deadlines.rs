@@ -220,7 +220,7 @@ pub(crate) async fn assert_figures_match(env: &Env, events: &[DossierEvent]) -> 
     assert!(rated > 0, "the events rate some dossiers");
     crate::satisfaction::assert_electronic_matches(env, &dossiers).await;
     crate::satisfaction::assert_online_matches(env, &dossiers).await;
-    crate::satisfaction::assert_circular01_matches(env, &dossiers).await;
+    crate::satisfaction::assert_circular01_matches(env, &dossiers, as_of).await;
     crate::satisfaction::assert_unmatched_ratings_match(env, events).await;
     crate::satisfaction::assert_sipas_matches(env, events).await;
     crate::satisfaction::assert_satisfaction_by_supplements_matches(env, &dossiers).await;

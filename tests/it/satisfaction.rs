@@ -256,10 +256,13 @@ pub(crate) async fn assert_online_matches(env: &Env, dossiers: &[oracle::Dossier
     assert!(online > 0, "some dossiers came online");
 }
 
-/// Circular 01/2018 points of one ended dossier for the five indicators the events allow
-/// (1 total time, 2 unit times if it has judged steps, 3 contacts, 7 attitude, 9 online),
-/// computed here from the oracle's own judgement.
-fn circular01_points(d: &oracle::Dossier) -> (u64, Option<u64>, u64, u64, u64) {
+/// Circular 01/2018 points of one ended dossier for the six indicators the events allow
+/// (1 total time, 2 unit times if it has judged steps, 3 contacts, 7 attitude, 8 feedback
+/// handled on time, 9 online), computed here from the oracle's own judgement as of `as_of`.
+fn circular01_points(
+    d: &oracle::Dossier,
+    as_of: motcua_core::event::Timestamp,
+) -> (u64, Option<u64>, u64, u64, u64, u64) {
     let i1 = match d.verdict {
         Verdict::Early => 2,
         Verdict::OnTime => 1,
@@ -285,7 +288,17 @@ fn circular01_points(d: &oracle::Dossier) -> (u64, Option<u64>, u64, u64, u64) {
         (false, _) => 1,
     };
     let i9 = if d.online { 2 } else { 0 };
-    (i1, i2, i3, i7, i9)
+    // No PAKN item 2; every item answered by its due time or not yet due 1; else 0.
+    let late = d.feedback.iter().any(|f| match f.answered {
+        Some((at, _)) => at > f.due_at,
+        None => f.due_at < as_of,
+    });
+    let i8 = match (d.feedback.is_empty(), late) {
+        (true, _) => 2,
+        (false, false) => 1,
+        (false, true) => 0,
+    };
+    (i1, i2, i3, i7, i8, i9)
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -296,12 +309,13 @@ struct C01Sums {
     i2_scored: u64,
     i3: u64,
     i7: u64,
+    i8: u64,
     i9: u64,
 }
 
 impl C01Sums {
-    fn add(&mut self, d: &oracle::Dossier) {
-        let (i1, i2, i3, i7, i9) = circular01_points(d);
+    fn add(&mut self, d: &oracle::Dossier, as_of: motcua_core::event::Timestamp) {
+        let (i1, i2, i3, i7, i8, i9) = circular01_points(d, as_of);
         self.counted += 1;
         self.i1 += i1;
         if let Some(p) = i2 {
@@ -310,6 +324,7 @@ impl C01Sums {
         }
         self.i3 += i3;
         self.i7 += i7;
+        self.i8 += i8;
         self.i9 += i9;
     }
 
@@ -320,8 +335,8 @@ impl C01Sums {
     /// The sum of the computable indicators' averages, and the most they could give.
     fn points(&self) -> (f64, u8) {
         let i2 = (self.i2_scored > 0).then(|| self.i2 as f64 / self.i2_scored as f64);
-        let sum = self.avg(self.i1 + self.i3 + self.i7 + self.i9) + i2.unwrap_or(0.0);
-        (sum, if i2.is_some() { 10 } else { 8 })
+        let sum = self.avg(self.i1 + self.i3 + self.i7 + self.i8 + self.i9) + i2.unwrap_or(0.0);
+        (sum, if i2.is_some() { 12 } else { 10 })
     }
 }
 
@@ -358,8 +373,12 @@ fn cents(got: f64, exact: f64, what: &str) {
 
 /// The Circular 01/2018 score per agency and month (v_c01_agency) and per province
 /// (v_c01_province) equals the oracle's: each computable indicator's average, the points,
-/// the scaled grade, and NULL for the four the events do not allow.
-pub(crate) async fn assert_circular01_matches(env: &Env, dossiers: &[oracle::Dossier]) {
+/// the scaled grade, and NULL for the three the events do not allow.
+pub(crate) async fn assert_circular01_matches(
+    env: &Env,
+    dossiers: &[oracle::Dossier],
+    as_of: motcua_core::event::Timestamp,
+) {
     let mut monthly: BTreeMap<(String, String), C01Sums> = BTreeMap::new();
     let mut provinces: BTreeMap<(String, String), C01Sums> = BTreeMap::new();
     for d in dossiers {
@@ -368,11 +387,11 @@ pub(crate) async fn assert_circular01_matches(env: &Env, dossiers: &[oracle::Dos
         monthly
             .entry((month.clone(), d.agency.clone()))
             .or_default()
-            .add(d);
+            .add(d, as_of);
         provinces
             .entry((month, d.province.clone()))
             .or_default()
-            .add(d);
+            .add(d, as_of);
     }
     let rows: Vec<C01Row> = fetch(
         env,
@@ -383,7 +402,7 @@ pub(crate) async fn assert_circular01_matches(env: &Env, dossiers: &[oracle::Dos
     )
     .await;
     assert_eq!(rows.len(), monthly.len(), "one row per (month, agency)");
-    let (mut scored, mut supplemented, mut online) = (0, 0, 0);
+    let (mut scored, mut supplemented, mut online, mut pakn) = (0, 0, 0, 0);
     for r in &rows {
         let k = (r.period.clone(), r.agency_code.clone());
         let e = monthly
@@ -405,15 +424,12 @@ pub(crate) async fn assert_circular01_matches(env: &Env, dossiers: &[oracle::Dos
         }
         cents(r.i3_contacts, e.avg(e.i3), &what("i3"));
         cents(r.i7_attitude, e.avg(e.i7), &what("i7"));
+        let i8 = r.i8_feedback.expect("indicator 8 is computable");
+        cents(i8, e.avg(e.i8), &what("i8"));
         cents(r.i9_online, e.avg(e.i9), &what("i9"));
         assert_eq!(
-            (
-                r.i4_agencies_contacted,
-                r.i5_one_stop,
-                r.i6_publicity,
-                r.i8_feedback
-            ),
-            (None, None, None, None),
+            (r.i4_agencies_contacted, r.i5_one_stop, r.i6_publicity),
+            (None, None, None),
             "{k:?}: not computable from the events"
         );
         let (points, max) = e.points();
@@ -434,10 +450,11 @@ pub(crate) async fn assert_circular01_matches(env: &Env, dossiers: &[oracle::Dos
         scored += e.i2_scored;
         supplemented += e.counted * 2 - e.i3;
         online += e.i9;
+        pakn += e.counted * 2 - e.i8;
     }
     assert!(
-        scored > 0 && supplemented > 0 && online > 0,
-        "the data has steps, supplements and online dossiers: {scored} {supplemented} {online}"
+        scored > 0 && supplemented > 0 && online > 0 && pakn > 0,
+        "the data has steps, supplements, online dossiers and PAKN items: {scored} {supplemented} {online} {pakn}"
     );
 
     #[derive(Debug, Row, Deserialize)]

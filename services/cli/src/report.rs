@@ -486,6 +486,7 @@ struct Circular01Line {
     i2_unit_times: Option<f64>,
     i3_contacts: f64,
     i7_attitude: f64,
+    i8_feedback: Option<f64>,
     i9_online: f64,
     points: f64,
     points_computable: u8,
@@ -502,10 +503,11 @@ struct SupplementsLine {
 }
 
 /// The Circular 01/2018 score of the latest year per province and its lowest agencies (the
-/// five indicators the events allow), and satisfaction by number of supplement requests.
+/// six indicators the events allow), and satisfaction by number of supplement requests.
 async fn circular01(store: &Store) -> anyhow::Result<()> {
     let client = store.client();
-    let columns = "counted, i1_total_time, i2_unit_times, i3_contacts, i7_attitude, i9_online, \
+    let columns =
+        "counted, i1_total_time, i2_unit_times, i3_contacts, i7_attitude, i8_feedback, i9_online, \
                    points, points_computable, points_scaled_18, grade_scaled";
     let latest = "(SELECT max(period) FROM v_c01_province WHERE period_kind = 'YEAR')";
     let mut lines: Vec<Circular01Line> = client
@@ -529,11 +531,11 @@ async fn circular01(store: &Store) -> anyhow::Result<()> {
     println!();
     println!(
         "Circular 01/2018 scoring (v_c01_*), latest year, average points per ended dossier (2 each; \
-         4 agencies contacted, 5 one-stop, 6 publicity, 8 feedback: not computable from the events):"
+         4 agencies contacted, 5 one-stop, 6 publicity: not computable from the events):"
     );
     println!(
-        "  {:<22} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>12} {:>8} grade (scaled)",
-        "", "ended", "1", "2", "3", "7", "9", "points", "of 18"
+        "  {:<22} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>12} {:>8} grade (scaled)",
+        "", "ended", "1", "2", "3", "7", "8", "9", "points", "of 18"
     );
     let pts = |v: Option<f64>| v.map_or("N/A".to_string(), |v| format!("{v:.2}"));
     for (i, r) in lines.iter().enumerate() {
@@ -541,13 +543,14 @@ async fn circular01(store: &Store) -> anyhow::Result<()> {
             println!("  lowest agencies:");
         }
         println!(
-            "  {:<22} {:>7} {:>5.2} {:>5} {:>5.2} {:>5.2} {:>5.2} {:>6.2} of {:<2} {:>8.2} {}",
+            "  {:<22} {:>7} {:>5.2} {:>5} {:>5.2} {:>5.2} {:>5} {:>5.2} {:>6.2} of {:<2} {:>8.2} {}",
             r.subject,
             r.counted,
             r.i1_total_time,
             pts(r.i2_unit_times),
             r.i3_contacts,
             r.i7_attitude,
+            pts(r.i8_feedback),
             r.i9_online,
             r.points,
             r.points_computable,

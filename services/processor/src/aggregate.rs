@@ -225,6 +225,8 @@ struct Counts {
     c01_steps_scored: i64,
     c01_attitude_points: i64,
     ended_online: i64,
+    /// `DAY` cells: Circular 01/2018 indicator 8 points (feedback handled on time).
+    c01_feedback_points: i64,
     /// `DAY` cells: ended dossiers with one supplement request, with more; of each, rated,
     /// and rated satisfied or very satisfied (satisfaction by number of supplements).
     supplemented: [i64; 2],
@@ -309,6 +311,7 @@ impl Counts {
                 self.c01_steps_scored += sign;
             }
             self.c01_attitude_points += sign * s.attitude();
+            self.c01_feedback_points += sign * s.feedback_points();
             self.ended_online += sign * i64::from(s.online());
             if let Some(i) = s.supplemented() {
                 self.supplemented[i] += sign;
@@ -383,8 +386,9 @@ impl Scores {
     }
 
     /// `supplements`: distinct supplement requests; `steps`: indicator 2's points, if the
-    /// dossier has judged steps; `attitude`: indicator 7's points; `online`: received online.
-    fn new(supplements: u16, steps: Option<u8>, attitude: u8, online: bool) -> Self {
+    /// dossier has judged steps; `attitude`: indicator 7's points; `online`: received online;
+    /// `feedback`: indicator 8's points.
+    fn new(supplements: u16, steps: Option<u8>, attitude: u8, online: bool, feedback: u8) -> Self {
         let (scored, points) = steps.map_or((0, 0), |p| (1, u16::from(p.min(2))));
         Scores(
             Self::PRESENT
@@ -392,7 +396,8 @@ impl Scores {
                 | points << 2
                 | scored << 4
                 | u16::from(attitude.min(2)) << 5
-                | u16::from(online) << 7,
+                | u16::from(online) << 7
+                | u16::from(feedback.min(2)) << 8,
         )
     }
 
@@ -419,6 +424,10 @@ impl Scores {
     fn online(self) -> bool {
         self.0 >> 7 & 1 == 1
     }
+
+    fn feedback_points(self) -> i64 {
+        i64::from(self.0 >> 8 & 3)
+    }
 }
 
 /// What one PAKN item counts in its `FEEDBACK` cell.
@@ -430,6 +439,21 @@ struct FeedbackFlags {
     rated: bool,
     satisfied: bool,
     complaint: bool,
+}
+
+/// Circular 01/2018 indicator 8 for one dossier, feedback handled on time, as this
+/// implementation reads it: 2 with no PAKN item about it, 1 when every item was answered by
+/// its due time or is not yet due, 0 when one was answered late or is past its due time
+/// unanswered at `as_of`.
+fn c01_feedback(feedback: &[FeedbackItem], as_of: Option<i64>) -> u8 {
+    if feedback.is_empty() {
+        return 2;
+    }
+    let late = feedback.iter().any(|f| match f.answered_on_time() {
+        Some(on_time) => !on_time,
+        None => as_of.is_some_and(|w| f.due_at.timestamp() < w),
+    });
+    u8::from(!late)
 }
 
 /// Circular 01/2018 indicator 2 for one dossier, each unit's time against its allotment: 2
@@ -763,6 +787,7 @@ impl Aggregates {
                 c01_steps(steps),
                 attitude,
                 row.channel == "ONLINE",
+                c01_feedback(feedback, as_of),
             );
             for dims in DAY_FAMILIES {
                 let cell = self.cell(key.project(dims, empty));
@@ -1172,6 +1197,7 @@ impl Aggregates {
             n_c01_steps_scored: u(n.c01_steps_scored),
             n_c01_attitude_points: u(n.c01_attitude_points),
             n_ended_online: u(n.ended_online),
+            n_c01_feedback_points: u(n.c01_feedback_points),
             n_supplemented_once: u(n.supplemented[0]),
             n_supplemented_more: u(n.supplemented[1]),
             n_rated_supplemented_once: u(n.rated_supplemented[0]),
@@ -1285,6 +1311,7 @@ impl Aggregates {
                 c01_steps_scored: n(row.n_c01_steps_scored),
                 c01_attitude_points: n(row.n_c01_attitude_points),
                 ended_online: n(row.n_ended_online),
+                c01_feedback_points: n(row.n_c01_feedback_points),
                 supplemented: [n(row.n_supplemented_once), n(row.n_supplemented_more)],
                 rated_supplemented: [
                     n(row.n_rated_supplemented_once),

@@ -1152,6 +1152,9 @@ pub struct AggregateRow {
     /// Criteria answered satisfied or very satisfied, feedback element.
     #[serde(default)]
     pub n_sipas_satisfied_feedback: u64,
+    /// `DAY` cells: Circular 01/2018 indicator 8 points (feedback handled on time; migration 8).
+    #[serde(default)]
+    pub n_c01_feedback_points: u64,
     /// `RECEIPT` cells: received dossiers digitised at receipt (Decision 766 4.2; migration 8).
     #[serde(default)]
     pub n_digitised: u64,

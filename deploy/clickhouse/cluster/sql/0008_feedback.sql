@@ -4,6 +4,7 @@
 -- records version 8 (feedback) in schema_migrations as `motcua migrate` would.
 
 ALTER TABLE ${db}.aggregates_local ON CLUSTER motcua
+    ADD COLUMN IF NOT EXISTS n_c01_feedback_points UInt64 DEFAULT 0,
     ADD COLUMN IF NOT EXISTS n_digitised UInt64 DEFAULT 0,
     ADD COLUMN IF NOT EXISTS n_synced UInt64 DEFAULT 0,
     ADD COLUMN IF NOT EXISTS n_feedback_answered UInt64 DEFAULT 0,
@@ -14,6 +15,7 @@ ALTER TABLE ${db}.aggregates_local ON CLUSTER motcua
     ADD COLUMN IF NOT EXISTS n_feedback_complaints UInt64 DEFAULT 0;
 
 ALTER TABLE ${db}.aggregates ON CLUSTER motcua
+    ADD COLUMN IF NOT EXISTS n_c01_feedback_points UInt64 DEFAULT 0,
     ADD COLUMN IF NOT EXISTS n_digitised UInt64 DEFAULT 0,
     ADD COLUMN IF NOT EXISTS n_synced UInt64 DEFAULT 0,
     ADD COLUMN IF NOT EXISTS n_feedback_answered UInt64 DEFAULT 0,
@@ -86,6 +88,7 @@ SELECT
     argMax(n_sipas_satisfied_officials, version) AS c_sipas_satisfied_officials,
     argMax(n_sipas_satisfied_results, version) AS c_sipas_satisfied_results,
     argMax(n_sipas_satisfied_feedback, version) AS c_sipas_satisfied_feedback,
+    argMax(n_c01_feedback_points, version) AS c_c01_feedback_points,
     argMax(n_digitised, version) AS c_digitised,
     argMax(n_synced, version) AS c_synced,
     argMax(n_feedback_answered, version) AS c_feedback_answered,
@@ -220,6 +223,85 @@ FROM
            sum(answered_on_time) AS answered_on_time, sum(overdue) AS overdue,
            sum(complaints) AS complaints, sum(rated) AS rated, sum(satisfied) AS satisfied
     FROM ${db}.v_feedback_agency
+    GROUP BY period_kind, period, province_code
+);
+
+DROP TABLE IF EXISTS ${db}.v_c01 ON CLUSTER motcua SYNC;
+
+DROP TABLE IF EXISTS ${db}.v_c01_sums ON CLUSTER motcua SYNC;
+
+CREATE VIEW IF NOT EXISTS ${db}.v_c01_sums ON CLUSTER motcua AS
+SELECT
+    period_kind,
+    if(period_kind = 'MONTH', substring(toString(day), 1, 7),
+       if(period_kind = 'QUARTER', concat(toString(toYear(day)), '-Q', toString(toQuarter(day))),
+          toString(toYear(day)))) AS period,
+    agency_code,
+    province_code,
+    agency_level,
+    sum(c_counted) AS counted,
+    sum(c_early) AS early,
+    sum(c_on_time) AS on_time,
+    sum(c_c01_steps_points) AS steps_points,
+    sum(c_c01_steps_scored) AS steps_scored,
+    sum(c_supplemented_once) AS supplemented_once,
+    sum(c_supplemented_more) AS supplemented_more,
+    sum(c_c01_attitude_points) AS attitude_points,
+    sum(c_ended_online) AS ended_online,
+    sum(c_c01_feedback_points) AS feedback_points
+FROM
+(
+    SELECT day, agency_code, province_code, agency_level, c_counted, c_early, c_on_time,
+           c_c01_steps_points, c_c01_steps_scored, c_supplemented_once, c_supplemented_more,
+           c_c01_attitude_points, c_ended_online, c_c01_feedback_points
+    FROM ${db}.v_cells
+    WHERE grain = 'DAY' AND dims = 'agency' AND consumer_group = (SELECT consumer_group FROM ${db}.v_serving)
+)
+ARRAY JOIN ['MONTH', 'QUARTER', 'YEAR'] AS period_kind
+GROUP BY period_kind, period, agency_code, province_code, agency_level
+HAVING counted > 0;
+
+CREATE VIEW IF NOT EXISTS ${db}.v_c01 ON CLUSTER motcua AS
+SELECT
+    scope,
+    period_kind,
+    period,
+    agency_code,
+    province_code,
+    agency_level,
+    counted,
+    steps_scored,
+    round((2 * early + on_time) / counted, 2) AS i1_total_time,
+    round(steps_points / nullIf(steps_scored, 0), 2) AS i2_unit_times,
+    round((2 * (counted - supplemented_once - supplemented_more) + supplemented_once) / counted, 2) AS i3_contacts,
+    CAST(NULL AS Nullable(Float64)) AS i4_agencies_contacted,
+    CAST(NULL AS Nullable(Float64)) AS i5_one_stop,
+    CAST(NULL AS Nullable(Float64)) AS i6_publicity,
+    round(attitude_points / counted, 2) AS i7_attitude,
+    toNullable(round(feedback_points / counted, 2)) AS i8_feedback,
+    round(2 * ended_online / counted, 2) AS i9_online,
+    (2 * early + on_time + 2 * (counted - supplemented_once - supplemented_more) + supplemented_once
+        + attitude_points + 2 * ended_online + feedback_points) / counted
+        + if(steps_scored > 0, steps_points / steps_scored, 0) AS points_exact,
+    round(points_exact, 2) AS points,
+    if(steps_scored > 0, 12, 10) AS points_computable,
+    18 AS points_max,
+    'I4 I5 I6' AS not_computable,
+    round(18 * points_exact / points_computable, 2) AS points_scaled_18,
+    multiIf(points_scaled_18 > 15, 'EXCELLENT', points_scaled_18 >= 12, 'GOOD',
+            points_scaled_18 >= 9, 'FAIR', points_scaled_18 >= 6, 'AVERAGE', 'WEAK') AS grade_scaled
+FROM
+(
+    SELECT 'agency' AS scope, period_kind, period, agency_code, province_code, agency_level,
+           counted, early, on_time, steps_points, steps_scored, supplemented_once,
+           supplemented_more, attitude_points, ended_online, feedback_points
+    FROM ${db}.v_c01_sums
+    UNION ALL
+    SELECT 'province' AS scope, period_kind, period, '' AS agency_code, province_code,
+           '' AS agency_level, sum(counted), sum(early), sum(on_time), sum(steps_points),
+           sum(steps_scored), sum(supplemented_once), sum(supplemented_more),
+           sum(attitude_points), sum(ended_online), sum(feedback_points)
+    FROM ${db}.v_c01_sums
     GROUP BY period_kind, period, province_code
 );
 
