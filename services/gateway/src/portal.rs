@@ -960,6 +960,27 @@ mod tests {
     }
 
     #[test]
+    fn the_digitisation_flag_maps_to_the_receipt() {
+        let digitised = |flag: Option<serde_json::Value>| {
+            let mut v = dossier("2");
+            if let Some(f) = flag {
+                v["HoSoCoThanhPhanSoHoa"] = f;
+            }
+            convert(v).map(|events| events[0].received.as_ref().unwrap().digitised)
+        };
+        assert_eq!(digitised(None).unwrap(), None, "not recorded");
+        assert_eq!(digitised(Some(serde_json::Value::Null)).unwrap(), None);
+        assert_eq!(digitised(Some(true.into())).unwrap(), Some(true));
+        assert_eq!(digitised(Some("0".into())).unwrap(), Some(false));
+        assert_eq!(digitised(Some(1.into())).unwrap(), Some(true));
+        let e = digitised(Some("có".into())).unwrap_err();
+        assert_eq!(
+            (e.reason, e.field.as_str()),
+            (Reason::BadFormat, "HoSoCoThanhPhanSoHoa")
+        );
+    }
+
+    #[test]
     fn form_sets_follow_the_receipt_date() {
         let mut v = dossier("2");
         v["NgayTiepNhan"] = "20250630160000".into();
