@@ -1216,3 +1216,109 @@ fn some_ratings_name_a_code_no_dossier_has() {
         );
     }
 }
+
+#[test]
+fn syncs_digitisation_and_pakn_items_are_believable() {
+    let share = |n: usize, d: usize| n as f64 / d.max(1) as f64;
+    let (events, _) = run(SimConfig {
+        seed: 31,
+        days: 90,
+        dossiers_per_day: 200,
+        ..SimConfig::default()
+    });
+    let mut received: HashMap<&str, bool> = HashMap::new(); // code -> online
+    let mut digitised: HashMap<bool, (usize, usize)> = HashMap::new(); // online -> (n, digitised)
+    let mut synced: HashSet<&str> = HashSet::new();
+    let mut late: HashSet<&str> = HashSet::new();
+    let mut returned: HashSet<&str> = HashSet::new();
+    // item id -> (dossier, received event, answer: (on time, satisfied))
+    let mut items: HashMap<&str, (&str, bool, Option<(bool, Option<bool>)>)> = HashMap::new();
+    for e in &events {
+        validate(e).unwrap_or_else(|r| panic!("{}: {r}", e.event_id));
+        let code = e.dossier_code.as_str();
+        match e.kind {
+            EventKind::Received => {
+                let r = e.received.as_ref().unwrap();
+                let online = r.channel == Channel::Online;
+                received.insert(code, online);
+                let d = digitised.entry(online).or_default();
+                d.0 += 1;
+                d.1 += usize::from(r.digitised == Some(true));
+                assert!(r.digitised.is_some(), "the simulator records the flag");
+            }
+            EventKind::PortalSynced if e.portal_sync.as_ref().unwrap().accepted => {
+                synced.insert(code);
+            }
+            EventKind::Apology => {
+                late.insert(code);
+            }
+            EventKind::ResultReturned => {
+                returned.insert(code);
+            }
+            EventKind::Feedback => {
+                let f = e.feedback.as_ref().unwrap();
+                let item = items
+                    .entry(f.feedback_id.as_str())
+                    .or_insert((code, false, None));
+                assert_eq!(item.0, code, "an item belongs to one dossier");
+                match f.answered_at {
+                    None => item.1 = true,
+                    Some(at) => {
+                        let satisfied = f.satisfaction.map(|s| {
+                            matches!(s, Satisfaction::Satisfied | Satisfaction::VerySatisfied)
+                        });
+                        item.2 = Some((at <= f.due_at, satisfied));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Nineteen in twenty synced, a few of them refused and not sent again.
+    let s = share(synced.len(), received.len());
+    assert!((0.9..0.96).contains(&s), "synced {s}");
+    // Online dossiers arrive digitised; counter ones about half the time.
+    let (on, off) = (digitised[&true], digitised[&false]);
+    assert!(share(on.1, on.0) > 0.9 && (0.45..0.65).contains(&share(off.1, off.0)));
+    // Items: about one returned dossier in fifty, more of the apologised (late) ones; each
+    // item received before it is answered.
+    assert!(items.len() > 100, "{} items", items.len());
+    let rate = |group: &dyn Fn(&str) -> bool| {
+        let with = returned.iter().filter(|c| group(c));
+        let (n, i) = with.fold((0, 0), |(n, i), c| {
+            (n + 1, i + usize::from(items.values().any(|v| v.0 == *c)))
+        });
+        share(i, n)
+    };
+    let (late_rate, other_rate) = (rate(&|c| late.contains(c)), rate(&|c| !late.contains(c)));
+    assert!(
+        late_rate > 2.0 * other_rate,
+        "late {late_rate} vs {other_rate}"
+    );
+    assert!(
+        items.values().all(|v| v.1 || v.2.is_none()),
+        "an answer follows a receipt"
+    );
+    let answers: Vec<(bool, Option<bool>)> = items.values().filter_map(|v| v.2).collect();
+    let on_time = answers.iter().filter(|a| a.0).count();
+    assert!(
+        (0.7..0.95).contains(&share(on_time, answers.len())),
+        "{on_time} of {}",
+        answers.len()
+    );
+    // Satisfied mostly with answers in time.
+    let happy = |in_time: bool| {
+        let rated: Vec<bool> = answers
+            .iter()
+            .filter(|a| a.0 == in_time)
+            .filter_map(|a| a.1)
+            .collect();
+        share(rated.iter().filter(|h| **h).count(), rated.len())
+    };
+    assert!(
+        happy(true) > happy(false) + 0.2,
+        "{} vs {}",
+        happy(true),
+        happy(false)
+    );
+}
