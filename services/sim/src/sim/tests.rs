@@ -1232,7 +1232,8 @@ fn syncs_digitisation_and_pakn_items_are_believable() {
     let mut late: HashSet<&str> = HashSet::new();
     let mut returned: HashSet<&str> = HashSet::new();
     // item id -> (dossier, received event, answer: (on time, satisfied))
-    let mut items: HashMap<&str, (&str, bool, Option<(bool, Option<bool>)>)> = HashMap::new();
+    type Item<'a> = (&'a str, bool, Option<(bool, Option<bool>)>);
+    let mut items: HashMap<&str, Item> = HashMap::new();
     for e in &events {
         validate(e).unwrap_or_else(|r| panic!("{}: {r}", e.event_id));
         let code = e.dossier_code.as_str();
