@@ -116,6 +116,8 @@ pub(crate) struct Figures {
     pub late_steps: u64,
     pub all_steps: u64,
     pub findings: u64,
+    /// PAKN items counted in v_feedback_agency (answered or overdue).
+    pub pakn_items: u64,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,6 +146,14 @@ async fn decision_766_step_rates_and_overdue_lists_match_an_independent_computat
         "some dossiers were open at the end of a closed period"
     );
     assert_eq!(f.months.len(), 3, "August to October 2026: {:?}", f.months);
+    // PAKN items answered or overdue, and dossiers whose Circular 01 indicator 8 they lower.
+    assert!(f.pakn_items > 0, "the events hold PAKN items");
+    assert!(
+        f.dossiers
+            .iter()
+            .any(|d| d.end_day.is_some() && !d.feedback.is_empty()),
+        "some ended dossiers have PAKN items"
+    );
     for v in [
         Verdict::Early,
         Verdict::OnTime,
@@ -225,7 +235,7 @@ pub(crate) async fn assert_figures_match(env: &Env, events: &[DossierEvent]) -> 
     crate::satisfaction::assert_sipas_matches(env, events).await;
     crate::satisfaction::assert_satisfaction_by_supplements_matches(env, &dossiers).await;
     crate::feedback::assert_sync_and_digitised_match(env, &dossiers).await;
-    crate::feedback::assert_feedback_matches(env, &dossiers, as_of).await;
+    let pakn_items = crate::feedback::assert_feedback_matches(env, &dossiers, as_of).await;
     crate::scorecard::assert_scorecard_matches(env).await;
     let first = events
         .iter()
@@ -479,5 +489,6 @@ pub(crate) async fn assert_figures_match(env: &Env, events: &[DossierEvent]) -> 
         late_steps,
         all_steps,
         findings,
+        pakn_items,
     }
 }

@@ -96,7 +96,7 @@ type FeedbackCounts = [u64; 6];
 
 /// PAKN items per agency and per province by month: answered (by the month of the answer),
 /// on time, overdue unanswered at `as_of` (by the month due), complaints, satisfaction.
-/// Returns the items counted.
+/// Returns the items counted (answered or overdue).
 pub(crate) async fn assert_feedback_matches(
     env: &Env,
     dossiers: &[oracle::Dossier],
@@ -169,6 +169,6 @@ pub(crate) async fn assert_feedback_matches(
             }
         }
     }
-    assert!(total > 0, "the events hold PAKN items");
+    // Whether there are any is for the caller to say: a short stream may hold none.
     total
 }
