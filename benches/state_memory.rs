@@ -1,5 +1,6 @@
 //! Processor memory per dossier held in state: open, finished (still within retention),
-//! finished and rated (a citizen's survey joined to it), a rating whose dossier never came
+//! finished and rated (a citizen's survey joined to it), finished with a complaint (PAKN)
+//! received and answered and a sync to the national portal, a rating whose dossier never came
 //! (it waits for its receipt), and evicted (only a hash of its code stays; the state is in
 //! the ClickHouse checkpoint), so the join's cost per rated dossier and its bound (rated
 //! dossiers, and ratings waiting for a receipt, leave memory after the retention window) are
@@ -32,18 +33,34 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// What a dossier carries beyond its own steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Joined {
+    Nothing,
+    /// A citizen's survey.
+    Rating,
+    /// A complaint (PAKN) received and answered, and a sync to the national portal.
+    Complaint,
+}
+
 /// Events of dossier `i`: receipt and first handover (open, unless `received` is false: a
-/// rating alone), plus result and return (finished), plus a survey (rated).
-fn dossier(i: usize, received: bool, finished: bool, rated: bool) -> Vec<DossierEvent> {
+/// rating alone), plus result and return (finished), plus what is joined to it.
+fn dossier(i: usize, received: bool, finished: bool, joined: Joined) -> Vec<DossierEvent> {
     let code = format!("H56.50.01-261008-{i:07}");
+    let v4 = if joined == Joined::Complaint {
+        samples::schema_v4().split_off(1)
+    } else {
+        Vec::new()
+    };
     samples::all_kinds()
         .into_iter()
         .filter(|e| {
             (received && matches!(e.kind, EventKind::Received | EventKind::Handover))
                 || (finished
                     && matches!(e.kind, EventKind::ResultReady | EventKind::ResultReturned))
-                || (rated && e.kind == EventKind::Survey)
+                || (joined == Joined::Rating && e.kind == EventKind::Survey)
         })
+        .chain(v4)
         .map(|mut e| {
             e.event_id = format!("{code}/{}", e.event_id);
             e.dossier_code = code.clone();
@@ -54,7 +71,7 @@ fn dossier(i: usize, received: bool, finished: bool, rated: bool) -> Vec<Dossier
 
 fn population(
     n: usize,
-    (received, finished, rated, evict): (bool, bool, bool, bool),
+    (received, finished, joined, evict): (bool, bool, Joined, bool),
 ) -> (f64, usize, usize) {
     let codec = Codec::new();
     let shared = Shared::new(
@@ -68,7 +85,7 @@ fn population(
     let mut offset = 0;
     for chunk in (0..n).collect::<Vec<_>>().chunks(50_000) {
         for &i in chunk {
-            for e in dossier(i, received, finished, rated) {
+            for e in dossier(i, received, finished, joined) {
                 let r = InputRecord {
                     topic: "t".into(),
                     partition: 0,
@@ -102,22 +119,27 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 2_000 } else { 1_000_000 });
     // (label, (received, finished, rated, evicted))
+    use Joined::*;
     let populations = [
-        ("open (receipt + handover)", (true, false, false, false)),
-        ("finished, within retention", (true, true, false, false)),
+        ("open (receipt + handover)", (true, false, Nothing, false)),
+        ("finished, within retention", (true, true, Nothing, false)),
         (
             "finished and rated, within retention",
-            (true, true, true, false),
+            (true, true, Rating, false),
         ),
-        ("finished, evicted", (true, true, false, true)),
-        ("finished and rated, evicted", (true, true, true, true)),
+        ("finished, evicted", (true, true, Nothing, true)),
+        ("finished and rated, evicted", (true, true, Rating, true)),
         (
             "rating without its dossier, within retention",
-            (false, false, true, false),
+            (false, false, Rating, false),
         ),
         (
             "rating without its dossier, past retention (evicted)",
-            (false, false, true, true),
+            (false, false, Rating, true),
+        ),
+        (
+            "finished, with a complaint answered and a portal sync, within retention",
+            (true, true, Complaint, false),
         ),
     ];
     // Each population in its own process: memory freed by one would hide the next's.
