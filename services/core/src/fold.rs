@@ -483,6 +483,9 @@ impl DossierState {
                     .feedback
                     .binary_search_by(|x| x.id.as_str().cmp(&f.feedback_id));
                 let i = pos.unwrap_or_else(|i| {
+                    // Items per dossier are few: grow by one, not by the four a first push
+                    // would allocate (state size).
+                    self.feedback.reserve_exact(1);
                     self.feedback.insert(
                         i,
                         FeedbackItem {
