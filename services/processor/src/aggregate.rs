@@ -563,6 +563,33 @@ pub struct Aggregates {
 }
 
 impl Key {
+    /// A cell of the agency family for one day: `(agency, province, level)`, every other
+    /// dimension `empty`.
+    fn agency_day(
+        grain: Grain,
+        day: NaiveDate,
+        (agency, province, level): (Sym, Sym, Sym),
+        empty: Sym,
+    ) -> Key {
+        Key {
+            grain,
+            dims: Dims::Agency,
+            kind: None,
+            start: day,
+            end: day.succ_opt().unwrap_or(day),
+            agency,
+            province,
+            level,
+            procedure: empty,
+            field: empty,
+            channel: empty,
+            limit_amount: 0,
+            limit_unit: empty,
+            from_unit: empty,
+            to_unit: empty,
+        }
+    }
+
     /// This key with only `dims`' dimensions (`empty` is the empty string's symbol).
     fn project(mut self, dims: Dims, empty: Sym) -> Key {
         self.dims = dims;
@@ -859,24 +886,12 @@ impl Aggregates {
             let day = fold::local_date(sheet.at);
             let agency = self.sym(&sheet.agency_code);
             let province = self.sym(sheet.agency_code.split('.').next().unwrap_or_default());
-            let key = Key {
-                grain: Grain::Sipas,
-                dims: Dims::Agency,
-                kind: None,
-                start: day,
-                end: day.succ_opt().unwrap_or(day),
-                agency,
-                province,
-                level: empty,
-                procedure: empty,
-                field: empty,
-                channel: empty,
-                limit_amount: 0,
-                limit_unit: empty,
-                from_unit: empty,
-                to_unit: empty,
-            };
-            let cell = self.cell(key);
+            let cell = self.cell(Key::agency_day(
+                Grain::Sipas,
+                day,
+                (agency, province, empty),
+                empty,
+            ));
             let mut first = true;
             for (i, (&answered, &satisfied)) in
                 sheet.answered.iter().zip(&sheet.satisfied).enumerate()
@@ -927,24 +942,12 @@ impl Aggregates {
                 complaint: f.category == motcua_core::event::FeedbackCategory::Complaint,
                 ..flags
             };
-            let key = Key {
-                grain: Grain::Feedback,
-                dims: Dims::Agency,
-                kind: None,
-                start: day,
-                end: day.succ_opt().unwrap_or(day),
-                agency,
-                province,
-                level,
-                procedure: empty,
-                field: empty,
-                channel: empty,
-                limit_amount: 0,
-                limit_unit: empty,
-                from_unit: empty,
-                to_unit: empty,
-            };
-            let cell = self.cell(key);
+            let cell = self.cell(Key::agency_day(
+                Grain::Feedback,
+                day,
+                (agency, province, level),
+                empty,
+            ));
             out.push(Contribution {
                 scores: Scores::feedback_flags(flags),
                 ..dossier(cell, Verdict::Within, -1)

@@ -405,14 +405,19 @@ fn complaint(
     e
 }
 
-#[test]
-fn a_complaint_turns_overdue_at_its_due_time_and_counts_where_it_is_answered() {
-    let dossier: Vec<DossierEvent> = returned_dossiers(1)
+/// A returned simulated dossier without the simulator's own PAKN items.
+fn returned_without_pakn() -> Vec<DossierEvent> {
+    returned_dossiers(1)
         .pop()
         .unwrap()
         .into_iter()
         .filter(|e| e.kind != EventKind::Feedback)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_complaint_turns_overdue_at_its_due_time_and_counts_where_it_is_answered() {
+    let dossier = returned_without_pakn();
     let mut fed = Fed::new(100);
     fed.feed(&dossier);
     assert_eq!(fed.cells.day_agency()[6], 0, "no complaint yet");
@@ -441,12 +446,7 @@ fn a_complaint_turns_overdue_at_its_due_time_and_counts_where_it_is_answered() {
 
 #[test]
 fn a_complaint_answered_in_time_counts_on_time_whatever_the_order() {
-    let dossier: Vec<DossierEvent> = returned_dossiers(1)
-        .pop()
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind != EventKind::Feedback)
-        .collect();
+    let dossier = returned_without_pakn();
     let received = complaint(&dossier, "p-1", 1, None);
     let answered = complaint(&dossier, "p-2", 1, Some(4));
     for order in [[0, 1], [1, 0]] {
