@@ -291,6 +291,41 @@ async fn satisfaction(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The latest year's rows of `{view}_province`, one per province, then the five lowest
+/// agencies of `{view}_agency` by `order` among those meeting `enough` (SQL); and how many of
+/// the rows are provinces.
+async fn provinces_then_lowest<T>(
+    client: &clickhouse::Client,
+    view: &str,
+    columns: &str,
+    enough: &str,
+    order: &str,
+) -> anyhow::Result<(Vec<T>, usize)>
+where
+    T: clickhouse::RowOwned + clickhouse::RowRead,
+{
+    let latest = format!("(SELECT max(period) FROM {view}_province WHERE period_kind = 'YEAR')");
+    let mut lines: Vec<T> = client
+        .query(&format!(
+            "SELECT province_code AS subject, {columns} FROM {view}_province \
+             WHERE period_kind = 'YEAR' AND period = {latest} ORDER BY subject"
+        ))
+        .fetch_all()
+        .await?;
+    let provinces = lines.len();
+    lines.extend(
+        client
+            .query(&format!(
+                "SELECT agency_code AS subject, {columns} FROM {view}_agency \
+                 WHERE period_kind = 'YEAR' AND period = {latest} AND {enough} \
+                 ORDER BY {order}, subject LIMIT 5"
+            ))
+            .fetch_all::<T>()
+            .await?,
+    );
+    Ok((lines, provinces))
+}
+
 #[derive(Debug, Row, Deserialize)]
 struct SipasLine {
     subject: String,
@@ -310,13 +345,8 @@ async fn sipas(store: &Store) -> anyhow::Result<()> {
     let columns = "sheets, access_percent, procedure_percent, officials_percent, \
                    results_percent, feedback_percent, sipas_percent";
     let latest = "(SELECT max(period) FROM v_sipas_province WHERE period_kind = 'YEAR')";
-    let mut lines: Vec<SipasLine> = client
-        .query(&format!(
-            "SELECT province_code AS subject, {columns} FROM v_sipas_province \
-             WHERE period_kind = 'YEAR' AND period = {latest} ORDER BY subject"
-        ))
-        .fetch_all()
-        .await?;
+    let (lines, provinces): (Vec<SipasLine>, usize) =
+        provinces_then_lowest(client, "v_sipas", columns, "sheets >= 5", "sipas_percent").await?;
     let targets: Vec<(String, f64)> = client
         .query(&format!(
             "SELECT province_code, target_percent FROM v_target_findings \
@@ -324,17 +354,6 @@ async fn sipas(store: &Store) -> anyhow::Result<()> {
         ))
         .fetch_all()
         .await?;
-    let provinces = lines.len();
-    lines.extend(
-        client
-            .query(&format!(
-                "SELECT agency_code AS subject, {columns} FROM v_sipas_agency \
-                 WHERE period_kind = 'YEAR' AND period = {latest} AND sheets >= 5 \
-                 ORDER BY sipas_percent, subject LIMIT 5"
-            ))
-            .fetch_all::<SipasLine>()
-            .await?,
-    );
     println!();
     println!(
         "SIPAS index (v_sipas_*), latest year: criteria answered satisfied or very satisfied, per element:"
@@ -430,25 +449,14 @@ async fn feedback(store: &Store) -> anyhow::Result<()> {
     }
     let columns = "answered, answered_late, overdue, on_time_percent, complaints, rated, \
                    satisfied_percent";
-    let latest = year("v_feedback_province");
-    let mut lines: Vec<FeedbackLine> = client
-        .query(&format!(
-            "SELECT province_code AS subject, {columns} FROM v_feedback_province \
-             WHERE period_kind = 'YEAR' AND period = {latest} ORDER BY subject"
-        ))
-        .fetch_all()
-        .await?;
-    let provinces = lines.len();
-    lines.extend(
-        client
-            .query(&format!(
-                "SELECT agency_code AS subject, {columns} FROM v_feedback_agency \
-                 WHERE period_kind = 'YEAR' AND period = {latest} AND answered + overdue >= 5 \
-                 ORDER BY on_time_percent, subject LIMIT 5"
-            ))
-            .fetch_all::<FeedbackLine>()
-            .await?,
-    );
+    let (lines, provinces): (Vec<FeedbackLine>, usize) = provinces_then_lowest(
+        client,
+        "v_feedback",
+        columns,
+        "answered + overdue >= 5",
+        "on_time_percent",
+    )
+    .await?;
     println!();
     println!("Feedback and complaints (PAKN, v_feedback_*), latest year: handled on time = answered by the due time / (answered + overdue):");
     println!(
@@ -510,24 +518,8 @@ async fn circular01(store: &Store) -> anyhow::Result<()> {
         "counted, i1_total_time, i2_unit_times, i3_contacts, i7_attitude, i8_feedback, i9_online, \
                    points, points_computable, points_scaled_18, grade_scaled";
     let latest = "(SELECT max(period) FROM v_c01_province WHERE period_kind = 'YEAR')";
-    let mut lines: Vec<Circular01Line> = client
-        .query(&format!(
-            "SELECT province_code AS subject, {columns} FROM v_c01_province \
-             WHERE period_kind = 'YEAR' AND period = {latest} ORDER BY subject"
-        ))
-        .fetch_all()
-        .await?;
-    let provinces = lines.len();
-    lines.extend(
-        client
-            .query(&format!(
-                "SELECT agency_code AS subject, {columns} FROM v_c01_agency \
-                 WHERE period_kind = 'YEAR' AND period = {latest} \
-                 ORDER BY points_scaled_18, subject LIMIT 5"
-            ))
-            .fetch_all::<Circular01Line>()
-            .await?,
-    );
+    let (lines, provinces): (Vec<Circular01Line>, usize) =
+        provinces_then_lowest(client, "v_c01", columns, "1", "points_scaled_18").await?;
     println!();
     println!(
         "Circular 01/2018 scoring (v_c01_*), latest year, average points per ended dossier (2 each; \
