@@ -198,6 +198,15 @@ struct ProcessArgs {
     /// until the others catch up (bounds memory while catching up on history).
     #[arg(long, env = "MOTCUA_MAX_SKEW_HOURS", default_value_t = 24)]
     max_skew_hours: u64,
+    /// While catching up (every batch full), most batches folded before their figures and
+    /// checkpoint are written as one (1: every batch). A batch that is not full is written
+    /// at once.
+    #[arg(long, env = "MOTCUA_HOLD_MAX_BATCHES", default_value_t = 10)]
+    hold_max_batches: u32,
+    /// Longest, in milliseconds, a folded batch's figures wait to be written while catching
+    /// up.
+    #[arg(long, env = "MOTCUA_HOLD_MAX_MS", default_value_t = 5_000)]
+    hold_max_ms: u64,
     /// Static assignment instead of the consumer group's: `all`, or partition numbers such
     /// as `0,2` (each instance told its own, e.g. from a StatefulSet ordinal). Offsets are
     /// still the group's. Default: join the group and share the partitions.
@@ -567,6 +576,8 @@ async fn run_processor(
     config.retention = Duration::from_secs(args.retention_days * 86_400);
     config.store_timeout = Duration::from_secs(args.clickhouse_timeout_secs);
     config.max_skew = Duration::from_secs(args.max_skew_hours.saturating_mul(3_600));
+    config.hold_max_batches = args.hold_max_batches;
+    config.hold_max_time = Duration::from_millis(args.hold_max_ms);
     config.partitions = match args.assign.as_deref().map(str::trim) {
         None => None,
         Some("all") => Some(Vec::new()),

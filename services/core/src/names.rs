@@ -49,6 +49,9 @@ pub const PROCESSOR_RETRYING: &str = "motcua_processor_retrying";
 /// Assignments this instance received (the first one at start, then one per rebalance that
 /// changed what it owns).
 pub const PROCESSOR_REBALANCES: &str = "motcua_processor_rebalances_total";
+/// Full batches folded while catching up whose figures and checkpoint were written with a
+/// later batch's (`--hold-max-batches`).
+pub const PROCESSOR_HELD_BATCHES: &str = "motcua_processor_held_batches_total";
 /// Input partition numbers this instance owns (consumer-group assignment).
 pub const PROCESSOR_PARTITIONS_OWNED: &str = "motcua_processor_partitions_owned";
 /// Owned input partitions being read below the end they had when assigned (figures are

@@ -86,6 +86,12 @@ pub struct ProcessorConfig {
     /// Event time a partition may run ahead of the slowest owned one before it is paused
     /// until the others catch up. Default 1 day.
     pub max_skew: Duration,
+    /// While catching up (batches full), most batches folded before their figures and
+    /// checkpoint are written, as one write (at least 1; 1 writes every batch). A batch that
+    /// is not full is always written at once. Default 10.
+    pub hold_max_batches: u32,
+    /// Longest a folded batch's figures wait to be written while catching up. Default 5 s.
+    pub hold_max_time: Duration,
     /// Static assignment: read exactly these partition numbers (all of them when empty
     /// after `Some`), without the group's membership. `None` (default): join the consumer
     /// group and share the partitions with the other instances.
@@ -118,6 +124,8 @@ impl ProcessorConfig {
             backoff_initial: Duration::from_millis(200),
             backoff_max: Duration::from_secs(10),
             max_skew: Duration::from_secs(86_400),
+            hold_max_batches: 10,
+            hold_max_time: Duration::from_secs(5),
             partitions: None,
         }
     }
@@ -127,6 +135,9 @@ impl ProcessorConfig {
         let mut problems = Vec::new();
         if self.batch_max_records == 0 {
             problems.push("batch_max_records must be at least 1".to_string());
+        }
+        if self.hold_max_batches == 0 {
+            problems.push("hold_max_batches must be at least 1".to_string());
         }
         if self.batch_max_wait.is_zero() {
             problems.push("batch_max_wait must be more than 0".to_string());
@@ -315,6 +326,8 @@ async fn run_in_span(
         backoff_initial: config.backoff_initial,
         backoff_max: config.backoff_max,
         max_skew: chrono::Duration::from_std(config.max_skew).unwrap_or(chrono::Duration::days(1)),
+        hold_max_batches: config.hold_max_batches,
+        hold_max_time: config.hold_max_time,
         inputs: inputs
             .iter()
             .flat_map(|t| (0..input_partitions as i32).map(move |p| (t.clone(), p)))

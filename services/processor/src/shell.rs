@@ -12,6 +12,13 @@
 //!    checkpoint, the dead-letter ledger and the progress rows;
 //! 5. only then store the batch's offsets.
 //!
+//! While catching up (every batch full), a batch may be *held*: folded, its raw rows and
+//! ledger written, but its drain (figures, checkpoint, cells, progress) left to a later
+//! batch, at most `hold_max_batches` or `hold_max_time` later, or at once when the input
+//! goes idle, ends or the processor stops. The held batches' offsets are stored with the
+//! drained batch's, so the checkpoint always covers the stored offsets; a dossier changed in
+//! several held batches is written once.
+//!
 //! A crash anywhere re-reads at most the batches whose offsets were not stored; every write
 //! is idempotent (versioned rows, keyed ledgers), so nothing is lost or counted twice.
 //! Transient faults are retried with capped backoff, each attempt logged and counted;
@@ -255,6 +262,13 @@ pub struct LoopConfig {
     pub backoff_max: Duration,
     /// Event time a partition may run ahead of the slowest before it is paused (alignment).
     pub max_skew: chrono::Duration,
+    /// Most full batches folded before their figures and checkpoint are written. A batch
+    /// that is not full (the input is caught up) is always written at once; while catching
+    /// up, up to this many are folded first and written as one, so a dossier changed in
+    /// several of them is written once.
+    pub hold_max_batches: u32,
+    /// Longest a folded batch waits for its figures and checkpoint to be written.
+    pub hold_max_time: Duration,
 }
 
 /// Runs a transient-retrying operation: capped exponential backoff, every failure logged
@@ -322,6 +336,15 @@ struct Loop<'a, S, K> {
     /// The last batch's figures, checkpoint, ledger and progress: written while the next
     /// batch is read, its offsets stored once they are in.
     pending: Option<Pending>,
+    /// Batches folded (their raw rows written) whose figures and checkpoint are not drained
+    /// yet: their offsets are stored with the next drained batch's.
+    held: u32,
+    /// When the last batch was drained.
+    last_drain: Instant,
+    /// Offsets of written batches not stored yet (held ones').
+    unstored: BTreeMap<TopicPartition, i64>,
+    /// Kafka timestamps of the held batches' records, observed once they are visible.
+    unobserved_ms: Vec<i64>,
 }
 
 /// A folded batch's rows still to write, and the offsets to store after them.
@@ -337,6 +360,9 @@ struct Pending {
     as_of: Option<Timestamp>,
     /// Kafka timestamps of the batch's records (Unix milliseconds).
     produced_ms: Vec<i64>,
+    /// Whether the figures and checkpoint of every batch folded so far are in it (else only
+    /// raw rows: a held batch).
+    drained: bool,
 }
 
 /// Writes rows, retrying what is transient, timing each table.
@@ -450,6 +476,10 @@ pub async fn run_loop<S: RecordSource, K: BatchSink + Sync>(
         others_done: false,
         summary: Summary::default(),
         pending: None,
+        held: 0,
+        last_drain: Instant::now(),
+        unstored: BTreeMap::new(),
+        unobserved_ms: Vec::new(),
     };
     let result = l.run().await;
     l.source.close();
@@ -499,9 +529,22 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 if let Some(p) = pending {
                     if flush(&self.config, self.shutdown, self.metrics, &self.sink, &p)
                         .await
-                        .is_ok()
+                        .is_err()
                     {
-                        self.finish(p)?;
+                        return Ok(());
+                    }
+                    self.finish(p)?;
+                }
+                // What held batches folded goes in with a checkpoint, so the next start
+                // need not read them again (if the store fails now, it will).
+                if self.held > 0 && self.drain_held().await.is_ok() {
+                    if let Some(p) = self.pending.take() {
+                        if flush(&self.config, self.shutdown, self.metrics, &self.sink, &p)
+                            .await
+                            .is_ok()
+                        {
+                            self.finish(p)?;
+                        }
                     }
                 }
                 return Ok(());
@@ -545,6 +588,9 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 let started = Instant::now();
                 self.process(records, produced_ms, batch_started).await?;
                 self.observe_phase("process", started);
+            } else if self.held > 0 {
+                // Nothing read: the input is caught up, what was held goes in now.
+                self.drain_held().await?;
             } else {
                 // Nothing read: the watermark may still move (a partition went idle).
                 self.write_progress(&[]).await?;
@@ -552,6 +598,12 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             self.align()?;
             if self.config.stop_at_end && self.at_end() {
                 if let Some(p) = self.pending.take() {
+                    flush(&self.config, self.shutdown, self.metrics, &self.sink, &p).await?;
+                    self.finish(p)?;
+                }
+                if self.held > 0 {
+                    self.drain_held().await?;
+                    let p = self.pending.take().expect("a drain leaves a pending write");
                     flush(&self.config, self.shutdown, self.metrics, &self.sink, &p).await?;
                     self.finish(p)?;
                 }
@@ -572,6 +624,9 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             if !assignment.contains(tp) {
                 self.watermarks.revoke(&tp.0, tp.1);
                 self.next.remove(tp);
+                // Its held batches are dropped with its operator: the new owner reads them
+                // again from the committed offset.
+                self.unstored.remove(tp);
                 self.end_at_assign.remove(tp);
                 self.metrics
                     .lag
@@ -784,6 +839,10 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         started: Instant,
     ) -> Result<(), ProcessorError> {
         let now = chrono::Utc::now().timestamp().clamp(0, u32::MAX as i64) as u32;
+        // A full batch means more is waiting: fold it and hold its figures, up to a bound.
+        let drain = records.len() < self.config.batch_max_records
+            || self.held + 1 >= self.config.hold_max_batches
+            || self.last_drain.elapsed() >= self.config.hold_max_time;
         let mut by_partition: BTreeMap<i32, Vec<InputRecord>> = BTreeMap::new();
         for r in records {
             by_partition.entry(r.partition).or_default().push(r);
@@ -952,7 +1011,7 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
                 .or_default() += 1;
         }
 
-        self.prepare_outputs(now, events, ledger, offsets, produced_ms)
+        self.prepare_outputs(now, events, ledger, offsets, produced_ms, drain)
             .await?;
 
         // Metrics and summary, once per batch.
@@ -1031,8 +1090,25 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         write_rows(&self.config, self.shutdown, self.metrics, &self.sink, &rows).await
     }
 
-    /// Drains every operator (classification off the reactor) into the rows of a pending
-    /// write: figures, checkpoint, cells, ledger, progress, and the offsets to store after.
+    /// Drains what the held batches folded and writes it now (the input went idle, the end
+    /// of a `--stop-at-end` run, a shutdown): leaves it as the pending write.
+    async fn drain_held(&mut self) -> Result<(), ProcessorError> {
+        let now = chrono::Utc::now().timestamp().clamp(0, u32::MAX as i64) as u32;
+        self.prepare_outputs(
+            now,
+            Rows::Events(Vec::new()),
+            Vec::new(),
+            BTreeMap::new(),
+            Vec::new(),
+            true,
+        )
+        .await
+    }
+
+    /// With `drain`, drains every operator (classification off the reactor) into the rows
+    /// of a pending write: figures, checkpoint, cells, ledger, progress, and the offsets to
+    /// store after. Without, the batch is held: only its raw rows and ledger are written,
+    /// and its offsets wait for the next drained batch.
     async fn prepare_outputs(
         &mut self,
         now: u32,
@@ -1040,8 +1116,30 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         ledger: Vec<DeadLetterRow>,
         offsets: BTreeMap<TopicPartition, i64>,
         produced_ms: Vec<i64>,
+        drain: bool,
     ) -> Result<(), ProcessorError> {
         let as_of = self.watermarks.current();
+        if !drain {
+            self.write(Rows::DeadLetters(ledger)).await?;
+            self.held += 1;
+            self.metrics.held_batches.inc();
+            self.pending = Some(Pending {
+                events,
+                states: Rows::States(Vec::new()),
+                steps: Rows::Steps(Vec::new()),
+                periods: Rows::Periods(Vec::new()),
+                checkpoints: Rows::Checkpoints(Vec::new()),
+                aggregates: Rows::Aggregates(Vec::new()),
+                progress: None,
+                offsets: offsets.into_iter().collect(),
+                as_of,
+                produced_ms,
+                drained: false,
+            });
+            return Ok(());
+        }
+        self.held = 0;
+        self.last_drain = Instant::now();
         let ops = std::mem::take(&mut self.operators);
         // One thread per partition number, as the fold: the operators are independent.
         let (ops, changed) = tokio::task::spawn_blocking(move || {
@@ -1099,7 +1197,11 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
         // The ledger now, not with the rest: a record dead-lettered must not be sent again
         // after a restart, whatever becomes of the batch's other writes.
         self.write(Rows::DeadLetters(ledger)).await?;
-        let touched: Vec<TopicPartition> = offsets.keys().cloned().collect();
+        // The held batches' partitions are this write's too.
+        let mut touched: Vec<TopicPartition> = offsets.keys().cloned().collect();
+        touched.extend(self.unstored.keys().cloned());
+        touched.sort();
+        touched.dedup();
         let progress = self.progress_rows(&touched).map(Rows::Progress);
         self.pending = Some(Pending {
             events,
@@ -1112,18 +1214,31 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             offsets: offsets.into_iter().collect(),
             as_of,
             produced_ms,
+            drained: true,
         });
         Ok(())
     }
 
-    /// After a pending write is in: store its offsets, then evict (a dossier is never
-    /// evicted before its checkpoint row exists).
+    /// After a pending write is in: for a drained batch, store its offsets and those of the
+    /// batches held before it, then evict (a dossier is never evicted before its checkpoint
+    /// row exists); a held batch's offsets wait.
     fn finish(&mut self, p: Pending) -> Result<(), ProcessorError> {
+        for (tp, next) in p.offsets {
+            let e = self.unstored.entry(tp).or_insert(next);
+            *e = (*e).max(next);
+        }
+        self.unobserved_ms.extend(p.produced_ms);
+        if !p.drained {
+            return Ok(());
+        }
+        let offsets: Vec<(TopicPartition, i64)> = std::mem::take(&mut self.unstored)
+            .into_iter()
+            .collect();
         self.source
-            .store_offsets(&p.offsets)
+            .store_offsets(&offsets)
             .map_err(ProcessorError::Permanent)?;
         let visible_ms = chrono::Utc::now().timestamp_millis();
-        for &at in &p.produced_ms {
+        for at in std::mem::take(&mut self.unobserved_ms) {
             self.metrics
                 .end_to_end_latency
                 .observe((visible_ms - at).max(0) as f64 / 1000.0);

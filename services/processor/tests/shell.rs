@@ -155,6 +155,8 @@ fn config() -> LoopConfig {
         backoff_initial: Duration::from_millis(200),
         backoff_max: Duration::from_secs(10),
         max_skew: chrono::Duration::days(1),
+        hold_max_batches: 1,
+        hold_max_time: Duration::from_secs(5),
         inputs: vec![("t".into(), 0)],
     }
 }
@@ -395,4 +397,169 @@ async fn a_restored_checkpoint_makes_replayed_records_duplicates() {
     .await
     .unwrap();
     assert_eq!(again.duplicates, samples::all_kinds().len() as u64);
+}
+
+/// The sample dossier's events in full batches of three (the last one short when `short`).
+fn in_threes(short: bool) -> (Vec<SourceBatch>, LoopConfig) {
+    let mut all = records(0);
+    if !short {
+        all.truncate(9);
+    }
+    let batches = all
+        .chunks(3)
+        .enumerate()
+        .map(|(i, c)| SourceBatch {
+            records: c.to_vec(),
+            assignment: (i == 0).then(|| vec![("t".into(), 0)]),
+            ..Default::default()
+        })
+        .collect();
+    let mut c = config();
+    c.batch_max_records = 3;
+    (batches, c)
+}
+
+fn counter(metrics: &ProcessorMetrics, name: &str) -> f64 {
+    metrics
+        .render()
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .map(|v| v.parse().unwrap())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(start_paused = true)]
+async fn full_batches_are_held_and_written_as_one_with_their_offsets() {
+    // Batches of 3, 3, 3 (full) and 2: the first two are held, the third reaches the bound
+    // of three and is written with them, the short one is written at once.
+    let (batches, mut c) = in_threes(true);
+    c.hold_max_batches = 3;
+    let src = source(batches);
+    let stored = src.stored.clone();
+    let sink = FakeSink::default();
+    let metrics = ProcessorMetrics::new();
+    let summary = run_loop(
+        c,
+        shared(),
+        src,
+        sink.clone(),
+        &metrics,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.consumed, 11);
+    assert_eq!(
+        stored.lock().unwrap().as_slice(),
+        &[(("t".to_string(), 0), 9), (("t".to_string(), 0), 11)],
+        "offsets are stored only with a drained batch, covering the held ones"
+    );
+    let written = sink.written.lock().unwrap().clone();
+    assert_eq!(written["dossier_events"], 11, "raw rows go in with every batch");
+    assert_eq!(
+        written["dossier_state"], 2,
+        "one dossier changed in four batches is written once per drain"
+    );
+    assert_eq!(counter(&metrics, "motcua_processor_held_batches_total"), 2.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn held_batches_are_written_at_the_end_of_the_input() {
+    // Three full batches, all held (bound 10): the end of a --stop-at-end run drains them.
+    let (batches, mut c) = in_threes(false);
+    c.hold_max_batches = 10;
+    let src = source(batches);
+    let stored = src.stored.clone();
+    let sink = FakeSink::default();
+    let metrics = ProcessorMetrics::new();
+    run_loop(
+        c,
+        shared(),
+        src,
+        sink.clone(),
+        &metrics,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        stored.lock().unwrap().as_slice(),
+        &[(("t".to_string(), 0), 9)]
+    );
+    assert_eq!(sink.written.lock().unwrap()["dossier_state"], 1);
+    assert!(!sink.checkpoint.lock().unwrap().is_empty(), "checkpointed");
+    assert_eq!(counter(&metrics, "motcua_processor_held_batches_total"), 3.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn held_batches_are_written_once_the_input_goes_idle() {
+    let (batches, mut c) = in_threes(false);
+    c.hold_max_batches = 10;
+    c.stop_at_end = false;
+    let src = source(batches);
+    let stored = src.stored.clone();
+    let sink = FakeSink::default();
+    let shutdown = CancellationToken::new();
+    let stopper = shutdown.clone();
+    let watch = stored.clone();
+    tokio::spawn(async move {
+        // Stop once the offsets are stored, or after a minute (the assertions then fail).
+        for _ in 0..600 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !watch.lock().unwrap().is_empty() {
+                break;
+            }
+        }
+        stopper.cancel();
+    });
+    run_loop(
+        c,
+        shared(),
+        src,
+        sink.clone(),
+        &ProcessorMetrics::new(),
+        &shutdown,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        stored.lock().unwrap().as_slice(),
+        &[(("t".to_string(), 0), 9)],
+        "an empty read drains what was held"
+    );
+    assert_eq!(sink.written.lock().unwrap()["dossier_state"], 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_writes_what_was_held() {
+    let (batches, mut c) = in_threes(false);
+    c.hold_max_batches = 10;
+    c.stop_at_end = false;
+    // The source never goes idle: each read after the scripted ones waits for the stop.
+    c.batch_max_wait = Duration::from_secs(3_600);
+    let src = source(batches);
+    let stored = src.stored.clone();
+    let sink = FakeSink::default();
+    let shutdown = CancellationToken::new();
+    let stopper = shutdown.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        stopper.cancel();
+    });
+    run_loop(
+        c,
+        shared(),
+        src,
+        sink.clone(),
+        &ProcessorMetrics::new(),
+        &shutdown,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        stored.lock().unwrap().as_slice(),
+        &[(("t".to_string(), 0), 9)]
+    );
+    assert_eq!(sink.written.lock().unwrap()["dossier_state"], 1);
 }

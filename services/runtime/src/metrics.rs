@@ -61,6 +61,8 @@ pub struct ProcessorMetrics {
     pub partitions_owned: IntGauge,
     /// Assignments received.
     pub rebalances: IntCounter,
+    /// Full batches folded and held, their figures written with a later batch's.
+    pub held_batches: IntCounter,
     /// Partitions catching up.
     pub catching_up: IntGauge,
     /// Partition restore durations.
@@ -251,6 +253,14 @@ impl ProcessorMetrics {
                 IntCounter::new(
                     names::PROCESSOR_REBALANCES,
                     "Assignments received: the first at start, then one per rebalance that changed the partitions owned.",
+                )
+                .expect("valid metric"),
+            ),
+            held_batches: register(
+                r,
+                IntCounter::new(
+                    names::PROCESSOR_HELD_BATCHES,
+                    "Full batches whose figures and checkpoint were written with a later batch's (catching up).",
                 )
                 .expect("valid metric"),
             ),
