@@ -461,6 +461,7 @@ fn to_record(m: &rdkafka::message::BorrowedMessage<'_>) -> InputRecord {
 }
 
 /// ClickHouse tables and checkpoint, Kafka dead-letter topic.
+#[derive(Clone)]
 pub struct Sink {
     store: Store,
     dlq: FutureProducer,

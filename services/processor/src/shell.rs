@@ -311,12 +311,29 @@ where
     }
 }
 
+/// What a batch's write needs, owned, so that each table's insert runs as its own task (the
+/// rows are encoded on another core while the loop reads the next batch).
+#[derive(Clone)]
+struct Writer<K> {
+    config: Arc<LoopConfig>,
+    shutdown: CancellationToken,
+    metrics: ProcessorMetrics,
+    sink: K,
+}
+
+/// A batch's write under way, and what it gave once done.
+struct Writing {
+    pending: Arc<Pending>,
+    task: tokio::task::JoinHandle<Result<(), ProcessorError>>,
+}
+
 /// What the loop keeps between batches.
 struct Loop<'a, S, K> {
     config: LoopConfig,
     shared: Arc<Shared>,
     source: S,
     sink: K,
+    writer: Writer<K>,
     metrics: &'a ProcessorMetrics,
     shutdown: &'a CancellationToken,
     operators: BTreeMap<i32, PartitionOperator>,
@@ -405,22 +422,79 @@ async fn write_rows<K: BatchSink>(
 /// figures side by side (they are independent), then the checkpoint, whole or not at all
 /// (a restored state newer than its figures would never rewrite them), then the served
 /// cells (they follow the checkpoint that holds them; a restore re-emits its cells above any
-/// sequence the previous owner wrote), and the progress last.
-async fn flush<K: BatchSink>(
-    config: &LoopConfig,
-    shutdown: &CancellationToken,
-    metrics: &ProcessorMetrics,
-    sink: &K,
-    p: &Pending,
+/// sequence the previous owner wrote), and the progress last. Each table is its own task.
+async fn flush<K: BatchSink + Clone + Send + Sync + 'static>(
+    w: &Writer<K>,
+    p: &Arc<Pending>,
 ) -> Result<(), ProcessorError> {
-    let w = |rows| write_rows(config, shutdown, metrics, sink, rows);
-    tokio::try_join!(w(&p.events), w(&p.states), w(&p.steps), w(&p.periods))?;
-    w(&p.checkpoints).await?;
-    w(&p.aggregates).await?;
-    if let Some(progress) = &p.progress {
-        w(progress).await?;
+    let spawn = |pick: Pick| {
+        let (w, p) = (w.clone(), p.clone());
+        tokio::spawn(async move {
+            match pick(&p) {
+                Some(rows) => write_rows(&w.config, &w.shutdown, &w.metrics, &w.sink, rows).await,
+                None => Ok(()),
+            }
+        })
+    };
+    let stages: [&[Pick]; 4] = [
+        &[
+            |p| Some(&p.events),
+            |p| Some(&p.states),
+            |p| Some(&p.steps),
+            |p| Some(&p.periods),
+        ],
+        &[|p| Some(&p.checkpoints)],
+        &[|p| Some(&p.aggregates)],
+        &[|p| p.progress.as_ref()],
+    ];
+    for stage in stages {
+        let mut tasks: Vec<_> = stage.iter().map(|&pick| spawn(pick)).collect();
+        while !tasks.is_empty() {
+            let done = tasks.remove(0).await;
+            let failed = match done {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(e) => Some(ProcessorError::Internal(format!("write task failed: {e}"))),
+            };
+            if let Some(e) = failed {
+                // Its siblings' rows are idempotent: stop them, the batch is written again.
+                for t in &tasks {
+                    t.abort();
+                }
+                return Err(e);
+            }
+        }
     }
     Ok(())
+}
+
+/// One table's rows of a pending write.
+type Pick = fn(&Pending) -> Option<&Rows>;
+
+/// Starts a batch's write as a task of its own.
+fn start_writing<K: BatchSink + Clone + Send + Sync + 'static>(
+    w: &Writer<K>,
+    pending: Pending,
+) -> Writing {
+    let pending = Arc::new(pending);
+    let (w, p) = (w.clone(), pending.clone());
+    let task = tokio::spawn(async move {
+        let started = Instant::now();
+        let written = flush(&w, &p).await;
+        observe_phase(&w.metrics, "write", started);
+        written
+    });
+    Writing { pending, task }
+}
+
+/// Waits for a write started by [`start_writing`].
+async fn wait_for(
+    task: &mut tokio::task::JoinHandle<Result<(), ProcessorError>>,
+) -> Result<(), ProcessorError> {
+    match task.await {
+        Ok(r) => r,
+        Err(e) => Err(ProcessorError::Internal(format!("write task failed: {e}"))),
+    }
 }
 
 /// With `MOTCUA_VERIFY_CELLS` set (the fault tests set it), checks that a partition's cells
@@ -450,7 +524,7 @@ fn observe_phase(metrics: &ProcessorMetrics, phase: &str, started: Instant) {
 }
 
 /// Runs the loop until shutdown (or, with `stop_at_end`, the end of the input).
-pub async fn run_loop<S: RecordSource, K: BatchSink + Sync>(
+pub async fn run_loop<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static>(
     config: LoopConfig,
     shared: Arc<Shared>,
     source: S,
@@ -459,11 +533,18 @@ pub async fn run_loop<S: RecordSource, K: BatchSink + Sync>(
     shutdown: &CancellationToken,
 ) -> Result<Summary, ProcessorError> {
     let started = Instant::now();
+    let writer = Writer {
+        config: Arc::new(config.clone()),
+        shutdown: shutdown.clone(),
+        metrics: metrics.clone(),
+        sink: sink.clone(),
+    };
     let mut l = Loop {
         config,
         shared,
         source,
         sink,
+        writer,
         metrics,
         shutdown,
         operators: BTreeMap::new(),
@@ -488,7 +569,7 @@ pub async fn run_loop<S: RecordSource, K: BatchSink + Sync>(
     result.map(|()| l.summary)
 }
 
-impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
+impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, K> {
     async fn run(&mut self) -> Result<(), ProcessorError> {
         loop {
             if self.shutdown.is_cancelled() {
@@ -496,20 +577,13 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             }
             let batch_started = Instant::now();
             let (max, wait) = (self.config.batch_max_records, self.config.batch_max_wait);
-            // The previous batch is written while this one is read. A shutdown drops an
-            // unfinished write: its offsets were not stored, so the next start reads it again.
-            let pending = self.pending.take();
+            // The previous batch is written while this one is read, on other cores.
+            let mut writing = self.pending.take().map(|p| start_writing(&self.writer, p));
             let metrics = self.metrics;
-            let writing = async {
-                match &pending {
-                    Some(p) => {
-                        let started = Instant::now();
-                        let written =
-                            flush(&self.config, self.shutdown, metrics, &self.sink, p).await;
-                        observe_phase(metrics, "write", started);
-                        written
-                    }
-                    None => Ok(()),
+            let mut written = None;
+            let wait_written = async {
+                if let Some(w) = writing.as_mut() {
+                    written = Some(wait_for(&mut w.task).await);
                 }
             };
             let reading = async {
@@ -520,38 +594,33 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             };
             let outcome = tokio::select! {
                 _ = self.shutdown.cancelled() => None,
-                r = async { tokio::join!(writing, reading) } => Some(r),
+                (_, r) = async { tokio::join!(wait_written, reading) } => Some(r),
             };
             self.observe_phase("read and write", batch_started);
-            let Some((written, batch)) = outcome else {
-                // Stopping: finish the write if the store lets it (a retry is interrupted by
-                // the shutdown itself); otherwise the next start reads the batch again.
-                if let Some(p) = pending {
-                    if flush(&self.config, self.shutdown, self.metrics, &self.sink, &p)
-                        .await
-                        .is_err()
-                    {
+            let Some(batch) = outcome else {
+                // Stopping: let the write finish if the store lets it (a retry is interrupted
+                // by the shutdown itself); otherwise the next start reads the batch again.
+                if let Some(mut w) = writing {
+                    let done = match written {
+                        Some(r) => r,
+                        None => wait_for(&mut w.task).await,
+                    };
+                    if done.is_err() {
                         return Ok(());
                     }
-                    self.finish(p)?;
+                    self.finish(&w.pending)?;
                 }
                 // What held batches folded goes in with a checkpoint, so the next start
                 // need not read them again (if the store fails now, it will).
                 if self.held > 0 && self.drain_held().await.is_ok() {
-                    if let Some(p) = self.pending.take() {
-                        if flush(&self.config, self.shutdown, self.metrics, &self.sink, &p)
-                            .await
-                            .is_ok()
-                        {
-                            self.finish(p)?;
-                        }
-                    }
+                    // If the store fails now, the next start reads the held batches again.
+                    let _ = self.write_pending().await;
                 }
                 return Ok(());
             };
-            written?;
-            if let Some(p) = pending {
-                self.finish(p)?;
+            if let Some(w) = writing {
+                written.expect("joined")?;
+                self.finish(&w.pending)?;
             }
             let mut batch = match batch {
                 Ok(b) => b,
@@ -597,15 +666,10 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
             }
             self.align()?;
             if self.config.stop_at_end && self.at_end() {
-                if let Some(p) = self.pending.take() {
-                    flush(&self.config, self.shutdown, self.metrics, &self.sink, &p).await?;
-                    self.finish(p)?;
-                }
+                self.write_pending().await?;
                 if self.held > 0 {
                     self.drain_held().await?;
-                    let p = self.pending.take().expect("a drain leaves a pending write");
-                    flush(&self.config, self.shutdown, self.metrics, &self.sink, &p).await?;
-                    self.finish(p)?;
+                    self.write_pending().await?;
                 }
                 return Ok(());
             }
@@ -614,6 +678,16 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
 
     fn observe_phase(&self, phase: &str, started: Instant) {
         observe_phase(self.metrics, phase, started);
+    }
+
+    /// Writes the pending batch now and finishes it.
+    async fn write_pending(&mut self) -> Result<(), ProcessorError> {
+        if let Some(p) = self.pending.take() {
+            let mut w = start_writing(&self.writer, p);
+            wait_for(&mut w.task).await?;
+            self.finish(&w.pending)?;
+        }
+        Ok(())
     }
 
     /// A rebalance: keep the operators of partition numbers still owned (their state is at
@@ -1222,18 +1296,17 @@ impl<S: RecordSource, K: BatchSink + Sync> Loop<'_, S, K> {
     /// After a pending write is in: for a drained batch, store its offsets and those of the
     /// batches held before it, then evict (a dossier is never evicted before its checkpoint
     /// row exists); a held batch's offsets wait.
-    fn finish(&mut self, p: Pending) -> Result<(), ProcessorError> {
-        for (tp, next) in p.offsets {
-            let e = self.unstored.entry(tp).or_insert(next);
-            *e = (*e).max(next);
+    fn finish(&mut self, p: &Pending) -> Result<(), ProcessorError> {
+        for (tp, next) in &p.offsets {
+            let e = self.unstored.entry(tp.clone()).or_insert(*next);
+            *e = (*e).max(*next);
         }
-        self.unobserved_ms.extend(p.produced_ms);
+        self.unobserved_ms.extend_from_slice(&p.produced_ms);
         if !p.drained {
             return Ok(());
         }
-        let offsets: Vec<(TopicPartition, i64)> = std::mem::take(&mut self.unstored)
-            .into_iter()
-            .collect();
+        let offsets: Vec<(TopicPartition, i64)> =
+            std::mem::take(&mut self.unstored).into_iter().collect();
         self.source
             .store_offsets(&offsets)
             .map_err(ProcessorError::Permanent)?;

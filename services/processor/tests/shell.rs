@@ -456,12 +456,18 @@ async fn full_batches_are_held_and_written_as_one_with_their_offsets() {
         "offsets are stored only with a drained batch, covering the held ones"
     );
     let written = sink.written.lock().unwrap().clone();
-    assert_eq!(written["dossier_events"], 11, "raw rows go in with every batch");
+    assert_eq!(
+        written["dossier_events"], 11,
+        "raw rows go in with every batch"
+    );
     assert_eq!(
         written["dossier_state"], 2,
         "one dossier changed in four batches is written once per drain"
     );
-    assert_eq!(counter(&metrics, "motcua_processor_held_batches_total"), 2.0);
+    assert_eq!(
+        counter(&metrics, "motcua_processor_held_batches_total"),
+        2.0
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -489,7 +495,10 @@ async fn held_batches_are_written_at_the_end_of_the_input() {
     );
     assert_eq!(sink.written.lock().unwrap()["dossier_state"], 1);
     assert!(!sink.checkpoint.lock().unwrap().is_empty(), "checkpointed");
-    assert_eq!(counter(&metrics, "motcua_processor_held_batches_total"), 3.0);
+    assert_eq!(
+        counter(&metrics, "motcua_processor_held_batches_total"),
+        3.0
+    );
 }
 
 #[tokio::test(start_paused = true)]
