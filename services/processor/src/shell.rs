@@ -346,6 +346,8 @@ struct Loop<'a, S, K> {
     last_positions: Option<Instant>,
     /// Partitions paused because they ran ahead in event time.
     paused: Vec<TopicPartition>,
+    /// The most event time the last batch moved one partition forward.
+    batch_span: chrono::Duration,
     /// With `stop_at_end`: whether every input partition this member does not own has its
     /// committed offset at its end.
     others_done: bool,
@@ -554,6 +556,7 @@ pub async fn run_loop<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'sta
         end_at_assign: HashMap::new(),
         last_positions: None,
         paused: Vec::new(),
+        batch_span: chrono::Duration::zero(),
         others_done: false,
         summary: Summary::default(),
         pending: None,
@@ -783,8 +786,15 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
     /// Pauses the partitions that run ahead in event time and resumes the others, so every
     /// partition is read at about the same event time (a fetch that favours some partitions
     /// would otherwise hold the watermark, and eviction with it, for the whole catch-up).
+    ///
+    /// The skew allowed is at least twice the event time the last batch moved a partition:
+    /// pausing costs a partition what the client had fetched ahead for it, so below that a
+    /// catch-up whose batches each span days of event time would pause at every batch, and
+    /// twice a batch's worth of dossiers held longer is a bound on memory that does not grow
+    /// with the history.
     fn align(&mut self) -> Result<(), ProcessorError> {
-        let ahead = self.watermarks.ahead(self.config.max_skew);
+        let skew = self.config.max_skew.max(self.batch_span * 2);
+        let ahead = self.watermarks.ahead(skew);
         if ahead == self.paused {
             return Ok(());
         }
@@ -978,6 +988,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
         let mut duplicates = 0u64;
         let mut accepted = 0u64;
         let mut count = 0usize;
+        let mut span = chrono::Duration::zero();
         for ((op, recs), outs) in work.into_iter().zip(outcomes) {
             for (r, out) in recs.into_iter().zip(outs) {
                 count += 1;
@@ -1011,10 +1022,12 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
                 }
             }
             for (topic, t) in op.partition_times() {
-                self.watermarks.observe(topic, op.partition(), t);
+                let moved = self.watermarks.observe(topic, op.partition(), t);
+                span = span.max(moved);
             }
             self.operators.insert(op.partition(), op);
         }
+        self.batch_span = span;
         for (tp, next) in &offsets {
             // After a rebalance the records from the committed offset come again: the
             // position only moves forward.

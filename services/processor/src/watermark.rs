@@ -50,13 +50,19 @@ impl Watermarks {
         self.parts.keys()
     }
 
-    /// The latest event time a partition delivered (only moves forward).
-    pub fn observe(&mut self, topic: &str, partition: i32, t: Timestamp) {
+    /// The latest event time a partition delivered (only moves forward); returns how far
+    /// it moved (zero for a partition's first time, or when it did not move).
+    pub fn observe(&mut self, topic: &str, partition: i32, t: Timestamp) -> chrono::Duration {
+        let mut moved = chrono::Duration::zero();
         if let Some(p) = self.parts.get_mut(&(topic.to_string(), partition)) {
             if p.time.is_none_or(|cur| t > cur) {
+                if let Some(cur) = p.time {
+                    moved = t - cur;
+                }
                 p.time = Some(t);
             }
         }
+        moved
     }
 
     /// Whether the partition has been read to its end.
@@ -179,6 +185,26 @@ mod tests {
         w.observe("t", 1, ts("2026-05-01T08:00:00+07:00"));
         w.set_idle("t", 1, true);
         assert!(w.ahead(day).is_empty());
+    }
+
+    #[test]
+    fn observing_tells_how_far_a_partition_moved() {
+        let mut w = Watermarks::new();
+        w.assign("t", 0);
+        let first = w.observe("t", 0, ts("2026-03-01T09:00:00+07:00"));
+        assert_eq!(first, chrono::Duration::zero(), "a first time is no move");
+        let moved = w.observe("t", 0, ts("2026-03-03T21:00:00+07:00"));
+        assert_eq!(moved, chrono::Duration::hours(60));
+        let back = w.observe("t", 0, ts("2026-03-02T09:00:00+07:00"));
+        assert_eq!(
+            back,
+            chrono::Duration::zero(),
+            "an older event moves nothing"
+        );
+        assert_eq!(
+            w.observe("t", 9, ts("2026-03-09T09:00:00+07:00")),
+            chrono::Duration::zero()
+        );
     }
 
     #[test]
