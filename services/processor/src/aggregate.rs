@@ -16,7 +16,7 @@
 //! dossier's due time passing (a timer), and a new running period (a roll, which recomputes
 //! the dossiers it concerns).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use chrono::NaiveDate;
 use motcua_core::event::{Satisfaction, Timestamp};
@@ -1060,8 +1060,8 @@ impl Aggregates {
 
     /// Open dossiers past their due time at the cells' watermark, per agency level (the
     /// `OPEN` cells of the agency family).
-    pub fn overdue_by_level(&self) -> HashMap<&str, i64> {
-        let mut out = HashMap::new();
+    pub fn overdue_by_level(&self) -> std::collections::HashMap<&str, i64> {
+        let mut out = std::collections::HashMap::new();
         for c in self
             .cells
             .iter()

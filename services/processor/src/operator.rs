@@ -10,7 +10,9 @@
 //! event names them ([`PartitionOperator::missing`], [`PartitionOperator::reinstate`]).
 //! Every changed dossier is checkpointed in the batch that changed it.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate};
@@ -655,11 +657,7 @@ impl PartitionOperator {
             out.checkpoints.push(CheckpointRow {
                 ended_at: e.ended_at.map(secs),
                 period_upto: e.period_upto.map(days),
-                ..checkpoint(
-                    code.clone(),
-                    e.state.version(),
-                    serde_json::to_string(&e.state).expect("state serialises"),
-                )
+                ..checkpoint(code.clone(), e.state.version(), to_json(&e.state, 2048))
             });
         }
         // The changed cells, and their checkpoint in the same insert as the dossiers'.
@@ -957,7 +955,7 @@ fn event_row(e: &DossierEvent, record: &InputRecord, now: u32) -> EventRow {
         .map(|r| r.procedure_code.clone())
         .or_else(|| e.refused.as_ref().and_then(|r| r.procedure_code.clone()))
         .unwrap_or_default();
-    let payload = serde_json::to_string(e).expect("events serialise");
+    let payload = to_json(e, 1024);
     EventRow {
         dossier_code: e.dossier_code.clone(),
         event_id: e.event_id.clone(),
@@ -976,6 +974,14 @@ fn event_row(e: &DossierEvent, record: &InputRecord, now: u32) -> EventRow {
         kafka_offset: record.offset as u64,
         ingested_at: now,
     }
+}
+
+/// JSON into a buffer sized for the usual value (a growing one copies itself several times).
+fn to_json<T: serde::Serialize>(value: &T, capacity: usize) -> String {
+    let mut buf = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut buf, value).expect("our types serialise");
+    // serde_json writes valid UTF-8 only.
+    String::from_utf8(buf).expect("serde_json writes UTF-8")
 }
 
 /// The agency part of a dossier code `{agency}-{yymmdd}-{seq}`.

@@ -321,10 +321,18 @@ struct Writer<K> {
     sink: K,
 }
 
-/// A batch's write under way, and what it gave once done.
+/// A batch's write under way. The task owns the rows, and frees them where it runs.
 struct Writing {
-    pending: Arc<Pending>,
+    done: Done,
     task: tokio::task::JoinHandle<Result<(), ProcessorError>>,
+}
+
+/// What the loop does once a batch's write is in.
+struct Done {
+    offsets: Vec<(TopicPartition, i64)>,
+    as_of: Option<Timestamp>,
+    produced_ms: Vec<i64>,
+    drained: bool,
 }
 
 /// What the loop keeps between batches.
@@ -476,17 +484,23 @@ type Pick = fn(&Pending) -> Option<&Rows>;
 /// Starts a batch's write as a task of its own.
 fn start_writing<K: BatchSink + Clone + Send + Sync + 'static>(
     w: &Writer<K>,
-    pending: Pending,
+    mut pending: Pending,
 ) -> Writing {
-    let pending = Arc::new(pending);
-    let (w, p) = (w.clone(), pending.clone());
+    let done = Done {
+        offsets: std::mem::take(&mut pending.offsets),
+        as_of: pending.as_of,
+        produced_ms: std::mem::take(&mut pending.produced_ms),
+        drained: pending.drained,
+    };
+    let p = Arc::new(pending);
+    let w = w.clone();
     let task = tokio::spawn(async move {
         let started = Instant::now();
         let written = flush(&w, &p).await;
         observe_phase(&w.metrics, "write", started);
         written
     });
-    Writing { pending, task }
+    Writing { done, task }
 }
 
 /// Waits for a write started by [`start_writing`].
@@ -611,7 +625,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
                     if done.is_err() {
                         return Ok(());
                     }
-                    self.finish(&w.pending)?;
+                    self.finish(&w.done)?;
                 }
                 // What held batches folded goes in with a checkpoint, so the next start
                 // need not read them again (if the store fails now, it will).
@@ -623,7 +637,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
             };
             if let Some(w) = writing {
                 written.expect("joined")?;
-                self.finish(&w.pending)?;
+                self.finish(&w.done)?;
             }
             let mut batch = match batch {
                 Ok(b) => b,
@@ -688,7 +702,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
         if let Some(p) = self.pending.take() {
             let mut w = start_writing(&self.writer, p);
             wait_for(&mut w.task).await?;
-            self.finish(&w.pending)?;
+            self.finish(&w.done)?;
         }
         Ok(())
     }
@@ -1309,7 +1323,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
     /// After a pending write is in: for a drained batch, store its offsets and those of the
     /// batches held before it, then evict (a dossier is never evicted before its checkpoint
     /// row exists); a held batch's offsets wait.
-    fn finish(&mut self, p: &Pending) -> Result<(), ProcessorError> {
+    fn finish(&mut self, p: &Done) -> Result<(), ProcessorError> {
         for (tp, next) in &p.offsets {
             let e = self.unstored.entry(tp.clone()).or_insert(*next);
             *e = (*e).max(*next);
