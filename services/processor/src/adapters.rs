@@ -139,6 +139,8 @@ pub struct KafkaSource {
     /// Owned partitions whose committed offset was asked of the broker since the assignment,
     /// with the answer.
     known: HashMap<TopicPartition, Asked>,
+    /// The next batch, being read while the loop processes the last one.
+    ahead: Option<tokio::task::JoinHandle<Result<SourceBatch, ExternalError>>>,
 }
 
 /// The broker's answer about one partition.
@@ -207,16 +209,8 @@ impl KafkaSource {
             probe: Arc::new(probe),
             owned: HashSet::new(),
             known: HashMap::new(),
+            ahead: None,
         })
-    }
-
-    fn take_assignment(&self) -> Option<Vec<TopicPartition>> {
-        self.consumer
-            .context()
-            .changed
-            .lock()
-            .expect("not poisoned")
-            .take()
     }
 }
 
@@ -275,43 +269,77 @@ fn query_positions(
     Ok(out)
 }
 
+/// Reads one batch: up to `max` records, for at most `wait`, cut at a rebalance.
+async fn read_batch(
+    consumer: Arc<StreamConsumer<GroupContext>>,
+    max: usize,
+    wait: Duration,
+) -> Result<SourceBatch, ExternalError> {
+    let take_assignment = || {
+        consumer
+            .context()
+            .changed
+            .lock()
+            .expect("not poisoned")
+            .take()
+    };
+    let deadline = tokio::time::sleep(wait);
+    tokio::pin!(deadline);
+    let mut batch = SourceBatch::default();
+    batch.records.reserve(max.min(100_000));
+    while batch.records.len() < max {
+        let message = tokio::select! {
+            biased;
+            m = consumer.recv() => m,
+            _ = &mut deadline => break,
+        };
+        // A rebalance runs inside `recv`: end the batch at it, so no record is read
+        // under an assignment the loop has not seen.
+        if let Some(a) = take_assignment() {
+            batch.assignment = Some(a);
+            if let Ok(m) = &message {
+                batch.push(m);
+            }
+            break;
+        }
+        match message {
+            Ok(m) => batch.push(&m),
+            Err(e) if batch.records.is_empty() => return Err(kafka_error("read input", e)),
+            Err(e) => {
+                tracing::warn!(error = %e, "kafka consumer error");
+                break;
+            }
+        }
+    }
+    if batch.assignment.is_none() {
+        batch.assignment = take_assignment();
+    }
+    Ok(batch)
+}
+
 impl RecordSource for KafkaSource {
+    /// The batch read ahead while the loop processed the last one (or, the first time, one
+    /// read now); then starts reading the next. Batches come in the order read, each cut at
+    /// the rebalance it saw, so the loop still sees every assignment before a record read
+    /// under it. At most one batch is read ahead.
     async fn next_batch(
         &mut self,
         max: usize,
         wait: Duration,
     ) -> Result<SourceBatch, ExternalError> {
-        let deadline = tokio::time::sleep(wait);
-        tokio::pin!(deadline);
-        let mut batch = SourceBatch::default();
-        batch.records.reserve(max.min(100_000));
-        while batch.records.len() < max {
-            let message = tokio::select! {
-                biased;
-                m = self.consumer.recv() => m,
-                _ = &mut deadline => break,
-            };
-            // A rebalance runs inside `recv`: end the batch at it, so no record is read
-            // under an assignment the loop has not seen.
-            if let Some(a) = self.take_assignment() {
-                batch.assignment = Some(a);
-                if let Ok(m) = &message {
-                    batch.push(m);
-                }
-                break;
+        let read = match self.ahead.as_mut() {
+            // A shutdown may drop this wait: the handle stays, and is awaited next time.
+            Some(task) => {
+                let r = task.await;
+                self.ahead = None;
+                r.map_err(|e| ExternalError::transient("read input", e.to_string()))?
             }
-            match message {
-                Ok(m) => batch.push(&m),
-                Err(e) if batch.records.is_empty() => return Err(kafka_error("read input", e)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "kafka consumer error");
-                    break;
-                }
-            }
+            None => read_batch(self.consumer.clone(), max, wait).await,
+        };
+        if read.is_ok() {
+            self.ahead = Some(tokio::spawn(read_batch(self.consumer.clone(), max, wait)));
         }
-        if batch.assignment.is_none() {
-            batch.assignment = self.take_assignment();
-        }
+        let batch = read?;
         if let Some(assignment) = &batch.assignment {
             // A partition assigned again may have been committed by another member meanwhile.
             self.known.clear();
@@ -430,6 +458,10 @@ impl RecordSource for KafkaSource {
     }
 
     fn close(&mut self) {
+        if let Some(task) = self.ahead.take() {
+            // Records it read are not processed: their offsets are not stored either.
+            task.abort();
+        }
         if let Err(e) = self
             .consumer
             .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)
