@@ -594,15 +594,10 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
             }
             let batch_started = Instant::now();
             let (max, wait) = (self.config.batch_max_records, self.config.batch_max_wait);
-            // The previous batch is written while this one is read, on other cores.
-            let mut writing = self.pending.take().map(|p| start_writing(&self.writer, p));
+            // The previous batch is written, on other cores, while this one is read and
+            // folded; the rest of this one's processing waits for that write.
+            let writing = self.pending.take().map(|p| start_writing(&self.writer, p));
             let metrics = self.metrics;
-            let mut written = None;
-            let wait_written = async {
-                if let Some(w) = writing.as_mut() {
-                    written = Some(wait_for(&mut w.task).await);
-                }
-            };
             let reading = async {
                 let started = Instant::now();
                 let read = self.source.next_batch(max, wait).await;
@@ -611,21 +606,13 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
             };
             let outcome = tokio::select! {
                 _ = self.shutdown.cancelled() => None,
-                (_, r) = async { tokio::join!(wait_written, reading) } => Some(r),
+                r = reading => Some(r),
             };
-            self.observe_phase("read and write", batch_started);
             let Some(batch) = outcome else {
                 // Stopping: let the write finish if the store lets it (a retry is interrupted
                 // by the shutdown itself); otherwise the next start reads the batch again.
-                if let Some(mut w) = writing {
-                    let done = match written {
-                        Some(r) => r,
-                        None => wait_for(&mut w.task).await,
-                    };
-                    if done.is_err() {
-                        return Ok(());
-                    }
-                    self.finish(&w.done)?;
+                if self.complete(writing).await.is_err() {
+                    return Ok(());
                 }
                 // What held batches folded goes in with a checkpoint, so the next start
                 // need not read them again (if the store fails now, it will).
@@ -635,13 +622,10 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
                 }
                 return Ok(());
             };
-            if let Some(w) = writing {
-                written.expect("joined")?;
-                self.finish(&w.done)?;
-            }
             let mut batch = match batch {
                 Ok(b) => b,
                 Err(e) if e.transient => {
+                    self.complete(writing).await?;
                     warn!(error = %e, "reading input failed, retrying");
                     self.metrics
                         .retries
@@ -651,8 +635,13 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
                     tokio::time::sleep(self.config.backoff_initial).await;
                     continue;
                 }
-                Err(e) => return Err(ProcessorError::Permanent(e)),
+                Err(e) => {
+                    self.complete(writing).await?;
+                    return Err(ProcessorError::Permanent(e));
+                }
             };
+            // While the write runs: an assignment's restores (partitions the write does not
+            // hold) and the positions.
             if let Some(assignment) = batch.assignment {
                 self.reassign(assignment);
                 // Restore every newly owned partition now, not at its first record: the
@@ -672,14 +661,18 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
             self.observe_phase("positions", started);
             if !records.is_empty() {
                 let started = Instant::now();
-                self.process(records, produced_ms, batch_started).await?;
+                self.process(records, produced_ms, batch_started, writing)
+                    .await?;
                 self.observe_phase("process", started);
-            } else if self.held > 0 {
-                // Nothing read: the input is caught up, what was held goes in now.
-                self.drain_held().await?;
             } else {
-                // Nothing read: the watermark may still move (a partition went idle).
-                self.write_progress(&[]).await?;
+                self.complete(writing).await?;
+                if self.held > 0 {
+                    // Nothing read: the input is caught up, what was held goes in now.
+                    self.drain_held().await?;
+                } else {
+                    // Nothing read: the watermark may still move (a partition went idle).
+                    self.write_progress(&[]).await?;
+                }
             }
             self.align()?;
             if self.config.stop_at_end && self.at_end() {
@@ -695,6 +688,18 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
 
     fn observe_phase(&self, phase: &str, started: Instant) {
         observe_phase(self.metrics, phase, started);
+    }
+
+    /// Waits for a batch's write (if any) and finishes it: stores the offsets, evicts.
+    async fn complete(&mut self, writing: Option<Writing>) -> Result<(), ProcessorError> {
+        let Some(mut w) = writing else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let written = wait_for(&mut w.task).await;
+        self.observe_phase("write wait", started);
+        written?;
+        self.finish(&w.done)
     }
 
     /// Writes the pending batch now and finishes it.
@@ -935,6 +940,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
         records: Vec<InputRecord>,
         produced_ms: Vec<i64>,
         started: Instant,
+        writing: Option<Writing>,
     ) -> Result<(), ProcessorError> {
         let now = chrono::Utc::now().timestamp().clamp(0, u32::MAX as i64) as u32;
         // A full batch means more is waiting: fold it and hold its figures, up to a bound.
@@ -993,6 +999,10 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
         .await
         .map_err(|e| ProcessorError::Internal(format!("fold task failed: {e}")))?;
         let (work, outcomes) = folded;
+        // The fold ran beside the previous batch's write; what follows needs it in: refolds
+        // read the raw rows it holds, and its finish evicts (dossiers this fold changed are
+        // dirty, so they stay).
+        self.complete(writing).await?;
 
         let mut events = Vec::new();
         let mut dead = Vec::new();
