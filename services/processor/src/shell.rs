@@ -12,6 +12,11 @@
 //!    checkpoint, the dead-letter ledger and the progress rows;
 //! 5. only then store the batch's offsets.
 //!
+//! Batches overlap: the source reads the next batch while this one is processed, and the
+//! next batch is folded while this one is written (each table's insert its own task); the
+//! next batch's dead letters, refolds and drain, and this batch's offsets and evictions, wait
+//! until the write is in. Writes never overlap each other.
+//!
 //! While catching up (every batch full), a batch may be *held*: folded, its raw rows and
 //! ledger written, but its drain (figures, checkpoint, cells, progress) left to a later
 //! batch, at most `hold_max_batches` or `hold_max_time` later, or at once when the input
