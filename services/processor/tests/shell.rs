@@ -429,39 +429,47 @@ fn counter(metrics: &ProcessorMetrics, name: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Runs the loop over the batches with `c` until it stops (the end of the input, or
+/// `shutdown`): the offsets stored, the sink, the metrics.
+async fn run_held(
+    src: FakeSource,
+    c: LoopConfig,
+    shutdown: &CancellationToken,
+) -> (Vec<(TopicPartition, i64)>, FakeSink, ProcessorMetrics) {
+    let stored = src.stored.clone();
+    let sink = FakeSink::default();
+    let metrics = ProcessorMetrics::new();
+    run_loop(c, shared(), src, sink.clone(), &metrics, shutdown)
+        .await
+        .unwrap();
+    let stored = stored.lock().unwrap().clone();
+    (stored, sink, metrics)
+}
+
+fn states_written(sink: &FakeSink) -> usize {
+    sink.written.lock().unwrap()["dossier_state"]
+}
+
 #[tokio::test(start_paused = true)]
 async fn full_batches_are_held_and_written_as_one_with_their_offsets() {
     // Batches of 3, 3, 3 (full) and 2: the first two are held, the third reaches the bound
     // of three and is written with them, the short one is written at once.
     let (batches, mut c) = in_threes(true);
     c.hold_max_batches = 3;
-    let src = source(batches);
-    let stored = src.stored.clone();
-    let sink = FakeSink::default();
-    let metrics = ProcessorMetrics::new();
-    let summary = run_loop(
-        c,
-        shared(),
-        src,
-        sink.clone(),
-        &metrics,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(summary.consumed, 11);
+    let (stored, sink, metrics) = run_held(source(batches), c, &CancellationToken::new()).await;
     assert_eq!(
-        stored.lock().unwrap().as_slice(),
-        &[(("t".to_string(), 0), 9), (("t".to_string(), 0), 11)],
+        stored,
+        [(("t".to_string(), 0), 9), (("t".to_string(), 0), 11)],
         "offsets are stored only with a drained batch, covering the held ones"
     );
-    let written = sink.written.lock().unwrap().clone();
     assert_eq!(
-        written["dossier_events"], 11,
+        sink.written.lock().unwrap()["dossier_events"],
+        11,
         "raw rows go in with every batch"
     );
     assert_eq!(
-        written["dossier_state"], 2,
+        states_written(&sink),
+        2,
         "one dossier changed in four batches is written once per drain"
     );
     assert_eq!(
@@ -475,25 +483,9 @@ async fn held_batches_are_written_at_the_end_of_the_input() {
     // Three full batches, all held (bound 10): the end of a --stop-at-end run drains them.
     let (batches, mut c) = in_threes(false);
     c.hold_max_batches = 10;
-    let src = source(batches);
-    let stored = src.stored.clone();
-    let sink = FakeSink::default();
-    let metrics = ProcessorMetrics::new();
-    run_loop(
-        c,
-        shared(),
-        src,
-        sink.clone(),
-        &metrics,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        stored.lock().unwrap().as_slice(),
-        &[(("t".to_string(), 0), 9)]
-    );
-    assert_eq!(sink.written.lock().unwrap()["dossier_state"], 1);
+    let (stored, sink, metrics) = run_held(source(batches), c, &CancellationToken::new()).await;
+    assert_eq!(stored, [(("t".to_string(), 0), 9)]);
+    assert_eq!(states_written(&sink), 1);
     assert!(!sink.checkpoint.lock().unwrap().is_empty(), "checkpointed");
     assert_eq!(
         counter(&metrics, "motcua_processor_held_batches_total"),
@@ -507,37 +499,24 @@ async fn held_batches_are_written_once_the_input_goes_idle() {
     c.hold_max_batches = 10;
     c.stop_at_end = false;
     let src = source(batches);
-    let stored = src.stored.clone();
-    let sink = FakeSink::default();
+    let watch = src.stored.clone();
     let shutdown = CancellationToken::new();
     let stopper = shutdown.clone();
-    let watch = stored.clone();
-    tokio::spawn(async move {
-        // Stop once the offsets are stored, or after a minute (the assertions then fail).
-        for _ in 0..600 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            if !watch.lock().unwrap().is_empty() {
-                break;
-            }
-        }
+    // Idle reads take 100 ms (paused time): look after 5 s, before any stop, then stop.
+    let before_stop = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let seen = watch.lock().unwrap().clone();
         stopper.cancel();
+        seen
     });
-    run_loop(
-        c,
-        shared(),
-        src,
-        sink.clone(),
-        &ProcessorMetrics::new(),
-        &shutdown,
-    )
-    .await
-    .unwrap();
+    let (stored, sink, _) = run_held(src, c, &shutdown).await;
     assert_eq!(
-        stored.lock().unwrap().as_slice(),
-        &[(("t".to_string(), 0), 9)],
-        "an empty read drains what was held"
+        before_stop.await.unwrap(),
+        [(("t".to_string(), 0), 9)],
+        "an empty read drained what was held, before the stop"
     );
-    assert_eq!(sink.written.lock().unwrap()["dossier_state"], 1);
+    assert_eq!(stored, [(("t".to_string(), 0), 9)]);
+    assert_eq!(states_written(&sink), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -547,28 +526,13 @@ async fn a_shutdown_writes_what_was_held() {
     c.stop_at_end = false;
     // The source never goes idle: each read after the scripted ones waits for the stop.
     c.batch_max_wait = Duration::from_secs(3_600);
-    let src = source(batches);
-    let stored = src.stored.clone();
-    let sink = FakeSink::default();
     let shutdown = CancellationToken::new();
     let stopper = shutdown.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(60)).await;
         stopper.cancel();
     });
-    run_loop(
-        c,
-        shared(),
-        src,
-        sink.clone(),
-        &ProcessorMetrics::new(),
-        &shutdown,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        stored.lock().unwrap().as_slice(),
-        &[(("t".to_string(), 0), 9)]
-    );
-    assert_eq!(sink.written.lock().unwrap()["dossier_state"], 1);
+    let (stored, sink, _) = run_held(source(batches), c, &shutdown).await;
+    assert_eq!(stored, [(("t".to_string(), 0), 9)]);
+    assert_eq!(states_written(&sink), 1);
 }
