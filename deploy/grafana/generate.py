@@ -509,11 +509,13 @@ def pipeline() -> dash.Dashboard:
     d = d.with_row(dash.Row("Partitions and state"))
     d = d.with_panel(prom_timeseries(ids, "Partitions owned, catching up, paused",
                                      "Input partition numbers owned (consumer-group assignment), and assignments received since start; those read below the end they "
-                                     "had when assigned (figures being rebuilt); those paused for running ahead in event time.",
+                                     "had when assigned (figures being rebuilt); those paused for running ahead in event time; full batches held while catching up "
+                                     "(their figures written with a later batch's, a few seconds later).",
                                      [(f"sum(motcua_processor_partitions_owned{S})", "owned"),
                                       (f"sum(motcua_processor_partitions_catching_up{S})", "catching up"),
                                       (f"sum(motcua_processor_partitions_paused{S})", "paused"),
-                                      (f"sum(motcua_processor_rebalances_total{S})", "assignments since start")],
+                                      (f"sum(motcua_processor_rebalances_total{S})", "assignments since start"),
+                                      (f"sum(motcua_processor_held_batches_total{S})", "batches held since start")],
                                      "none", width=8))
     d = d.with_panel(prom_stat(ids, "Partition restore time (average since start)",
                                "Loading a partition's checkpoint when it is assigned (a start, a restart, a rebalance).",
