@@ -342,10 +342,11 @@ struct Done {
 
 /// What the loop keeps between batches.
 struct Loop<'a, S, K> {
-    config: LoopConfig,
+    /// The same settings as the writer's.
+    config: Arc<LoopConfig>,
     shared: Arc<Shared>,
     source: S,
-    sink: K,
+    /// The sink (its clone is the writer's), and what each write task needs.
     writer: Writer<K>,
     metrics: &'a ProcessorMetrics,
     shutdown: &'a CancellationToken,
@@ -554,17 +555,17 @@ pub async fn run_loop<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'sta
     shutdown: &CancellationToken,
 ) -> Result<Summary, ProcessorError> {
     let started = Instant::now();
+    let config = Arc::new(config);
     let writer = Writer {
-        config: Arc::new(config.clone()),
+        config: config.clone(),
         shutdown: shutdown.clone(),
         metrics: metrics.clone(),
-        sink: sink.clone(),
+        sink,
     };
     let mut l = Loop {
         config,
         shared,
         source,
-        sink,
         writer,
         metrics,
         shutdown,
@@ -621,10 +622,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
                 }
                 // What held batches folded goes in with a checkpoint, so the next start
                 // need not read them again (if the store fails now, it will).
-                if self.held > 0 && self.drain_held().await.is_ok() {
-                    // If the store fails now, the next start reads the held batches again.
-                    let _ = self.write_pending().await;
-                }
+                let _ = self.write_all().await;
                 return Ok(());
             };
             let mut batch = match batch {
@@ -681,11 +679,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
             }
             self.align()?;
             if self.config.stop_at_end && self.at_end() {
-                self.write_pending().await?;
-                if self.held > 0 {
-                    self.drain_held().await?;
-                    self.write_pending().await?;
-                }
+                self.write_all().await?;
                 return Ok(());
             }
         }
@@ -707,12 +701,15 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
         self.finish(&w.done)
     }
 
-    /// Writes the pending batch now and finishes it.
-    async fn write_pending(&mut self) -> Result<(), ProcessorError> {
-        if let Some(p) = self.pending.take() {
-            let mut w = start_writing(&self.writer, p);
-            wait_for(&mut w.task).await?;
-            self.finish(&w.done)?;
+    /// Writes the pending batch and whatever held batches folded, and finishes them (the
+    /// end of the input, a shutdown).
+    async fn write_all(&mut self) -> Result<(), ProcessorError> {
+        let writing = self.pending.take().map(|p| start_writing(&self.writer, p));
+        self.complete(writing).await?;
+        if self.held > 0 {
+            self.drain_held().await?;
+            let writing = self.pending.take().map(|p| start_writing(&self.writer, p));
+            self.complete(writing).await?;
         }
         Ok(())
     }
@@ -874,7 +871,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
         let started = Instant::now();
         let retention = self.shared.retention.num_seconds().max(0) as u32;
         let (config, shutdown, metrics, sink) =
-            (&self.config, self.shutdown, self.metrics, &self.sink);
+            (&self.config, self.shutdown, self.metrics, &self.writer.sink);
         let loads = numbers.iter().map(|&p| async move {
             let r = retry(config, shutdown, metrics, "load checkpoint", || {
                 sink.load_partition(p, retention)
@@ -900,7 +897,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
             self.shutdown,
             self.metrics,
             "load checkpoint",
-            || self.sink.load_partition(partition, retention),
+            || self.writer.sink.load_partition(partition, retention),
         )
         .await?;
         self.install(partition, restored, started)
@@ -965,7 +962,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
                     self.shutdown,
                     self.metrics,
                     "load evicted dossiers",
-                    || self.sink.load_dossiers(p, &missing),
+                    || self.writer.sink.load_dossiers(p, &missing),
                 )
                 .await?;
                 self.metrics.reloaded.inc_by(rows.len() as u64);
@@ -1102,7 +1099,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
                     self.shutdown,
                     self.metrics,
                     "read stored events",
-                    || self.sink.dossier_events(&code),
+                    || self.writer.sink.dossier_events(&code),
                 )
                 .await?;
                 let losers = self
@@ -1185,7 +1182,7 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
             self.shutdown,
             self.metrics,
             "publish dead letters",
-            || self.sink.dead_letters(dead),
+            || self.writer.sink.dead_letters(dead),
         )
         .await?;
         for d in dead {
@@ -1203,7 +1200,14 @@ impl<S: RecordSource, K: BatchSink + Clone + Send + Sync + 'static> Loop<'_, S, 
     }
 
     async fn write(&self, rows: Rows) -> Result<(), ProcessorError> {
-        write_rows(&self.config, self.shutdown, self.metrics, &self.sink, &rows).await
+        write_rows(
+            &self.config,
+            self.shutdown,
+            self.metrics,
+            &self.writer.sink,
+            &rows,
+        )
+        .await
     }
 
     /// Drains what the held batches folded and writes it now (the input went idle, the end
