@@ -92,10 +92,12 @@ impl Pseudonymizer {
         mac.update(b"\0");
         mac.update(field.normalise(value).as_bytes());
         let digest = mac.finalize().into_bytes();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = String::with_capacity(34);
         out.push_str("p:");
         for b in &digest[..16] {
-            out.push_str(&format!("{b:02x}"));
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
         out
     }
@@ -167,6 +169,21 @@ mod tests {
         );
         assert!(id.starts_with("p:") && id.len() == 34);
         assert!(Pseudonymizer::new(b"short").is_err());
+    }
+
+    #[test]
+    fn a_pseudonym_is_the_hmacs_first_128_bits_in_lowercase_hex() {
+        // Stored pseudonyms must never change: the reference is the HMAC formatted apart.
+        let key = b"0123456789abcdef";
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+        mac.update(b"id\0056090001234");
+        let digest = mac.finalize().into_bytes();
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let p = Pseudonymizer::new(key).unwrap();
+        assert_eq!(
+            p.pseudonym(PiiField::IdNumber, "056090001234"),
+            format!("p:{hex}")
+        );
     }
 
     #[test]
