@@ -4,6 +4,10 @@
 //! `cargo bench --bench fold`; the end-to-end figure with the broker and ClickHouse comes
 //! from `motcua load` (README).
 
+/// The allocator the `motcua` binary runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use motcua_core::codec::{Codec, Encoding};
 use motcua_core::deadline::Clock;
@@ -100,6 +104,38 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
+    // The processor's rhythm: batches of 2 000 records, each drained with the watermark it
+    // reached, so a dossier is drained once per batch it has events in, with its period rows
+    // (the single drain above writes each dossier once and no period rows).
+    let input = records(&events, &codec, Encoding::Avro);
+    g.bench_function("batches_Avro", |b| {
+        b.iter_batched(
+            || {
+                PartitionOperator::new(
+                    0,
+                    Shared::new(
+                        clock.clone(),
+                        Pseudonymizer::new(b"bench-key-0123456789").unwrap(),
+                        chrono::Duration::days(35),
+                        "bench".into(),
+                    ),
+                )
+            },
+            |mut op| {
+                let mut rows = 0;
+                for (batch, chunk) in input.chunks(2_000).zip(events.chunks(2_000)) {
+                    for r in batch {
+                        op.ingest(r, 0);
+                    }
+                    let watermark = chunk.iter().map(|e| e.occurred_at).max();
+                    let changed = op.drain(watermark, 0);
+                    rows += changed.states.len() + changed.periods.len() + changed.steps.len();
+                }
+                rows
+            },
+            BatchSize::LargeInput,
+        )
+    });
     g.finish();
 
     let mut g = c.benchmark_group("fold");

@@ -412,6 +412,13 @@ fn due(received: chrono::DateTime<chrono::FixedOffset>, limit: TimeLimit, rule: 
     }
 }
 
+/// mimalloc instead of glibc's malloc: the processor allocates rows and strings on one thread
+/// and frees them on the insert tasks' threads, the pattern glibc's arenas handle worst
+/// (docs/PERFORMANCE.md, "The allocator").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
