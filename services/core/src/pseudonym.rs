@@ -176,7 +176,7 @@ mod tests {
         // Stored pseudonyms must never change: the reference is the HMAC formatted apart.
         let key = b"0123456789abcdef";
         let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
-        mac.update(b"id\0056090001234");
+        mac.update(b"id\x00056090001234");
         let digest = mac.finalize().into_bytes();
         let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         let p = Pseudonymizer::new(key).unwrap();
