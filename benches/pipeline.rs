@@ -32,6 +32,10 @@ use motcua_core::deadline::Clock;
 use motcua_core::fold::{content_hash, stable_hash, DossierState};
 use motcua_core::{validate, DossierEvent, Rejection};
 
+/// The allocator the `motcua` binary runs with (docs/ARCHITECTURE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn events() -> Vec<DossierEvent> {
     let config = motcua_sim::SimConfig {
         seed: 3,
