@@ -83,10 +83,12 @@ install_debian_packages() {
   command -v clickhouse-client >/dev/null || pkgs+=(clickhouse-client)
   { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || pkgs+=(prometheus)
   command -v python3 >/dev/null || pkgs+=(python3 python3-pip)
+  # The deploy check lints the shell scripts with it (deploy/check_deploy.py).
+  command -v shellcheck >/dev/null || pkgs+=(shellcheck)
   if ((${#pkgs[@]})); then
     apt_install "${pkgs[@]}"
   else
-    say "Debian packages present: curl clickhouse-server clickhouse-client prometheus python3"
+    say "Debian packages present: curl clickhouse-server clickhouse-client prometheus python3 shellcheck"
   fi
 }
 
