@@ -269,6 +269,7 @@ impl PartitionOperator {
                 &row.dossier_code,
                 &mut entry,
                 Recount::Loaded,
+                None,
                 0,
             );
             self.entries.insert(row.dossier_code, entry);
@@ -564,6 +565,9 @@ impl PartitionOperator {
         period_codes.sort();
         period_codes.dedup();
         let mut out = Changed::default();
+        // A changed dossier is classified once here and its classification reused by its
+        // recount below (its state does not change in between).
+        let mut classified: HashMap<&str, Classification> = HashMap::new();
         for code in &period_codes {
             let e = self.entries.get_mut(code).expect("held");
             if e.state.receipt.is_none() {
@@ -575,7 +579,12 @@ impl PartitionOperator {
             let bound = match (c.end, as_of) {
                 (Some(end), _) => fold::local_date(end.at),
                 (None, Some(w)) => fold::local_date(w),
-                (None, None) => continue,
+                (None, None) => {
+                    if codes.binary_search(code).is_ok() {
+                        classified.insert(code.as_str(), c);
+                    }
+                    continue;
+                }
             };
             // Rows through the furthest bound written before are rewritten too (as out of
             // scope when the dossier ended before them), and that bound is kept: the cells
@@ -596,6 +605,9 @@ impl PartitionOperator {
             e.closed = closed;
             out.periods.extend(rows);
             e.period_upto = Some(upto);
+            if codes.binary_search(code).is_ok() {
+                classified.insert(code.as_str(), c);
+            }
         }
         for code in &codes {
             let e = self.entries.get_mut(code).expect("dirty dossiers are held");
@@ -606,6 +618,7 @@ impl PartitionOperator {
                 code,
                 e,
                 Recount::Live,
+                classified.remove(code.as_str()),
                 now,
             );
             if e.ended_at != ended {
@@ -634,6 +647,7 @@ impl PartitionOperator {
                     code,
                     e,
                     Recount::Live,
+                    None,
                     now,
                 );
             }
@@ -765,7 +779,9 @@ enum Recount {
     Live,
 }
 
-/// Recomputes a dossier's contributions to the cells and its timer.
+/// Recomputes a dossier's contributions to the cells and its timer; `classified` is its
+/// state's classification when the caller has just made it.
+#[allow(clippy::too_many_arguments)]
 fn recount(
     shared: &Shared,
     agg: &mut Aggregates,
@@ -773,10 +789,11 @@ fn recount(
     code: &str,
     e: &mut Entry,
     how: Recount,
+    classified: Option<Classification>,
     now: u32,
 ) -> Recounted {
     let clock = &shared.clock;
-    let c = e.state.classify(None, clock);
+    let c = classified.unwrap_or_else(|| e.state.classify(None, clock));
     let row = state_row(code, &e.state, &c, clock, now);
     let steps: Vec<StepRow> = step_rows(&row, &c, now).collect();
     let apply = how != Recount::Loaded;
