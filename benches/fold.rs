@@ -17,6 +17,19 @@ use motcua_core::DossierEvent;
 use motcua_processor::operator::{InputRecord, PartitionOperator, Shared};
 use std::collections::HashMap;
 
+/// A fresh operator for partition 0, with the processor's default retention.
+fn operator(clock: &Clock) -> PartitionOperator {
+    PartitionOperator::new(
+        0,
+        Shared::new(
+            clock.clone(),
+            Pseudonymizer::new(b"bench-key-0123456789").unwrap(),
+            chrono::Duration::days(35),
+            "bench".into(),
+        ),
+    )
+}
+
 fn events() -> Vec<DossierEvent> {
     let config = motcua_sim::SimConfig {
         seed: 3,
@@ -82,17 +95,7 @@ fn bench(c: &mut Criterion) {
         let input = records(&events, &codec, encoding);
         g.bench_function(format!("ingest_{encoding:?}"), |b| {
             b.iter_batched(
-                || {
-                    PartitionOperator::new(
-                        0,
-                        Shared::new(
-                            clock.clone(),
-                            Pseudonymizer::new(b"bench-key-0123456789").unwrap(),
-                            chrono::Duration::days(35),
-                            "bench".into(),
-                        ),
-                    )
-                },
+                || operator(&clock),
                 |mut op| {
                     for r in &input {
                         op.ingest(r, 0);
@@ -110,17 +113,7 @@ fn bench(c: &mut Criterion) {
     let input = records(&events, &codec, Encoding::Avro);
     g.bench_function("batches_Avro", |b| {
         b.iter_batched(
-            || {
-                PartitionOperator::new(
-                    0,
-                    Shared::new(
-                        clock.clone(),
-                        Pseudonymizer::new(b"bench-key-0123456789").unwrap(),
-                        chrono::Duration::days(35),
-                        "bench".into(),
-                    ),
-                )
-            },
+            || operator(&clock),
             |mut op| {
                 let mut rows = 0;
                 for (batch, chunk) in input.chunks(2_000).zip(events.chunks(2_000)) {
