@@ -565,26 +565,23 @@ impl PartitionOperator {
         period_codes.sort();
         period_codes.dedup();
         let mut out = Changed::default();
-        // A changed dossier is classified once here and its classification reused by its
-        // recount below (its state does not change in between).
+        // Each dossier is classified once here; a changed one's recount below reuses it (its
+        // state does not change in between).
         let mut classified: HashMap<&str, Classification> = HashMap::new();
         for code in &period_codes {
             let e = self.entries.get_mut(code).expect("held");
             if e.state.receipt.is_none() {
                 continue;
             }
-            let c = e.state.classify(None, &self.shared.clock);
+            let c = classified
+                .entry(code.as_str())
+                .or_insert_with(|| e.state.classify(None, &self.shared.clock));
             // The last date the dossier can be in a report: its end, or while open the
             // watermark's date (unknown without one: its rows wait for the first month).
             let bound = match (c.end, as_of) {
                 (Some(end), _) => fold::local_date(end.at),
                 (None, Some(w)) => fold::local_date(w),
-                (None, None) => {
-                    if codes.binary_search(code).is_ok() {
-                        classified.insert(code.as_str(), c);
-                    }
-                    continue;
-                }
+                (None, None) => continue,
             };
             // Rows through the furthest bound written before are rewritten too (as out of
             // scope when the dossier ended before them), and that bound is kept: the cells
@@ -593,7 +590,7 @@ impl PartitionOperator {
             // written through, or when a new owner's watermark starts below its
             // checkpoint's.)
             let upto = e.period_upto.map_or(bound, |b| bound.max(b));
-            let rows = period_rows(code, &e.state, &c, &self.shared.clock, upto, now);
+            let rows = period_rows(code, &e.state, c, &self.shared.clock, upto, now);
             let (field, channel) = e
                 .state
                 .receipt
@@ -605,9 +602,6 @@ impl PartitionOperator {
             e.closed = closed;
             out.periods.extend(rows);
             e.period_upto = Some(upto);
-            if codes.binary_search(code).is_ok() {
-                classified.insert(code.as_str(), c);
-            }
         }
         for code in &codes {
             let e = self.entries.get_mut(code).expect("dirty dossiers are held");
